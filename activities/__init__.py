@@ -1,0 +1,1 @@
+"""Every side effect of a case: the workflow asks, these functions touch the world."""

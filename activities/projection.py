@@ -1,0 +1,65 @@
+"""The read model: each case's latest snapshot, for listings that never touch Temporal."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+from temporalio import activity
+
+from db.models import AuditRow
+from domain.case import CaseSnapshot
+from domain.tasks import SAVE_PROJECTION
+
+
+def projection_values(snapshot: CaseSnapshot) -> dict[str, object]:
+    return {
+        "id": snapshot.id,
+        "version": snapshot.version,
+        "status": str(snapshot.status),
+        "customs_office": snapshot.customs_office,
+        "inspector_id": snapshot.inspector_id,
+        "party_bin": snapshot.party_bin,
+        "party_name": snapshot.party_name,
+        "issued_on": snapshot.issued_on,
+        "delivered_on": snapshot.delivered_on,
+        "response_deadline": snapshot.response_deadline,
+        "review_deadline": snapshot.review_deadline,
+        "overdue": snapshot.overdue,
+        "amount_due": snapshot.amount_due,
+        "amount_paid": snapshot.amount_paid,
+        "snapshot": snapshot.model_dump(mode="json"),
+        "updated_at": datetime.now(UTC),
+    }
+
+
+class ProjectionActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name=SAVE_PROJECTION)
+    def save_case_projection(self, snapshot: CaseSnapshot) -> None:
+        """Write the snapshot unless a newer one is already stored.
+
+        Writes may arrive out of order (concurrent handlers, retries after an outage); the
+        version guard makes the stored state only ever move forward.
+        """
+        values = projection_values(snapshot)
+        with Session(self._engine) as session:
+            result = session.exec(  # type: ignore[call-overload]
+                update(AuditRow)
+                .where(col(AuditRow.id) == snapshot.id, col(AuditRow.version) < snapshot.version)
+                .values(**values)
+            )
+            if result.rowcount:
+                session.commit()
+                return
+            if session.get(AuditRow, snapshot.id) is not None:
+                return  # a newer or equal version is already there
+            try:
+                session.add(AuditRow(**values))  # type: ignore[arg-type]
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                raise  # a concurrent first write won the race; retrying applies the guard

@@ -1,0 +1,1 @@
+"""The application database: the read model of cases and what activities record."""

@@ -1,0 +1,64 @@
+"""Working days in Kazakhstan and the Art. 417 deadlines counted in them.
+
+`holidays.KZ` knows the public holidays, the days off transferred by decree and the weekend
+days a decree made working days. A decree newer than the installed package is entered as an
+override (kept in the database by the application), which wins over the package.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import holidays
+
+RESPONSE_WORKING_DAYS = 20
+REVIEW_WORKING_DAYS = 10
+
+
+@dataclass(frozen=True)
+class CalendarOverride:
+    """One decree the package may not know yet: `day` is a day off or a working day."""
+
+    day: date
+    working: bool
+    note: str = ""
+
+
+class WorkingCalendar:
+    """Kazakh working-day arithmetic with decree overrides applied on top of `holidays.KZ`."""
+
+    def __init__(self, overrides: Iterable[CalendarOverride] = ()) -> None:
+        overrides = list(overrides)
+        self._days = holidays.KZ(years={o.day.year for o in overrides})
+        for override in overrides:
+            if override.working:
+                self._days.pop(override.day, None)
+                self._days.weekend_workdays.add(override.day)
+            else:
+                self._days[override.day] = override.note or "Day off by decree"
+
+    def is_working_day(self, day: date) -> bool:
+        return bool(self._days.is_working_day(day))
+
+    def nth_working_day_after(self, event_day: date, n: int) -> date:
+        """The n-th working day counted from the day after `event_day` (n >= 1)."""
+        if n < 1:
+            raise ValueError("a legal period has at least one working day")
+        result: date = self._days.get_nth_working_day(event_day, n)
+        return result
+
+    def response_deadline(self, delivered_on: date) -> date:
+        return self.nth_working_day_after(delivered_on, RESPONSE_WORKING_DAYS)
+
+    def review_deadline(self, received_on: date) -> date:
+        return self.nth_working_day_after(received_on, REVIEW_WORKING_DAYS)
+
+
+def response_deadline(delivered_on: date) -> date:
+    """Last day to pay or explain: the 20th working day after delivery of the notification."""
+    return WorkingCalendar().response_deadline(delivered_on)
+
+
+def review_deadline(received_on: date) -> date:
+    """Last day for customs to decide: the 10th working day after the explanation arrived."""
+    return WorkingCalendar().review_deadline(received_on)

@@ -1,0 +1,154 @@
+"""What an audit case is made of: the start order, party responses, decisions and the snapshot.
+
+These models travel through Temporal (pydantic data converter) and the API, so every rule a
+user's input must meet lives here once and is enforced on both sides.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+
+from domain.identifiers import bin_problem
+from domain.lifecycle import AuditStatus, EventKind
+
+Language = Literal["kk", "ru", "en"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+PositiveAmount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+OfficeCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
+AuditId = Annotated[str, StringConstraints(pattern=r"^CA-\d{4}-\d{6}$")]
+
+
+def _valid_bin(value: str) -> str:
+    problem = bin_problem(value)
+    if problem:
+        raise ValueError(f"BIN/IIN {problem}")
+    return value
+
+
+Bin = Annotated[str, AfterValidator(_valid_bin)]
+
+
+class Party(BaseModel):
+    """The audited party as the notification names it and the cabinet knows it."""
+
+    bin: Bin
+    name: ShortText
+    email: Annotated[
+        str | None, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    ] = None
+    phone: Annotated[str | None, StringConstraints(pattern=r"^\+?\d{10,15}$")] = None
+    language: Language = "ru"
+
+
+class Charges(BaseModel):
+    """Additional duties and taxes the audit assessed, in KZT."""
+
+    customs_duty: Amount = Decimal("0")
+    vat: Amount = Decimal("0")
+    customs_fee: Amount = Decimal("0")
+    penalty: Amount = Decimal("0")
+
+    @property
+    def total(self) -> Decimal:
+        return self.customs_duty + self.vat + self.customs_fee + self.penalty
+
+    @model_validator(mode="after")
+    def _something_is_charged(self) -> "Charges":
+        if self.total <= 0:
+            raise ValueError("at least one charge must be greater than zero")
+        return self
+
+
+class AuditStart(BaseModel):
+    """An inspector's order to start a cameral audit (Art. 417)."""
+
+    audit_id: AuditId
+    customs_office: OfficeCode
+    inspector_id: ShortText
+    party: Party
+    declarations: Annotated[list[ShortText], Field(min_length=1, max_length=500)]
+    findings: Text
+    charges: Charges
+
+
+class Explanation(BaseModel):
+    """The party's dispute; Art. 417(3-2) lists what it must state besides its text."""
+
+    text: Text
+    signed_on: date
+    party_name: ShortText
+    party_address: ShortText
+    party_bin: Bin
+    customs_authority: ShortText
+    notification_number: ShortText
+    notification_date: date
+    grounds: Text
+    documents: Annotated[list[ShortText], Field(max_length=200)] = []
+
+
+class ReviewDecision(BaseModel):
+    """Customs' answer to an explanation: accept it, or decide the notification unfulfilled."""
+
+    decision: Literal["accept", "reject"]
+    reasons: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=20_000)] = (
+        None
+    )
+    decided_by: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _reject_needs_reasons(self) -> "ReviewDecision":
+        if self.decision == "reject" and not self.reasons:
+            raise ValueError("reasons are required when the explanation is rejected")
+        return self
+
+
+class Payment(BaseModel):
+    """One credit from the treasury feed; `reference` makes a replayed feed harmless."""
+
+    reference: ShortText
+    amount: PositiveAmount
+    paid_at: date
+
+
+class Cancellation(BaseModel):
+    reason: Text
+    cancelled_by: ShortText | None = None
+
+
+class CaseEvent(BaseModel):
+    at: datetime
+    kind: EventKind
+    details: dict[str, Any] = {}
+
+
+class CaseSnapshot(BaseModel):
+    """Everything a user may see of a case at one moment; `version` only ever grows."""
+
+    id: str
+    status: AuditStatus
+    version: int
+    customs_office: str
+    inspector_id: str
+    party_bin: str
+    party_name: str
+    declarations: list[str]
+    findings: str
+    charges: Charges
+    notification_number: str
+    issued_on: date
+    delivered_on: date | None
+    response_deadline: date | None
+    explanation_received_on: date | None
+    review_deadline: date | None
+    overdue: bool
+    amount_due: Decimal
+    amount_paid: Decimal
+    amount_outstanding: Decimal
+    credit: Decimal
+    decision_reasons: str | None
+    cancel_reason: str | None
+    events: list[CaseEvent]

@@ -1,0 +1,66 @@
+"""The lifecycle of DESIGN.md §2: states, which moves are legal, and what event kinds exist."""
+
+from enum import StrEnum
+
+
+class AuditStatus(StrEnum):
+    ISSUED = "ISSUED"
+    AWAITING_RESPONSE = "AWAITING_RESPONSE"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    FULFILLED = "FULFILLED"
+    EXPLANATION_ACCEPTED = "EXPLANATION_ACCEPTED"
+    UNFULFILLED = "UNFULFILLED"
+    CANCELLED = "CANCELLED"
+
+
+TERMINAL = frozenset(
+    {
+        AuditStatus.FULFILLED,
+        AuditStatus.EXPLANATION_ACCEPTED,
+        AuditStatus.UNFULFILLED,
+        AuditStatus.CANCELLED,
+    }
+)
+
+_ALLOWED: dict[AuditStatus, frozenset[AuditStatus]] = {
+    AuditStatus.ISSUED: frozenset({AuditStatus.AWAITING_RESPONSE, AuditStatus.CANCELLED}),
+    AuditStatus.AWAITING_RESPONSE: frozenset(
+        {
+            AuditStatus.FULFILLED,
+            AuditStatus.UNDER_REVIEW,
+            AuditStatus.UNFULFILLED,
+            AuditStatus.CANCELLED,
+        }
+    ),
+    AuditStatus.UNDER_REVIEW: frozenset(
+        {
+            AuditStatus.FULFILLED,
+            AuditStatus.EXPLANATION_ACCEPTED,
+            AuditStatus.UNFULFILLED,
+            AuditStatus.CANCELLED,
+        }
+    ),
+}
+
+
+class IllegalTransition(Exception):
+    """A move the lifecycle does not allow; reaching it is a bug, never user input."""
+
+
+def check_transition(current: AuditStatus, target: AuditStatus) -> None:
+    if target not in _ALLOWED.get(current, frozenset()):
+        raise IllegalTransition(f"{current} -> {target} is not in the lifecycle")
+
+
+class EventKind(StrEnum):
+    STARTED = "started"
+    DELIVERED = "delivered"
+    PAYMENT_RECEIVED = "payment_received"
+    PAYMENT_DUPLICATE = "payment_duplicate_ignored"
+    EXPLANATION_RECEIVED = "explanation_received"
+    REVIEW_OVERDUE = "review_overdue"
+    ESCALATED = "escalated_to_supervisor"
+    FULFILLED = "fulfilled"
+    EXPLANATION_ACCEPTED = "explanation_accepted"
+    DECISION_UNFULFILLED = "decision_unfulfilled"
+    CANCELLED = "cancelled"

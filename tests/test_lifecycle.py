@@ -1,0 +1,204 @@
+"""Every branch of DESIGN.md §2 on the time-skipping test server with the real worker."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.calendar import response_deadline, review_deadline
+from domain.case import Cancellation, CaseSnapshot, Payment, ReviewDecision
+from domain.clock import end_of_day, local_date
+from domain.lifecycle import AuditStatus, EventKind
+from tests.cases import start_case, wait_for
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for
+from worker import build_worker
+from workflows.cameral_audit import REVIEW_OVERDUE, STATUS, CameralAudit
+
+
+def kinds(case: CaseSnapshot) -> list[EventKind]:
+    return [e.kind for e in case.events]
+
+
+async def test_paid_in_two_parts_with_a_duplicated_reference(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        assert case.delivered_on is not None
+        assert case.response_deadline == response_deadline(case.delivered_on)
+
+        first = Payment(reference="KZT-1", amount=Decimal("1000000.00"), paid_at=case.issued_on)
+        await handle.signal(CameralAudit.record_payment, first)
+        await handle.signal(CameralAudit.record_payment, first)
+        rest = AMOUNT_DUE - first.amount
+        await handle.signal(
+            CameralAudit.record_payment,
+            Payment(reference="KZT-2", amount=rest, paid_at=case.issued_on),
+        )
+        result: CaseSnapshot = await handle.result()
+
+    assert result.status == AuditStatus.FULFILLED
+    assert result.amount_paid == AMOUNT_DUE
+    assert result.amount_outstanding == 0
+    assert kinds(result).count(EventKind.PAYMENT_RECEIVED) == 2
+    assert kinds(result).count(EventKind.PAYMENT_DUPLICATE) == 1
+    assert kinds(result)[-1] == EventKind.FULFILLED
+
+
+async def test_explanation_accepted(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+
+        reviewed = await handle.execute_update(
+            CameralAudit.submit_explanation, explanation_for(case)
+        )
+        assert reviewed.status == AuditStatus.UNDER_REVIEW
+        assert reviewed.explanation_received_on is not None
+        assert reviewed.review_deadline == review_deadline(reviewed.explanation_received_on)
+
+        accepted = await handle.execute_update(
+            CameralAudit.review, ReviewDecision(decision="accept", decided_by="I-002")
+        )
+        assert accepted.status == AuditStatus.EXPLANATION_ACCEPTED
+        result: CaseSnapshot = await handle.result()
+    assert result.status == AuditStatus.EXPLANATION_ACCEPTED
+    assert result.events[-1].details["decided_by"] == "I-002"
+
+
+async def test_explanation_rejected_records_reasons(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+        rejected = await handle.execute_update(
+            CameralAudit.review,
+            ReviewDecision(decision="reject", reasons="SWIFT copy does not match the invoice"),
+        )
+        result: CaseSnapshot = await handle.result()
+    assert rejected.status == result.status == AuditStatus.UNFULFILLED
+    assert result.decision_reasons == "SWIFT copy does not match the invoice"
+    assert kinds(result)[-1] == EventKind.DECISION_UNFULFILLED
+
+
+async def test_silence_until_the_deadline_is_unfulfilled(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        result: CaseSnapshot = await handle.result()
+    assert result.status == AuditStatus.UNFULFILLED
+    decision = result.events[-1]
+    assert decision.kind == EventKind.DECISION_UNFULFILLED
+    assert case.response_deadline is not None
+    # Decided at the end of the 20th working day (24:00 Almaty), not a moment earlier.
+    assert decision.at >= end_of_day(case.response_deadline)
+    assert local_date(decision.at) == case.response_deadline + timedelta(days=1)
+
+
+async def test_cancellation_then_nothing_more(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        cancelled = await handle.execute_update(
+            CameralAudit.cancel, Cancellation(reason="Declaration annulled", cancelled_by="S-1")
+        )
+        result: CaseSnapshot = await handle.result()
+    assert cancelled.status == result.status == AuditStatus.CANCELLED
+    assert result.cancel_reason == "Declaration annulled"
+
+
+async def test_explanation_after_the_deadline_is_refused(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await time_env.sleep(timedelta(days=40))
+        closed = await wait_for(handle, AuditStatus.UNFULFILLED)
+        with pytest.raises(RPCError):  # the case is closed: nothing can reach it any more
+            await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+    assert closed.explanation_received_on is None
+    assert closed.events[-1].kind == EventKind.DECISION_UNFULFILLED
+
+
+async def test_wrong_state_and_wrong_notification_are_refused_by_validators(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        with pytest.raises(WorkflowUpdateFailedError) as early_review:
+            await handle.execute_update(CameralAudit.review, ReviewDecision(decision="accept"))
+        with pytest.raises(WorkflowUpdateFailedError) as wrong_number:
+            await handle.execute_update(
+                CameralAudit.submit_explanation,
+                explanation_for(case, notification_number="CA-2026-999999"),
+            )
+        after = await handle.query(CameralAudit.snapshot)
+        await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
+
+    review_error = early_review.value.cause
+    assert isinstance(review_error, ApplicationError)
+    assert review_error.type == "WrongState"
+    assert "AWAITING_RESPONSE" in review_error.message
+    number_error = wrong_number.value.cause
+    assert isinstance(number_error, ApplicationError)
+    assert number_error.type == "InvalidInput"
+    assert "notification_number" in number_error.message
+    assert after.status == AuditStatus.AWAITING_RESPONSE
+    assert after.version == case.version  # refused updates leave no trace in the case
+
+
+async def test_overdue_review_is_flagged_and_still_decidable(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        reviewing = await handle.execute_update(
+            CameralAudit.submit_explanation, explanation_for(case)
+        )
+        assert reviewing.review_deadline is not None
+        await time_env.sleep(timedelta(days=30))
+        overdue: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        attributes = (await handle.describe()).typed_search_attributes
+        decided = await handle.execute_update(
+            CameralAudit.review, ReviewDecision(decision="accept", decided_by="S-1")
+        )
+    assert overdue.status == AuditStatus.UNDER_REVIEW
+    assert overdue.overdue is True
+    assert EventKind.REVIEW_OVERDUE in kinds(overdue)
+    assert EventKind.ESCALATED in kinds(overdue)
+    assert attributes.get(REVIEW_OVERDUE) is True
+    assert attributes.get(STATUS) == "UNDER_REVIEW"
+    assert decided.status == AuditStatus.EXPLANATION_ACCEPTED
+
+
+async def test_full_payment_during_review_fulfils(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+        await handle.signal(
+            CameralAudit.record_payment,
+            Payment(reference="KZT-9", amount=AMOUNT_DUE + 100, paid_at=case.issued_on),
+        )
+        result: CaseSnapshot = await handle.result()
+    assert result.status == AuditStatus.FULFILLED
+    assert result.credit == Decimal("100")
