@@ -5,11 +5,11 @@ and the tests, so all of them run exactly the same registration.
 """
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -20,16 +20,9 @@ from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from workflows.cameral_audit import CameralAudit
+from workflows.client import connect
 
 ACTIVITY_THREADS = 16
-
-
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-    )
 
 
 def build_worker(client: Client, task_queue: str, engine: Engine) -> Worker:
@@ -57,7 +50,7 @@ def build_worker(client: Client, task_queue: str, engine: Engine) -> Worker:
 
 async def run_worker(settings: Settings) -> None:
     upgrade(settings.effective_database_url)
-    client = await connect(settings)
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
     engine = make_engine(settings.effective_database_url)
     await build_worker(client, settings.temporal_task_queue, engine).run()
 
@@ -65,10 +58,8 @@ async def run_worker(settings: Settings) -> None:
 def main() -> None:
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

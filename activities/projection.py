@@ -1,6 +1,7 @@
 """The read model: each case's latest snapshot, for listings that never touch Temporal."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -13,7 +14,7 @@ from domain.case import CaseSnapshot
 from domain.tasks import SAVE_PROJECTION
 
 
-def projection_values(snapshot: CaseSnapshot) -> dict[str, object]:
+def projection_values(snapshot: CaseSnapshot) -> dict[str, Any]:
     return {
         "id": snapshot.id,
         "version": snapshot.version,
@@ -47,7 +48,7 @@ class ProjectionActivities:
         """
         values = projection_values(snapshot)
         with Session(self._engine) as session:
-            result = session.exec(  # type: ignore[call-overload]
+            result = session.exec(
                 update(AuditRow)
                 .where(col(AuditRow.id) == snapshot.id, col(AuditRow.version) < snapshot.version)
                 .values(**values)
@@ -58,7 +59,7 @@ class ProjectionActivities:
             if session.get(AuditRow, snapshot.id) is not None:
                 return  # a newer or equal version is already there
             try:
-                session.add(AuditRow(**values))  # type: ignore[arg-type]
+                session.add(AuditRow(**values))
                 session.commit()
             except IntegrityError:
                 session.rollback()

@@ -25,8 +25,8 @@ class AuditRow(SQLModel, table=True):
     response_deadline: date | None = Field(default=None, index=True)
     review_deadline: date | None = Field(default=None, index=True)
     overdue: bool = Field(default=False, index=True)
-    amount_due: Decimal = Field(sa_type=Numeric(18, 2))  # type: ignore[call-overload]
-    amount_paid: Decimal = Field(sa_type=Numeric(18, 2))  # type: ignore[call-overload]
+    amount_due: Decimal = Field(sa_type=Numeric(18, 2))
+    amount_paid: Decimal = Field(sa_type=Numeric(18, 2))
     snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime
 

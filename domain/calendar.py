@@ -29,10 +29,11 @@ class WorkingCalendar:
 
     def __init__(self, overrides: Iterable[CalendarOverride] = ()) -> None:
         overrides = list(overrides)
-        self._days = holidays.KZ(years={o.day.year for o in overrides})
+        self._days = holidays.country_holidays("KZ", years={o.day.year for o in overrides})
         for override in overrides:
             if override.working:
-                self._days.pop(override.day, None)
+                if override.day in self._days:
+                    self._days.pop(override.day)
                 self._days.weekend_workdays.add(override.day)
             else:
                 self._days[override.day] = override.note or "Day off by decree"

@@ -22,6 +22,9 @@ class CabinetNotice(BaseModel):
     published_at: datetime
 
 
+DeadlineKind = Literal["response", "review"]
+
+
 class DeadlineRequest(BaseModel):
-    kind: Literal["response", "review"]
+    kind: DeadlineKind
     counted_from: date

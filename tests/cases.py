@@ -1,6 +1,7 @@
 """Helpers to drive a case through Temporal the way the API does."""
 
 import asyncio
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
@@ -9,14 +10,16 @@ from domain.lifecycle import AuditStatus
 from workflows.cameral_audit import CameralAudit
 
 
-async def start_case(client: Client, task_queue: str, start: AuditStart) -> WorkflowHandle:
+async def start_case(
+    client: Client, task_queue: str, start: AuditStart
+) -> WorkflowHandle[Any, Any]:
     return await client.start_workflow(
         CameralAudit.run, start, id=start.audit_id, task_queue=task_queue
     )
 
 
 async def wait_for(
-    handle: WorkflowHandle, predicate: "type[AuditStatus] | AuditStatus", timeout: float = 30
+    handle: WorkflowHandle[Any, Any], predicate: AuditStatus, timeout: float = 30
 ) -> CaseSnapshot:
     """Poll the snapshot query (queries do not skip time) until the case reaches a status."""
     loop = asyncio.get_running_loop()

@@ -1,19 +1,29 @@
 """Shared real servers: the time-skipping test server and the Temporal dev server."""
 
+import asyncio
+import socket
 import uuid
+from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from config import SEARCH_ATTRIBUTES
+from api.app import create_app
+from config import SEARCH_ATTRIBUTES, Settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from devserver import find_binary, register_search_attributes
+from worker import build_worker
 from workflows.cameral_audit import (
     AMOUNT_DUE,
     INSPECTOR,
@@ -25,7 +35,7 @@ from workflows.cameral_audit import (
     STATUS,
 )
 
-SEARCH_ATTRIBUTE_KEYS = [
+SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
     STATUS,
     PARTY_BIN,
     INSPECTOR,
@@ -77,3 +87,42 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def task_queue() -> str:
     return f"test-{uuid.uuid4()}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """Serve `app` with a real uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(
+    dev_env: WorkflowEnvironment, engine: Engine, database_url: str, task_queue: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API over a real socket, with a real worker, on the Temporal dev server."""
+    settings = Settings(database_url=database_url, temporal_task_queue=task_queue)
+    app = create_app(settings, client=dev_env.client)
+    async with (
+        build_worker(dev_env.client, task_queue, engine),
+        serving(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+    ):
+        yield client

@@ -5,7 +5,7 @@ updates and signals change the case as users act. Every change appends an event,
 version, refreshes the search attributes and is written to the read model by an activity.
 """
 
-import asyncio
+import functools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,9 +17,9 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.case import (
         AuditStart,
+        Cancellation,
         CaseEvent,
         CaseSnapshot,
-        Cancellation,
         Explanation,
         Payment,
         ReviewDecision,
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         PLACE_IN_CABINET,
         SAVE_PROJECTION,
         CabinetNotice,
+        DeadlineKind,
         DeadlineRequest,
     )
 
@@ -91,9 +92,7 @@ class CameralAudit:
                 await self._publish()
             elif not answered:
                 # The explanation arrived on time and its handler is still finishing.
-                await workflow.wait_condition(
-                    lambda: self._status != AuditStatus.AWAITING_RESPONSE
-                )
+                await workflow.wait_condition(lambda: self._status != AuditStatus.AWAITING_RESPONSE)
         if self._status == AuditStatus.UNDER_REVIEW:
             decided = await self._wait_while(AuditStatus.UNDER_REVIEW, "review")
             if not decided:
@@ -252,7 +251,7 @@ class CameralAudit:
         self._fulfil_if_paid()
         await self._publish()
 
-    async def _wait_while(self, state: AuditStatus, deadline_kind: str) -> bool:
+    async def _wait_while(self, state: AuditStatus, deadline_kind: DeadlineKind) -> bool:
         """Wait until the case leaves `state`; False if its deadline ran out first.
 
         The timer is re-armed whenever a calendar change moves the deadline.
@@ -268,13 +267,15 @@ class CameralAudit:
                 return False
             try:
                 await workflow.wait_condition(
-                    lambda: self._status != state or self._deadline_revision != revision,
-                    timeout=remaining,
+                    functools.partial(self._moved_on, state, revision), timeout=remaining
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if self._status == state and self._deadline_revision == revision:
                     return False
         return True
+
+    def _moved_on(self, state: AuditStatus, revision: int) -> bool:
+        return self._status != state or self._deadline_revision != revision
 
     def _fulfil_if_paid(self) -> None:
         if self._status not in (AuditStatus.AWAITING_RESPONSE, AuditStatus.UNDER_REVIEW):
@@ -285,10 +286,10 @@ class CameralAudit:
 
     # ---- helpers ----------------------------------------------------------------------------
 
-    async def _deadline(self, kind: str, counted_from: date) -> date:
+    async def _deadline(self, kind: DeadlineKind, counted_from: date) -> date:
         result: date = await workflow.execute_activity(
             COMPUTE_DEADLINE,
-            DeadlineRequest(kind=kind, counted_from=counted_from),  # type: ignore[arg-type]
+            DeadlineRequest(kind=kind, counted_from=counted_from),
             result_type=date,
             start_to_close_timeout=_ACTIVITY_TIMEOUT,
             retry_policy=_RETRY,
@@ -313,8 +314,8 @@ class CameralAudit:
         return sum((p.amount for p in self._payments.values()), Decimal("0"))
 
     def _search_attributes(self) -> list[SearchAttributeUpdate[Any]]:
-        def instant(day: date | None) -> datetime | None:
-            return end_of_day(day) if day else None
+        def deadline(key: SearchAttributeKey[datetime], day: date | None) -> Any:
+            return key.value_set(end_of_day(day)) if day else key.value_unset()
 
         return [
             STATUS.value_set(str(self._status)),
@@ -323,8 +324,8 @@ class CameralAudit:
             OFFICE.value_set(self._start.customs_office),
             AMOUNT_DUE.value_set(float(self._start.charges.total)),
             REVIEW_OVERDUE.value_set(self._overdue),
-            RESPONSE_DEADLINE.value_set(instant(self._response_deadline)),
-            REVIEW_DEADLINE.value_set(instant(self._review_deadline)),
+            deadline(RESPONSE_DEADLINE, self._response_deadline),
+            deadline(REVIEW_DEADLINE, self._review_deadline),
         ]
 
     async def _publish(self) -> None:

@@ -1,0 +1,39 @@
+"""The FastAPI application: wiring of settings, Temporal client, database and routes."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.cases import CaseGateway
+from api.errors import ApiError, api_error_handler
+from api.routes import router
+from config import Settings
+from db.engine import make_engine
+from workflows.client import connect
+
+
+def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
+    """The API; pass `client` to share one (tests, `dev`), else it connects on start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.client = client or await connect(
+            settings.temporal_address, settings.temporal_namespace
+        )
+        app.state.engine = make_engine(settings.effective_database_url)
+        app.state.gateway = CaseGateway(app.state.client, settings.temporal_task_queue)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Cameral customs audits",
+        description="Post-release customs audits under Art. 417 of the Customs Code of the "
+        "Republic of Kazakhstan, each one a durable Temporal workflow.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.include_router(router)
+    return app

@@ -1,0 +1,172 @@
+"""HTTP routes of the case API. Thin: validate, hand to the workflow, shape the answer."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from api.cases import CaseGateway, WorkerUnavailable
+from api.errors import ApiError, not_found
+from api.readmodel import list_audits, stored_snapshot
+from api.schemas import (
+    AuditPage,
+    CancelRequest,
+    ExplanationRequest,
+    Health,
+    PaymentAccepted,
+    PaymentRequest,
+    ReviewRequest,
+    StartAuditRequest,
+)
+from db.counters import next_audit_number
+from domain.case import AuditStart, CaseSnapshot
+from domain.clock import local_date
+from domain.identifiers import AUDIT_ID_PATTERN, format_audit_id
+from domain.lifecycle import AuditStatus
+from workflows.cameral_audit import CameralAudit
+
+router = APIRouter()
+_GENERATED_ID_ATTEMPTS = 5
+
+
+def gateway(request: Request) -> CaseGateway:
+    result: CaseGateway = request.app.state.gateway
+    return result
+
+
+def engine(request: Request) -> Engine:
+    result: Engine = request.app.state.engine
+    return result
+
+
+def audit_id(audit_id: Annotated[str, Path(description="e.g. CA-2026-000123")]) -> str:
+    if not AUDIT_ID_PATTERN.match(audit_id):
+        raise not_found(audit_id)
+    return audit_id
+
+
+Gateway = Annotated[CaseGateway, Depends(gateway)]
+Db = Annotated[Engine, Depends(engine)]
+AuditIdParam = Annotated[str, Depends(audit_id)]
+
+
+@router.post("/audits", status_code=201, response_model=CaseSnapshot)
+async def start_audit(
+    body: StartAuditRequest, response: Response, cases: Gateway, db: Db
+) -> CaseSnapshot:
+    """Start a cameral audit; the notification goes to the party's cabinet at once."""
+    fields = body.model_dump(exclude={"audit_id"})
+    if body.audit_id is not None:
+        case = await cases.start(AuditStart(audit_id=body.audit_id, **fields))
+    else:
+        case = await _start_with_generated_id(cases, db, fields)
+    response.headers["Location"] = f"/audits/{case.id}"
+    return case
+
+
+async def _start_with_generated_id(
+    cases: CaseGateway, db: Engine, fields: dict[str, object]
+) -> CaseSnapshot:
+    year = local_date(datetime.now(UTC)).year
+    for _ in range(_GENERATED_ID_ATTEMPTS):
+        number = await run_in_threadpool(next_audit_number, db, year)
+        try:
+            return await cases.start(AuditStart(audit_id=format_audit_id(year, number), **fields))
+        except ApiError as error:
+            if error.code != "exists":
+                raise  # the number was taken by an explicit audit_id; try the next one
+    raise ApiError(503, "id_exhausted", "could not allocate a free audit id; retry")
+
+
+@router.get("/audits", response_model=AuditPage)
+async def list_cases(
+    db: Db,
+    status: AuditStatus | None = None,
+    party_bin: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    inspector_id: str | None = None,
+    customs_office: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> AuditPage:
+    return await run_in_threadpool(
+        lambda: list_audits(
+            db,
+            status=status,
+            party_bin=party_bin,
+            inspector_id=inspector_id,
+            customs_office=customs_office,
+            overdue=overdue,
+            limit=limit,
+            cursor=cursor,
+        )
+    )
+
+
+@router.get("/audits/{audit_id}", response_model=CaseSnapshot)
+async def get_case(audit_id: AuditIdParam, cases: Gateway, db: Db) -> CaseSnapshot:
+    """The live case from its workflow; the last stored snapshot if no worker answers."""
+    try:
+        return await cases.snapshot(audit_id)
+    except WorkerUnavailable:
+        stored = await run_in_threadpool(stored_snapshot, db, audit_id)
+        if stored is None:
+            raise
+        return stored
+
+
+@router.post("/audits/{audit_id}/explanation", response_model=CaseSnapshot)
+async def submit_explanation(
+    audit_id: AuditIdParam, body: ExplanationRequest, cases: Gateway
+) -> CaseSnapshot:
+    """The party disputes the notification; the 10-working-day review starts."""
+    return await cases.update(audit_id, CameralAudit.submit_explanation, body)
+
+
+@router.post("/audits/{audit_id}/payments", status_code=202, response_model=PaymentAccepted)
+async def record_payment(
+    audit_id: AuditIdParam, body: PaymentRequest, cases: Gateway
+) -> PaymentAccepted:
+    """A credit from the treasury feed; the same reference twice is counted once."""
+    await cases.signal(audit_id, CameralAudit.record_payment, body)
+    return PaymentAccepted(
+        audit_id=audit_id,
+        reference=body.reference,
+        detail="accepted; a reference already counted for this case is ignored",
+    )
+
+
+@router.post("/audits/{audit_id}/review", response_model=CaseSnapshot)
+async def review(audit_id: AuditIdParam, body: ReviewRequest, cases: Gateway) -> CaseSnapshot:
+    """Customs accepts the explanation or decides the notification is unfulfilled."""
+    return await cases.update(audit_id, CameralAudit.review, body)
+
+
+@router.post("/audits/{audit_id}/cancel", response_model=CaseSnapshot)
+async def cancel(audit_id: AuditIdParam, body: CancelRequest, cases: Gateway) -> CaseSnapshot:
+    return await cases.update(audit_id, CameralAudit.cancel, body)
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz(request: Request, response: Response, db: Db) -> Health:
+    """200 only when both Temporal and the database answer."""
+    health = Health(temporal="ok", database="ok")
+    try:
+        await request.app.state.client.service_client.check_health()
+    except Exception as error:
+        health.temporal = f"unreachable: {error}"
+    try:
+        await run_in_threadpool(_ping, db)
+    except Exception as error:
+        health.database = f"unreachable: {error}"
+    if health.temporal != "ok" or health.database != "ok":
+        response.status_code = 503
+    return health
+
+
+def _ping(db: Engine) -> None:
+    with db.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -1,0 +1,88 @@
+"""Request and response bodies. Requests reject unknown fields so a typo is a 422, not a
+silently ignored value."""
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.case import (
+    AuditId,
+    AuditStart,
+    Cancellation,
+    Charges,
+    Explanation,
+    Party,
+    Payment,
+    ReviewDecision,
+)
+from domain.lifecycle import AuditStatus
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class PartyIn(Party):
+    model_config = _STRICT
+
+
+class ChargesIn(Charges):
+    model_config = _STRICT
+
+
+class StartAuditRequest(AuditStart):
+    """As the workflow's start order, but the id may be left to the system."""
+
+    model_config = _STRICT
+
+    audit_id: AuditId | None = None  # type: ignore[assignment]
+    party: PartyIn
+    charges: ChargesIn
+
+
+class ExplanationRequest(Explanation):
+    model_config = _STRICT
+
+
+class PaymentRequest(Payment):
+    model_config = _STRICT
+
+
+class ReviewRequest(ReviewDecision):
+    model_config = _STRICT
+
+
+class CancelRequest(Cancellation):
+    model_config = _STRICT
+
+
+class AuditSummary(BaseModel):
+    """One row of a listing, read from the projection."""
+
+    id: str
+    status: AuditStatus
+    customs_office: str
+    inspector_id: str
+    party_bin: str
+    party_name: str
+    delivered_on: date | None
+    response_deadline: date | None
+    review_deadline: date | None
+    overdue: bool
+    amount_due: Decimal
+    amount_paid: Decimal
+
+
+class AuditPage(BaseModel):
+    items: list[AuditSummary]
+    next_cursor: str | None
+
+
+class PaymentAccepted(BaseModel):
+    audit_id: str
+    reference: str
+    detail: str
+
+
+class Health(BaseModel):
+    temporal: str
+    database: str
