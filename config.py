@@ -5,17 +5,6 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    "AuditStatus": "Keyword",
-    "PartyBin": "Keyword",
-    "InspectorId": "Keyword",
-    "CustomsOffice": "Keyword",
-    "ResponseDeadline": "Datetime",
-    "ReviewDeadline": "Datetime",
-    "AmountDue": "Double",
-    "ReviewOverdue": "Bool",
-}
-
 
 class Settings(BaseSettings):
     """Defaults give the embedded single-machine setup; production overrides them."""

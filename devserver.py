@@ -11,14 +11,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from config import SEARCH_ATTRIBUTES, Settings
-
-_INDEXED_TYPES = {
-    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-    "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-}
+from config import Settings
+from workflows.cameral_audit import SEARCH_ATTRIBUTES
 
 
 def find_binary(name: str) -> str:
@@ -53,8 +47,8 @@ def dev_server_command(settings: Settings) -> list[str]:
         "--log-level",
         "warn",
     ]
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        command += ["--search-attribute", f"{name}={kind}"]
+    for key in SEARCH_ATTRIBUTES:
+        command += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title()}"]
     return command
 
 
@@ -70,11 +64,14 @@ async def register_search_attributes(client: Client, namespace: str) -> None:
     One request per attribute, because the time-skipping test server cannot list them and a
     server that already knows one refuses the whole request.
     """
-    for name, kind in SEARCH_ATTRIBUTES.items():
+    for key in SEARCH_ATTRIBUTES:
         try:
             await client.operator_service.add_search_attributes(
                 AddSearchAttributesRequest(
-                    namespace=namespace, search_attributes={name: _INDEXED_TYPES[kind]}
+                    namespace=namespace,
+                    search_attributes={
+                        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                    },
                 )
             )
         except RPCError as error:

@@ -3,10 +3,9 @@
 import asyncio
 import socket
 import uuid
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -14,38 +13,16 @@ import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
-from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from config import SEARCH_ATTRIBUTES, Settings
+from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from devserver import find_binary, register_search_attributes
 from worker import build_worker
-from workflows.cameral_audit import (
-    AMOUNT_DUE,
-    INSPECTOR,
-    OFFICE,
-    PARTY_BIN,
-    RESPONSE_DEADLINE,
-    REVIEW_DEADLINE,
-    REVIEW_OVERDUE,
-    STATUS,
-)
-
-SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
-    STATUS,
-    PARTY_BIN,
-    INSPECTOR,
-    OFFICE,
-    RESPONSE_DEADLINE,
-    REVIEW_DEADLINE,
-    AMOUNT_DUE,
-    REVIEW_OVERDUE,
-]
-assert {k.name for k in SEARCH_ATTRIBUTE_KEYS} == set(SEARCH_ATTRIBUTES)
+from workflows.cameral_audit import SEARCH_ATTRIBUTES
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -64,7 +41,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=find_binary("temporal"),
-        search_attributes=SEARCH_ATTRIBUTE_KEYS,
+        search_attributes=SEARCH_ATTRIBUTES,
     )
     yield env
     await env.shutdown()

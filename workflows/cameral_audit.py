@@ -43,6 +43,16 @@ RESPONSE_DEADLINE = SearchAttributeKey.for_datetime("ResponseDeadline")
 REVIEW_DEADLINE = SearchAttributeKey.for_datetime("ReviewDeadline")
 AMOUNT_DUE = SearchAttributeKey.for_float("AmountDue")
 REVIEW_OVERDUE = SearchAttributeKey.for_bool("ReviewOverdue")
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
+    STATUS,
+    PARTY_BIN,
+    INSPECTOR,
+    OFFICE,
+    RESPONSE_DEADLINE,
+    REVIEW_DEADLINE,
+    AMOUNT_DUE,
+    REVIEW_OVERDUE,
+)
 
 # Error types the API maps to HTTP: a rule about the case's state (409) or about the input (422).
 WRONG_STATE = "WrongState"
