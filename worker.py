@@ -4,8 +4,6 @@
 and the tests, so all of them run exactly the same registration.
 """
 
-import asyncio
-import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
@@ -56,10 +54,9 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(settings))
+    from cli import main as cli_main
+
+    cli_main(["worker"])
 
 
 if __name__ == "__main__":

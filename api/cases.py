@@ -2,6 +2,7 @@
 turned into answers a user understands."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from workflows.cameral_audit import AMOUNT_DUE, INSPECTOR, OFFICE, PARTY_BIN, ST
 
 T = TypeVar("T")
 QUERY_TIMEOUT = timedelta(seconds=5)
+FIRST_SNAPSHOT_POLLS = 30
 
 
 class WorkerUnavailable(ApiError):
@@ -116,13 +118,15 @@ class CaseGateway:
         return ApiError(409, "closed", f"audit {audit_id} is closed ({outcome}); it takes no input")
 
     async def _first_snapshot(self, handle: WorkflowHandle[Any, Any]) -> CaseSnapshot:
-        """The new case as soon as its first workflow task has run (usually milliseconds)."""
-        for _ in range(50):
-            try:
-                result: CaseSnapshot = await handle.query(
-                    CameralAudit.snapshot, rpc_timeout=QUERY_TIMEOUT
-                )
-                return result
-            except (WorkflowQueryFailedError, RPCError):
-                await asyncio.sleep(0.1)
-        raise WorkerUnavailable(handle.id)
+        """The new case once its notice is in the cabinet (normally well under a second), so
+        the inspector sees the delivery date and deadline; an ISSUED case if that takes long."""
+        latest: CaseSnapshot | None = None
+        for _ in range(FIRST_SNAPSHOT_POLLS):
+            with contextlib.suppress(WorkflowQueryFailedError, RPCError):
+                latest = await handle.query(CameralAudit.snapshot, rpc_timeout=QUERY_TIMEOUT)
+            if latest is not None and latest.status != AuditStatus.ISSUED:
+                return latest
+            await asyncio.sleep(0.1)
+        if latest is None:
+            raise WorkerUnavailable(handle.id)
+        return latest

@@ -1,0 +1,156 @@
+"""`customs-audit`: run the whole product on one machine (`dev`), or one part of it."""
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import subprocess
+from collections.abc import Iterator
+
+import uvicorn
+from sqlalchemy import text
+from temporalio.client import Client
+
+from api.app import create_app
+from config import Settings
+from db.engine import make_engine
+from db.migrate import upgrade
+from devserver import register_search_attributes, start_dev_server
+from worker import build_worker, run_worker
+from workflows.client import connect
+
+TEMPORAL_START_TIMEOUT = 60.0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `dev` stops all parts in order itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _connect_when_ready(settings: Settings, temporal: subprocess.Popen[bytes]) -> Client:
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + TEMPORAL_START_TIMEOUT
+    while True:
+        if temporal.poll() is not None:
+            raise SystemExit(
+                f"the Temporal dev server exited with code {temporal.returncode}; is "
+                f"{settings.temporal_address} or port {settings.temporal_ui_port} in use? "
+                "Set TEMPORAL_ADDRESS / TEMPORAL_UI_PORT to free ones."
+            )
+        try:
+            return await connect(settings.temporal_address, settings.temporal_namespace)
+        except RuntimeError:
+            if loop.time() > give_up:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def run_dev(settings: Settings) -> None:
+    """Temporal dev server (persisting under DATA_DIR), worker and API; Ctrl-C stops all."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    temporal = start_dev_server(settings)
+    try:
+        client = await _connect_when_ready(settings, temporal)
+        engine = make_engine(settings.effective_database_url)
+        worker = build_worker(client, settings.temporal_task_queue, engine)
+        api = _Server(
+            uvicorn.Config(
+                create_app(settings, client=client),
+                host=settings.api_host,
+                port=settings.api_port,
+                log_level="info",
+            )
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        worker_task = asyncio.create_task(worker.run())
+        api_task = asyncio.create_task(api.serve())
+        print(
+            f"Temporal Web UI  http://127.0.0.1:{settings.temporal_ui_port}\n"
+            f"API              http://{settings.api_host}:{settings.api_port}/docs\n"
+            f"data             {settings.data_dir.resolve()}\n"
+            "Ctrl-C stops everything; audits are kept for the next start.",
+            flush=True,
+        )
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopped, worker_task, api_task}, return_when=asyncio.FIRST_COMPLETED)
+        api.should_exit = True
+        await api_task
+        await worker.shutdown()
+        engine.dispose()
+        for task in (worker_task, stopped):
+            task.cancel()
+    finally:
+        _stop_temporal(temporal)
+
+
+def _stop_temporal(temporal: subprocess.Popen[bytes]) -> None:
+    if temporal.poll() is None:
+        temporal.send_signal(signal.SIGINT)  # lets it close its database file cleanly
+        try:
+            temporal.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            temporal.kill()
+
+
+async def _check(settings: Settings) -> None:
+    """Exit non-zero unless Temporal and the database answer (container health checks)."""
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    await client.service_client.check_health()
+    engine = make_engine(settings.effective_database_url)
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    engine.dispose()
+
+
+async def _register(settings: Settings) -> None:
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    await register_search_attributes(client, settings.temporal_namespace)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="customs-audit", description="Cameral customs audits on Temporal."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("dev", help="run Temporal dev server + UI, worker and API on this machine")
+    commands.add_parser("worker", help="run the Temporal worker")
+    commands.add_parser("api", help="run the HTTP API")
+    commands.add_parser("migrate", help="bring the application database to the newest schema")
+    commands.add_parser("check", help="exit 0 only if Temporal and the database answer")
+    commands.add_parser(
+        "register-search-attributes", help="add the case search attributes to a Temporal server"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    with contextlib.suppress(KeyboardInterrupt):
+        if args.command == "dev":
+            asyncio.run(run_dev(settings))
+        elif args.command == "worker":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            asyncio.run(run_worker(settings))
+        elif args.command == "api":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            upgrade(settings.effective_database_url)
+            uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+        elif args.command == "migrate":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            upgrade(settings.effective_database_url)
+        elif args.command == "check":
+            asyncio.run(_check(settings))
+        elif args.command == "register-search-attributes":
+            asyncio.run(_register(settings))
+
+
+if __name__ == "__main__":
+    main()

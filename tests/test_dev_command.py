@@ -1,0 +1,80 @@
+"""The README's first command: `customs-audit dev` runs everything, Ctrl-C stops everything,
+and the next start finds every audit as it was."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+from tests.factories import start_body
+
+START_TIMEOUT = 90
+
+
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    cli = Path(sys.executable).parent / "customs-audit"
+    with log.open("ab") as out:
+        return subprocess.Popen([str(cli), "dev"], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait_healthy(api: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    give_up = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < give_up:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{api}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"dev did not become healthy:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout=60)
+
+
+def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) -> None:
+    api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "data"),
+        "API_PORT": str(api_port),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
+        "TEMPORAL_UI_PORT": str(ui_port),
+    }
+    env.pop("DATABASE_URL", None)
+    api = f"http://127.0.0.1:{api_port}"
+    log = tmp_path / "dev.log"
+
+    first = _start(env, log)
+    try:
+        _wait_healthy(api, first, log)
+        created = httpx.post(f"{api}/audits", json=start_body(), timeout=30)
+        assert created.status_code == 201, created.text
+        case = created.json()
+        assert case["status"] == "AWAITING_RESPONSE"
+        ui = httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10)
+        assert ui.status_code == 200
+    finally:
+        code = _stop(first)
+    assert code == 0, log.read_text()
+    assert (tmp_path / "data" / "temporal.db").exists()
+    assert (tmp_path / "data" / "app.db").exists()
+
+    second = _start(env, log)
+    try:
+        _wait_healthy(api, second, log)
+        again = httpx.get(f"{api}/audits/{case['id']}", timeout=30).json()
+        listed = httpx.get(f"{api}/audits", timeout=30).json()["items"]
+    finally:
+        assert _stop(second) == 0, log.read_text()
+    assert again["status"] == "AWAITING_RESPONSE"
+    assert again["response_deadline"] == case["response_deadline"]
+    assert [item["id"] for item in listed] == [case["id"]]
