@@ -6,9 +6,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api import calendar_routes, routes
 from api.cases import CaseGateway
 from api.errors import ApiError, api_error_handler
-from api.routes import router
 from config import Settings
 from db.engine import make_engine
 from workflows.client import connect
@@ -35,5 +35,6 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_exception_handler(ApiError, api_error_handler)
-    app.include_router(router)
+    app.include_router(routes.router)
+    app.include_router(calendar_routes.router)
     return app

@@ -89,9 +89,9 @@ class CaseGateway:
             raise from_update_failure(error) from error
         return result
 
-    async def signal(self, audit_id: str, signal: Any, argument: Any) -> None:
+    async def signal(self, audit_id: str, signal: Any, *argument: Any) -> None:
         handle = self._client.get_workflow_handle(audit_id)
-        await self._guard(audit_id, lambda: handle.signal(signal, argument))
+        await self._guard(audit_id, lambda: handle.signal(signal, *argument))
 
     async def _guard(self, audit_id: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run `call`; an unknown id is a 404 and a closed case a 409 naming its outcome."""

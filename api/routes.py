@@ -3,13 +3,14 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from api.cases import CaseGateway, WorkerUnavailable
-from api.errors import ApiError, not_found
+from api.deps import AuditIdParam, Db, Gateway
+from api.errors import ApiError
 from api.readmodel import list_audits, stored_snapshot
 from api.schemas import (
     AuditPage,
@@ -24,33 +25,12 @@ from api.schemas import (
 from db.counters import next_audit_number
 from domain.case import AuditStart, CaseSnapshot
 from domain.clock import local_date
-from domain.identifiers import AUDIT_ID_PATTERN, format_audit_id
+from domain.identifiers import format_audit_id
 from domain.lifecycle import AuditStatus
 from workflows.cameral_audit import CameralAudit
 
 router = APIRouter()
 _GENERATED_ID_ATTEMPTS = 5
-
-
-def gateway(request: Request) -> CaseGateway:
-    result: CaseGateway = request.app.state.gateway
-    return result
-
-
-def engine(request: Request) -> Engine:
-    result: Engine = request.app.state.engine
-    return result
-
-
-def audit_id(audit_id: Annotated[str, Path(description="e.g. CA-2026-000123")]) -> str:
-    if not AUDIT_ID_PATTERN.match(audit_id):
-        raise not_found(audit_id)
-    return audit_id
-
-
-Gateway = Annotated[CaseGateway, Depends(gateway)]
-Db = Annotated[Engine, Depends(engine)]
-AuditIdParam = Annotated[str, Depends(audit_id)]
 
 
 @router.post("/audits", status_code=201, response_model=CaseSnapshot)

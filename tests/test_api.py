@@ -181,3 +181,35 @@ def _date(value: str) -> Any:
     from datetime import date
 
     return date.fromisoformat(value)
+
+
+async def test_a_decree_override_moves_open_deadlines(api: httpx.AsyncClient) -> None:
+    case = await started(api)
+    deadline = _date(case["response_deadline"])
+    # Make the last day of the period a day off: the deadline moves to a later working day.
+    put = await api.put(
+        f"/calendar/overrides/{deadline.isoformat()}",
+        json={"working": False, "note": "Government decree No. 1 (test)"},
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["cases_recounted"] >= 1
+    for _ in range(50):
+        moved = (await api.get(f"/audits/{case['id']}")).json()
+        if moved["response_deadline"] != case["response_deadline"]:
+            break
+        await asyncio.sleep(0.1)
+    assert _date(moved["response_deadline"]) > deadline
+    listed = (await api.get("/calendar/overrides")).json()
+    assert {"day": deadline.isoformat(), "working": False}.items() <= listed[0].items()
+
+    bad = await api.put("/calendar/overrides/2026-02-30", json={"working": True, "note": "x"})
+    assert bad.status_code == 422
+    removed = await api.delete(f"/calendar/overrides/{deadline.isoformat()}")
+    assert removed.status_code == 200
+    for _ in range(50):
+        back = (await api.get(f"/audits/{case['id']}")).json()
+        if back["response_deadline"] == case["response_deadline"]:
+            break
+        await asyncio.sleep(0.1)
+    assert back["response_deadline"] == case["response_deadline"]
+    assert (await api.delete(f"/calendar/overrides/{deadline.isoformat()}")).status_code == 404

@@ -1,15 +1,18 @@
 """Every branch of DESIGN.md §2 on the time-skipping test server with the real worker."""
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from db.models import CalendarOverrideRow
 from domain.calendar import response_deadline, review_deadline
 from domain.case import Cancellation, CaseSnapshot, Payment, ReviewDecision
 from domain.clock import end_of_day, local_date
@@ -202,3 +205,32 @@ async def test_full_payment_during_review_fulfils(
         result: CaseSnapshot = await handle.result()
     assert result.status == AuditStatus.FULFILLED
     assert result.credit == Decimal("100")
+
+
+async def test_calendar_change_rearms_the_running_deadline(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        old = case.response_deadline
+        assert old is not None
+        with Session(engine) as session:
+            session.add(CalendarOverrideRow(day=old, working=False, note="decree"))
+            session.commit()
+        await handle.signal(CameralAudit.calendar_changed)
+        for _ in range(50):
+            moved: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+            if moved.response_deadline != old:
+                break
+            await asyncio.sleep(0.1)
+        assert moved.response_deadline is not None and moved.response_deadline > old
+        # Past the old deadline the case is still open: the timer followed the decree.
+        await time_env.sleep(
+            end_of_day(old) - await time_env.get_current_time() + timedelta(hours=1)
+        )
+        still_open: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        result: CaseSnapshot = await handle.result()
+    assert still_open.status == AuditStatus.AWAITING_RESPONSE
+    assert result.status == AuditStatus.UNFULFILLED
+    assert result.events[-1].at >= end_of_day(moved.response_deadline)
