@@ -133,23 +133,35 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = Settings()
-    with contextlib.suppress(KeyboardInterrupt):
-        if args.command == "dev":
-            asyncio.run(run_dev(settings))
-        elif args.command == "worker":
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            asyncio.run(run_worker(settings))
-        elif args.command == "api":
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            upgrade(settings.effective_database_url)
-            uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
-        elif args.command == "migrate":
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            upgrade(settings.effective_database_url)
-        elif args.command == "check":
-            asyncio.run(_check(settings))
-        elif args.command == "register-search-attributes":
-            asyncio.run(_register(settings))
+    try:
+        _run(args.command, settings)
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as error:
+        if "client connect" not in str(error):
+            raise
+        raise SystemExit(
+            f"cannot reach Temporal at {settings.temporal_address}: start it "
+            "(`customs-audit dev` runs one) or set TEMPORAL_ADDRESS"
+        ) from error
+
+
+def _run(command: str, settings: Settings) -> None:
+    if command == "dev":
+        asyncio.run(run_dev(settings))
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if command == "worker":
+        asyncio.run(run_worker(settings))
+    elif command == "api":
+        upgrade(settings.effective_database_url)
+        uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    elif command == "migrate":
+        upgrade(settings.effective_database_url)
+    elif command == "check":
+        asyncio.run(_check(settings))
+    elif command == "register-search-attributes":
+        asyncio.run(_register(settings))
 
 
 if __name__ == "__main__":
