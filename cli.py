@@ -56,7 +56,7 @@ async def run_dev(settings: Settings) -> None:
     try:
         client = await _connect_when_ready(settings, temporal)
         engine = make_engine(settings.effective_database_url)
-        worker = build_worker(client, settings.temporal_task_queue, engine)
+        worker = build_worker(client, settings.temporal_task_queue, engine, settings)
         api = _Server(
             uvicorn.Config(
                 create_app(settings, client=client),

@@ -2,8 +2,10 @@
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -19,6 +21,31 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 15
+    mail_from: str = "noreply@customs.local"
+    staff_alert_email: str = "inspectors@customs.local"
+
+    sms_gateway_url: str = "http://127.0.0.1:8026/messages"
+    sms_gateway_token: SecretStr = SecretStr("dev-token")
+    sms_timeout_seconds: float = 10
+    webhook_timeout_seconds: float = 10
+
+    reminder_working_days: Annotated[list[int], NoDecode] = [5, 1]
+
+    @field_validator("reminder_working_days", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
 
     @cached_property
     def effective_database_url(self) -> str:

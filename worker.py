@@ -13,7 +13,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.cabinet import CabinetActivities
 from activities.deadlines import DeadlineActivities
+from activities.documents import DocumentActivities
+from activities.email import EmailActivities
 from activities.projection import ProjectionActivities
+from activities.sms import SmsActivities
+from activities.webhook import WebhookActivities
 from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -23,18 +27,33 @@ from workflows.client import connect
 ACTIVITY_THREADS = 16
 
 
-def build_worker(client: Client, task_queue: str, engine: Engine) -> Worker:
-    """A worker for `task_queue` whose activities write to `engine`'s database."""
+def build_worker(
+    client: Client, task_queue: str, engine: Engine, settings: Settings | None = None
+) -> Worker:
+    """A worker for `task_queue` whose activities write to `engine`'s database and reach
+    the channels `settings` name."""
+    settings = settings or Settings()
     cabinet = CabinetActivities(engine)
-    deadlines = DeadlineActivities(engine)
+    deadlines = DeadlineActivities(engine, settings.reminder_working_days)
+    documents = DocumentActivities(engine, settings.public_base_url)
+    email = EmailActivities(engine, settings)
+    sms = SmsActivities(engine, settings)
+    webhook = WebhookActivities(engine, settings)
     projection = ProjectionActivities(engine)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[CameralAudit],
         activities=[
-            cabinet.place_notice_in_cabinet,
+            documents.render_document,
+            cabinet.place_document_in_cabinet,
+            cabinet.dispatch_registered_mail,
+            email.send_email_alert,
+            email.notify_staff,
+            sms.send_sms_alert,
+            webhook.send_webhook_alert,
             deadlines.compute_deadline,
+            deadlines.compute_reminder_days,
             projection.save_case_projection,
         ],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
@@ -50,7 +69,7 @@ async def run_worker(settings: Settings) -> None:
     upgrade(settings.effective_database_url)
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     engine = make_engine(settings.effective_database_url)
-    await build_worker(client, settings.temporal_task_queue, engine).run()
+    await build_worker(client, settings.temporal_task_queue, engine, settings).run()
 
 
 def main() -> None:

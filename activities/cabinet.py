@@ -1,11 +1,20 @@
-"""Delivery into the party's personal cabinet, which the law counts as official service."""
+"""Delivery into the party's personal cabinet, which the law counts as official service, and
+dispatch of registered mail for parties served on paper."""
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
+from activities.delivery_log import deliver_once
 from db.models import CabinetNoticeRow
-from domain.tasks import PLACE_IN_CABINET, CabinetNotice
+from domain.notices import Channel
+from domain.tasks import (
+    DISPATCH_REGISTERED_MAIL,
+    PLACE_IN_CABINET,
+    AlertRequest,
+    CabinetPlacement,
+    DeliveryOutcome,
+)
 
 
 class CabinetActivities:
@@ -13,15 +22,50 @@ class CabinetActivities:
         self._engine = engine
 
     @activity.defn(name=PLACE_IN_CABINET)
-    def place_notice_in_cabinet(self, notice: CabinetNotice) -> None:
-        """Idempotent: a retry finds the notice already there and leaves it as it was."""
-        with Session(self._engine) as session:
-            existing = session.exec(
-                select(CabinetNoticeRow).where(
-                    CabinetNoticeRow.audit_id == notice.audit_id,
-                    CabinetNoticeRow.kind == notice.kind,
-                )
-            ).first()
-            if existing is None:
-                session.add(CabinetNoticeRow(**notice.model_dump()))
-                session.commit()
+    def place_document_in_cabinet(self, placement: CabinetPlacement) -> DeliveryOutcome:
+        """Idempotent: a retry finds the document already there and leaves it as it was."""
+        document = placement.document
+
+        def place() -> str:
+            with Session(self._engine) as session:
+                existing = session.exec(
+                    select(CabinetNoticeRow).where(
+                        CabinetNoticeRow.audit_id == placement.audit_id,
+                        CabinetNoticeRow.document_id == document.document_id,
+                    )
+                ).first()
+                if existing is None:
+                    existing = CabinetNoticeRow(
+                        audit_id=placement.audit_id,
+                        party_bin=placement.party_bin,
+                        document_id=document.document_id,
+                        title=document.title,
+                        published_at=placement.published_at,
+                    )
+                    session.add(existing)
+                    session.commit()
+                    session.refresh(existing)
+                return f"cabinet-{existing.id}"
+
+        return deliver_once(
+            self._engine,
+            audit_id=placement.audit_id,
+            document_number=document.number,
+            channel=Channel.CABINET,
+            send=place,
+        )
+
+    @activity.defn(name=DISPATCH_REGISTERED_MAIL)
+    def dispatch_registered_mail(self, request: AlertRequest) -> DeliveryOutcome:
+        """Queue the printed letter for the post office; the receipt comes back over HTTP.
+
+        There is no postal API here: the record is the instruction to the mail room, and its
+        tracking number is the document number until the post assigns one.
+        """
+        return deliver_once(
+            self._engine,
+            audit_id=request.audit_id,
+            document_number=request.document.number,
+            channel=Channel.REGISTERED_MAIL,
+            send=lambda: f"RM-{request.document.number}",
+        )

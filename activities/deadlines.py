@@ -11,8 +11,21 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from db.models import CalendarOverrideRow
-from domain.calendar import CalendarOverride, WorkingCalendar
-from domain.tasks import COMPUTE_DEADLINE, DeadlineRequest
+from domain.calendar import (
+    APPEAL_WORKING_DAYS,
+    INSPECTION_WORKING_DAYS,
+    RESPONSE_WORKING_DAYS,
+    REVIEW_WORKING_DAYS,
+    CalendarOverride,
+    WorkingCalendar,
+)
+from domain.tasks import (
+    COMPUTE_DEADLINE,
+    COMPUTE_REMINDERS,
+    DeadlineKind,
+    DeadlineRequest,
+    ReminderDay,
+)
 
 
 def load_calendar(engine: Engine) -> WorkingCalendar:
@@ -21,13 +34,29 @@ def load_calendar(engine: Engine) -> WorkingCalendar:
     return WorkingCalendar(CalendarOverride(r.day, r.working, r.note) for r in rows)
 
 
+_PERIODS: dict[DeadlineKind, int] = {
+    "response": RESPONSE_WORKING_DAYS,
+    "review": REVIEW_WORKING_DAYS,
+    "appeal": APPEAL_WORKING_DAYS,
+    "inspection": INSPECTION_WORKING_DAYS,
+}
+
+
 class DeadlineActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, reminder_working_days: list[int]) -> None:
         self._engine = engine
+        self._reminder_working_days = [n for n in reminder_working_days if n > 0]
 
     @activity.defn(name=COMPUTE_DEADLINE)
     def compute_deadline(self, request: DeadlineRequest) -> date:
         calendar = load_calendar(self._engine)
-        if request.kind == "response":
-            return calendar.response_deadline(request.counted_from)
-        return calendar.review_deadline(request.counted_from)
+        return calendar.nth_working_day_after(request.counted_from, _PERIODS[request.kind])
+
+    @activity.defn(name=COMPUTE_REMINDERS)
+    def compute_reminder_days(self, deadline: date) -> list[ReminderDay]:
+        """Days to remind the party on, earliest first, per REMINDER_WORKING_DAYS."""
+        calendar = load_calendar(self._engine)
+        return [
+            ReminderDay(day=calendar.working_days_before(deadline, n), working_days_left=n)
+            for n in sorted(set(self._reminder_working_days), reverse=True)
+        ]

@@ -26,7 +26,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError, from_update_failure, not_found
 from domain.case import AuditStart, CaseSnapshot
 from domain.lifecycle import AuditStatus
-from workflows.cameral_audit import AMOUNT_DUE, INSPECTOR, OFFICE, PARTY_BIN, STATUS, CameralAudit
+from workflows.cameral_audit import CameralAudit
+from workflows.search_attributes import AMOUNT_DUE, INSPECTOR, OFFICE, PARTY_BIN, STATUS
 
 T = TypeVar("T")
 QUERY_TIMEOUT = timedelta(seconds=5)

@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from workflows.cameral_audit import INVALID_INPUT, WRONG_STATE
+from workflows.errors import INVALID_INPUT, WRONG_STATE
 
 
 class ApiError(Exception):

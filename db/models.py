@@ -4,8 +4,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+# Named constraints, so later migrations can alter them on every database (SQLite included).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 class AuditRow(SQLModel, table=True):
@@ -35,14 +44,61 @@ class CabinetNoticeRow(SQLModel, table=True):
     """A document placed in the party's personal cabinet: legally, its delivery."""
 
     __tablename__ = "cabinet_notices"
-    __table_args__ = (UniqueConstraint("audit_id", "kind"),)
+    __table_args__ = (UniqueConstraint("audit_id", "document_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     audit_id: str = Field(index=True, max_length=20)
     party_bin: str = Field(index=True, max_length=12)
-    kind: str = Field(max_length=32)
+    document_id: str = Field(max_length=64)
     title: str = Field(max_length=500)
     published_at: datetime
+
+
+class DocumentRow(SQLModel, table=True):
+    """A rendered document exactly as issued; the hashes prove it was not changed since."""
+
+    __tablename__ = "documents"
+
+    id: str = Field(primary_key=True, max_length=64)
+    audit_id: str = Field(index=True, max_length=20)
+    number: str = Field(unique=True, max_length=64)
+    kind: str = Field(max_length=32)
+    language: str = Field(max_length=2)
+    issued_on: date
+    title: str = Field(max_length=500)
+    html: str = Field(sa_type=Text)
+    text: str = Field(sa_type=Text)
+    sha256: str = Field(max_length=64)
+    text_sha256: str = Field(max_length=64)
+    created_at: datetime
+
+
+class DeliveryAttemptRow(SQLModel, table=True):
+    """Every try to carry a document over a channel, successful or not."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(index=True, max_length=200)
+    audit_id: str = Field(index=True, max_length=20)
+    document_number: str = Field(max_length=64)
+    channel: str = Field(max_length=20)
+    attempt: int
+    status: str = Field(max_length=20)
+    provider_id: str | None = Field(default=None, max_length=200)
+    detail: str = Field(default="", max_length=2000)
+    at: datetime
+
+
+class PartyWebhookRow(SQLModel, table=True):
+    """A party's own system that wants each document pushed to it, signed with its secret."""
+
+    __tablename__ = "party_webhooks"
+
+    party_bin: str = Field(primary_key=True, max_length=12)
+    url: str = Field(max_length=2000)
+    secret: str = Field(max_length=200)
+    registered_at: datetime
 
 
 class CalendarOverrideRow(SQLModel, table=True):

@@ -13,6 +13,8 @@ import holidays
 
 RESPONSE_WORKING_DAYS = 20
 REVIEW_WORKING_DAYS = 10
+APPEAL_WORKING_DAYS = 5
+INSPECTION_WORKING_DAYS = 5
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class WorkingCalendar:
         if n < 1:
             raise ValueError("a legal period has at least one working day")
         result: date = self._days.get_nth_working_day(event_day, n)
+        return result
+
+    def working_days_before(self, deadline: date, n: int) -> date:
+        """The working day `n` working days before `deadline` (a reminder's day)."""
+        result: date = self._days.get_nth_working_day(deadline, -n)
         return result
 
     def response_deadline(self, delivered_on: date) -> date:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_
 
 from domain.identifiers import bin_problem
 from domain.lifecycle import AuditStatus, EventKind
+from domain.notices import DeliveryMethod
 
 Language = Literal["kk", "ru", "en"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
@@ -41,6 +42,7 @@ class Party(BaseModel):
         str | None, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     ] = None
     phone: Annotated[str | None, StringConstraints(pattern=r"^\+?\d{10,15}$")] = None
+    address: ShortText | None = None
     language: Language = "ru"
 
 
@@ -73,6 +75,13 @@ class AuditStart(BaseModel):
     declarations: Annotated[list[ShortText], Field(min_length=1, max_length=500)]
     findings: Text
     charges: Charges
+    delivery_method: DeliveryMethod = DeliveryMethod.CABINET
+
+    @model_validator(mode="after")
+    def _post_needs_an_address(self) -> "AuditStart":
+        if self.delivery_method == DeliveryMethod.REGISTERED_MAIL and not self.party.address:
+            raise ValueError("party.address is required for delivery by registered mail")
+        return self
 
 
 class Explanation(BaseModel):
@@ -114,6 +123,30 @@ class Payment(BaseModel):
     paid_at: date
 
 
+class PostalReceipt(BaseModel):
+    """The post office's acknowledgement that the party received the registered letter."""
+
+    channel: Literal["registered_mail"] = "registered_mail"
+    delivered_on: date
+    receipt_no: ShortText
+
+
+class MailReturned(BaseModel):
+    """The registered letter came back undelivered."""
+
+    returned_on: date
+    reason: ShortText
+
+
+class InspectionAct(BaseModel):
+    """Act of inspecting the registered address after returned mail; its date is delivery."""
+
+    act_no: ShortText
+    act_date: date
+    finding: Literal["party_absent", "handed_over"]
+    inspector_id: ShortText | None = None
+
+
 class Cancellation(BaseModel):
     reason: Text
     cancelled_by: ShortText | None = None
@@ -135,6 +168,11 @@ class CaseSnapshot(BaseModel):
     inspector_id: str
     party_bin: str
     party_name: str
+    language: Language
+    delivery_method: DeliveryMethod
+    awaiting: Literal["postal_receipt", "inspection_act"] | None
+    inspection_deadline: date | None
+    alerts_failed: bool
     declarations: list[str]
     findings: str
     charges: Charges

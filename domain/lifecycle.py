@@ -55,6 +55,12 @@ def check_transition(current: AuditStatus, target: AuditStatus) -> None:
 class EventKind(StrEnum):
     STARTED = "started"
     DELIVERED = "delivered"
+    DOCUMENT_ISSUED = "document_issued"
+    DELIVERY_ATTEMPT = "delivery_attempt"
+    ALERTS_FAILED = "alerts_failed"
+    STAFF_NOTIFIED = "staff_notified"
+    MAIL_RETURNED = "mail_returned"
+    INSPECTION_OVERDUE = "inspection_overdue"
     PAYMENT_RECEIVED = "payment_received"
     PAYMENT_DUPLICATE = "payment_duplicate_ignored"
     EXPLANATION_RECEIVED = "explanation_received"

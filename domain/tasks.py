@@ -9,22 +9,86 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-PLACE_IN_CABINET = "place_notice_in_cabinet"
+from domain.case import CaseSnapshot, Party
+from domain.notices import Channel, DeliveryStatus, DocumentKind
+
+RENDER_DOCUMENT = "render_document"
+PLACE_IN_CABINET = "place_document_in_cabinet"
+SEND_EMAIL = "send_email_alert"
+SEND_SMS = "send_sms_alert"
+SEND_WEBHOOK = "send_webhook_alert"
+DISPATCH_REGISTERED_MAIL = "dispatch_registered_mail"
+NOTIFY_STAFF = "notify_staff"
 COMPUTE_DEADLINE = "compute_deadline"
+COMPUTE_REMINDERS = "compute_reminder_days"
 SAVE_PROJECTION = "save_case_projection"
 
+ALERT_ACTIVITIES = {
+    Channel.EMAIL: SEND_EMAIL,
+    Channel.SMS: SEND_SMS,
+    Channel.WEBHOOK: SEND_WEBHOOK,
+}
 
-class CabinetNotice(BaseModel):
-    audit_id: str
-    party_bin: str
-    kind: Literal["notification", "acceptance", "decision_unfulfilled", "cancellation"]
-    title: str
-    published_at: datetime
-
-
-DeadlineKind = Literal["response", "review"]
+DeadlineKind = Literal["response", "review", "appeal", "inspection"]
 
 
 class DeadlineRequest(BaseModel):
     kind: DeadlineKind
     counted_from: date
+
+
+class ReminderDay(BaseModel):
+    day: date
+    working_days_left: int
+
+
+class RenderRequest(BaseModel):
+    """Render one document of a case; `document_id` makes a retried render a no-op."""
+
+    document_id: str
+    number: str
+    kind: DocumentKind
+    issued_on: date
+    case: CaseSnapshot
+    extra: dict[str, str] = {}
+
+
+class RenderedDocument(BaseModel):
+    document_id: str
+    number: str
+    kind: DocumentKind
+    title: str
+    sha256: str
+
+
+class CabinetPlacement(BaseModel):
+    audit_id: str
+    party_bin: str
+    document: RenderedDocument
+    published_at: datetime
+
+
+class AlertRequest(BaseModel):
+    audit_id: str
+    party: Party
+    document: RenderedDocument
+    deadline: date | None = None
+
+
+class DeliveryOutcome(BaseModel):
+    """What became of one document on one channel, with the failed tries before it."""
+
+    channel: Channel
+    status: DeliveryStatus
+    provider_id: str | None = None
+    attempts: int = 1
+    failures: list[str] = []
+    detail: str = ""
+
+
+class StaffNotice(BaseModel):
+    audit_id: str
+    customs_office: str
+    inspector_id: str
+    subject: str
+    body: str

@@ -5,8 +5,8 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from domain.case import AuditStart, CaseSnapshot
-from domain.lifecycle import AuditStatus
+from domain.case import AuditStart, CaseEvent, CaseSnapshot
+from domain.lifecycle import AuditStatus, EventKind
 from workflows.cameral_audit import CameralAudit
 
 
@@ -31,3 +31,13 @@ async def wait_for(
         if loop.time() > deadline:
             raise AssertionError(f"case stayed {snapshot.status}, expected {predicate}")
         await asyncio.sleep(0.1)
+
+
+_PAPERWORK = {EventKind.DOCUMENT_ISSUED, EventKind.DELIVERY_ATTEMPT, EventKind.STAFF_NOTIFIED}
+
+
+def milestones(case: CaseSnapshot | dict[str, Any]) -> list[str]:
+    """The case's events without document and delivery bookkeeping, oldest first."""
+    events = case.events if isinstance(case, CaseSnapshot) else case["events"]
+    kinds = [e.kind if isinstance(e, CaseEvent) else e["kind"] for e in events]
+    return [str(k) for k in kinds if k not in _PAPERWORK]

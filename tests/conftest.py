@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -21,8 +22,12 @@ from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from devserver import find_binary, register_search_attributes
+from devsinks.mail import MailSink
+from devsinks.sms_gateway import create_gateway
 from worker import build_worker
-from workflows.cameral_audit import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
+
+SMS_TOKEN = "test-gateway-token"
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -52,6 +57,35 @@ def database_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> Iterator[MailSink]:
+    with MailSink("127.0.0.1", free_port()) as sink:
+        yield sink
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def sms_gateway() -> AsyncIterator[str]:
+    """Base URL of the local SMS gateway (the product's own dev gateway, on a real socket)."""
+    async with serving(create_gateway(SMS_TOKEN)) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(
+    database_url: str, task_queue: str, mail_sink: MailSink, sms_gateway: str, tmp_path: Path
+) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        temporal_task_queue=task_queue,
+        smtp_port=mail_sink.port,
+        sms_gateway_url=f"{sms_gateway}/messages",
+        sms_gateway_token=SecretStr(SMS_TOKEN),
+        sms_timeout_seconds=2,
+        reminder_working_days=[5, 1],
+    )
 
 
 @pytest.fixture
@@ -92,13 +126,12 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(
-    dev_env: WorkflowEnvironment, engine: Engine, database_url: str, task_queue: str
+    dev_env: WorkflowEnvironment, engine: Engine, settings: Settings, task_queue: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The HTTP API over a real socket, with a real worker, on the Temporal dev server."""
-    settings = Settings(database_url=database_url, temporal_task_queue=task_queue)
     app = create_app(settings, client=dev_env.client)
     async with (
-        build_worker(dev_env.client, task_queue, engine),
+        build_worker(dev_env.client, task_queue, engine, settings),
         serving(app) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as client,
     ):

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
+from config import Settings
 from db.models import AuditRow
 from domain.case import CaseSnapshot, Payment
 from domain.lifecycle import AuditStatus, EventKind
@@ -17,10 +18,10 @@ from workflows.cameral_audit import CameralAudit
 
 
 async def test_restarted_worker_resumes_every_case(
-    dev_env: WorkflowEnvironment, engine: Engine, task_queue: str
+    dev_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
 ) -> None:
     client = dev_env.client
-    async with build_worker(client, task_queue, engine):
+    async with build_worker(client, task_queue, engine, settings):
         paying = await start_case(client, task_queue, audit_start())
         explaining = await start_case(client, task_queue, audit_start())
         await wait_for(paying, AuditStatus.AWAITING_RESPONSE)
@@ -30,7 +31,7 @@ async def test_restarted_worker_resumes_every_case(
     first = Payment(reference="P-1", amount=Decimal("500000.00"), paid_at=before.issued_on)
     await paying.signal(CameralAudit.record_payment, first)
 
-    async with build_worker(client, task_queue, engine):
+    async with build_worker(client, task_queue, engine, settings):
         reviewing = await explaining.execute_update(
             CameralAudit.submit_explanation, explanation_for(before)
         )

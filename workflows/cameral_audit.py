@@ -1,18 +1,33 @@
 """The `CameralAudit` workflow: one durable case from notification to final decision.
 
-The main coroutine owns the deadlines (delivery, 20 working days to respond, 10 to review);
-updates and signals change the case as users act. Every change appends an event, bumps the
-version, refreshes the search attributes and is written to the read model by an activity.
+The main coroutine owns the deadlines (service of the notification, 20 working days to
+respond, 10 to review); updates and signals change the case as users act. Every change
+appends an event, bumps the version, refreshes the search attributes and is written to the
+read model by an activity. Documents and their delivery are in `workflows/courier.py`.
 """
 
+import asyncio
 import functools
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
+
+from workflows import courier
+from workflows.errors import INVALID_INPUT, WRONG_STATE
+from workflows.search_attributes import (
+    AMOUNT_DUE,
+    INSPECTOR,
+    OFFICE,
+    PARTY_BIN,
+    RESPONSE_DEADLINE,
+    REVIEW_DEADLINE,
+    REVIEW_OVERDUE,
+    STATUS,
+)
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import (
@@ -21,45 +36,27 @@ with workflow.unsafe.imports_passed_through():
         CaseEvent,
         CaseSnapshot,
         Explanation,
+        InspectionAct,
+        MailReturned,
         Payment,
+        PostalReceipt,
         ReviewDecision,
     )
-    from domain.clock import end_of_day, local_date
+    from domain.clock import ALMATY, end_of_day, local_date
     from domain.lifecycle import TERMINAL, AuditStatus, EventKind, check_transition
+    from domain.notices import DeliveryMethod, DocumentKind, document_number
     from domain.tasks import (
         COMPUTE_DEADLINE,
-        PLACE_IN_CABINET,
+        COMPUTE_REMINDERS,
         SAVE_PROJECTION,
-        CabinetNotice,
         DeadlineKind,
         DeadlineRequest,
+        ReminderDay,
+        RenderedDocument,
+        StaffNotice,
     )
 
-STATUS = SearchAttributeKey.for_keyword("AuditStatus")
-PARTY_BIN = SearchAttributeKey.for_keyword("PartyBin")
-INSPECTOR = SearchAttributeKey.for_keyword("InspectorId")
-OFFICE = SearchAttributeKey.for_keyword("CustomsOffice")
-RESPONSE_DEADLINE = SearchAttributeKey.for_datetime("ResponseDeadline")
-REVIEW_DEADLINE = SearchAttributeKey.for_datetime("ReviewDeadline")
-AMOUNT_DUE = SearchAttributeKey.for_float("AmountDue")
-REVIEW_OVERDUE = SearchAttributeKey.for_bool("ReviewOverdue")
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
-    STATUS,
-    PARTY_BIN,
-    INSPECTOR,
-    OFFICE,
-    RESPONSE_DEADLINE,
-    REVIEW_DEADLINE,
-    AMOUNT_DUE,
-    REVIEW_OVERDUE,
-)
-
-# Error types the API maps to HTTP: a rule about the case's state (409) or about the input (422).
-WRONG_STATE = "WrongState"
-INVALID_INPUT = "InvalidInput"
-
-_ACTIVITY_TIMEOUT = timedelta(seconds=30)
-_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+REMINDER_TIME = time(9, 0)  # reminders go out at the start of the Almaty working day
 
 
 @workflow.defn(name="CameralAudit")
@@ -70,13 +67,20 @@ class CameralAudit:
         self._status = AuditStatus.ISSUED
         self._issued_on = local_date(workflow.now())
         self._events: list[CaseEvent] = []
+        self._documents: list[RenderedDocument] = []
+        self._background: list[asyncio.Task[None]] = []
         self._payments: dict[str, Payment] = {}
+        self._awaiting: str | None = None
+        self._served: tuple[date, str, str] | None = None  # date, how, reference
+        self._returned_on: date | None = None
+        self._inspection_deadline: date | None = None
         self._delivered_on: date | None = None
         self._response_deadline: date | None = None
         self._explanation: Explanation | None = None
         self._explanation_received_on: date | None = None
         self._review_deadline: date | None = None
         self._overdue = False
+        self._alerts_failed = False
         self._decision_reasons: str | None = None
         self._cancel_reason: str | None = None
         self._deadline_revision = 0
@@ -85,32 +89,23 @@ class CameralAudit:
             inspector_id=start.inspector_id,
             customs_office=start.customs_office,
             amount_due=str(start.charges.total),
+            delivery_method=str(start.delivery_method),
         )
 
     @workflow.run
     async def run(self, start: AuditStart) -> CaseSnapshot:
         await self._publish()
-        await self._deliver()
+        if start.delivery_method == DeliveryMethod.CABINET:
+            await self._serve_through_cabinet()
+        else:
+            await self._serve_by_registered_mail()
         if self._status == AuditStatus.AWAITING_RESPONSE:
-            answered = await self._wait_while(AuditStatus.AWAITING_RESPONSE, "response")
-            if not answered and self._explanation is None:
-                self._move(AuditStatus.UNFULFILLED)
-                self._record(
-                    EventKind.DECISION_UNFULFILLED,
-                    reason="no payment and no explanation by the response deadline",
-                )
-                await self._publish()
-            elif not answered:
-                # The explanation arrived on time and its handler is still finishing.
-                await workflow.wait_condition(lambda: self._status != AuditStatus.AWAITING_RESPONSE)
+            self._background.append(asyncio.create_task(self._remind()))
+            await self._await_response()
         if self._status == AuditStatus.UNDER_REVIEW:
-            decided = await self._wait_while(AuditStatus.UNDER_REVIEW, "review")
-            if not decided:
-                self._overdue = True
-                self._record(EventKind.REVIEW_OVERDUE, review_deadline=str(self._review_deadline))
-                self._record(EventKind.ESCALATED, customs_office=self._start.customs_office)
-                await self._publish()
-                await workflow.wait_condition(lambda: self._status != AuditStatus.UNDER_REVIEW)
+            await self._await_review()
+        await self._issue_outcome()
+        await asyncio.gather(*self._background)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._snapshot()
 
@@ -147,6 +142,60 @@ class CameralAudit:
             return
         self._deadline_revision += 1
         await self._publish()
+
+    @workflow.update
+    async def record_postal_receipt(self, receipt: PostalReceipt) -> CaseSnapshot:
+        self._served = (receipt.delivered_on, "registered_mail", receipt.receipt_no)
+        await workflow.wait_condition(lambda: self._status != AuditStatus.ISSUED)
+        return self._snapshot()
+
+    @record_postal_receipt.validator
+    def _validate_receipt(self, receipt: PostalReceipt) -> None:
+        self._require_awaiting("postal_receipt", "A postal receipt")
+        self._require_date_between(
+            "delivered_on", receipt.delivered_on, self._issued_on, "the notification was issued"
+        )
+
+    @workflow.update
+    async def record_mail_returned(self, returned: MailReturned) -> CaseSnapshot:
+        self._returned_on = returned.returned_on
+        self._inspection_deadline = await self._deadline("inspection", returned.returned_on)
+        self._awaiting = "inspection_act"
+        self._deadline_revision += 1
+        self._record(
+            EventKind.MAIL_RETURNED,
+            returned_on=returned.returned_on.isoformat(),
+            reason=returned.reason,
+            inspection_deadline=self._inspection_deadline.isoformat(),
+        )
+        await self._publish()
+        await self._tell_staff(
+            "Registered mail returned undelivered",
+            f"Inspect the registered address and record an inspection act by "
+            f"{self._inspection_deadline} (5 working days).",
+        )
+        return self._snapshot()
+
+    @record_mail_returned.validator
+    def _validate_returned(self, returned: MailReturned) -> None:
+        self._require_awaiting("postal_receipt", "A returned-mail report")
+        self._require_date_between(
+            "returned_on", returned.returned_on, self._issued_on, "the notification was issued"
+        )
+
+    @workflow.update
+    async def record_inspection_act(self, act: InspectionAct) -> CaseSnapshot:
+        self._served = (act.act_date, "inspection_act", act.act_no)
+        await workflow.wait_condition(lambda: self._status != AuditStatus.ISSUED)
+        return self._snapshot()
+
+    @record_inspection_act.validator
+    def _validate_act(self, act: InspectionAct) -> None:
+        self._require_awaiting("inspection_act", "An inspection act")
+        assert self._returned_on is not None
+        self._require_date_between(
+            "act_date", act.act_date, self._returned_on, "the mail came back"
+        )
 
     @workflow.update
     async def submit_explanation(self, explanation: Explanation) -> CaseSnapshot:
@@ -214,6 +263,7 @@ class CameralAudit:
     async def cancel(self, cancellation: Cancellation) -> CaseSnapshot:
         self._cancel_reason = cancellation.reason
         self._move(AuditStatus.CANCELLED)
+        self._awaiting = None
         self._record(
             EventKind.CANCELLED,
             reason=cancellation.reason,
@@ -230,36 +280,134 @@ class CameralAudit:
                 type=WRONG_STATE,
             )
 
-    # ---- the steps of the lifecycle ---------------------------------------------------------
+    # ---- serving the notification -----------------------------------------------------------
 
-    async def _deliver(self) -> None:
-        await workflow.execute_activity(
-            PLACE_IN_CABINET,
-            CabinetNotice(
-                audit_id=self._start.audit_id,
-                party_bin=self._start.party.bin,
-                kind="notification",
-                title=f"Notification on the elimination of violations {self._start.audit_id}",
-                published_at=workflow.now(),
-            ),
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_RETRY,
+    async def _serve_through_cabinet(self) -> None:
+        """Placement in the cabinet is legal delivery: the deadline runs from today."""
+        delivered_on = local_date(workflow.now())
+        deadline = await self._deadline("response", delivered_on)
+        draft = self._snapshot().model_copy(
+            update={"delivered_on": delivered_on, "response_deadline": deadline}
         )
+        notification, memo = await self._issue_notification(draft)
+        for document in (memo, notification):
+            courier.record_outcome(
+                self._record,
+                document,
+                await courier.to_cabinet(self._start.audit_id, self._start.party.bin, document),
+            )
         if self._status != AuditStatus.ISSUED:
-            return  # cancelled while the notice was being placed
-        self._delivered_on = local_date(workflow.now())
-        self._response_deadline = await self._deadline("response", self._delivered_on)
+            return  # cancelled while the notice was being served
+        self._enter_response_period(delivered_on, deadline, "cabinet", notification.number)
+        await self._publish()
+        self._alert_in_background(notification, deadline)
+
+    async def _serve_by_registered_mail(self) -> None:
+        """On paper: wait for the postal receipt, or for an inspection act after returned mail."""
+        notification, memo = await self._issue_notification(self._snapshot())
+        for document in (notification, memo):
+            courier.record_outcome(
+                self._record,
+                document,
+                await courier.by_registered_mail(self._start.audit_id, self._start.party, document),
+            )
         if self._status != AuditStatus.ISSUED:
             return
+        self._awaiting = "postal_receipt"
+        await self._publish()
+        self._alert_in_background(notification, None)
+        inspection_flagged = False
+        while self._served is None and self._status == AuditStatus.ISSUED:
+            if self._awaiting == "inspection_act" and not inspection_flagged:
+                assert self._inspection_deadline is not None
+                on_time = await self._wait_until(
+                    self._awaiting_changed, end_of_day(self._inspection_deadline)
+                )
+                if not on_time:
+                    inspection_flagged = True
+                    self._record(
+                        EventKind.INSPECTION_OVERDUE,
+                        inspection_deadline=self._inspection_deadline.isoformat(),
+                    )
+                    await self._publish()
+                    await self._tell_staff(
+                        "Inspection act overdue",
+                        f"No inspection act was recorded by {self._inspection_deadline}.",
+                    )
+            else:
+                await workflow.wait_condition(
+                    functools.partial(self._served_or_awaiting_other_than, self._awaiting)
+                )
+        if self._served is None or self._status != AuditStatus.ISSUED:
+            return
+        served_on, how, reference = self._served
+        deadline = await self._deadline("response", served_on)
+        if self._status != AuditStatus.ISSUED:
+            return
+        self._awaiting = None
+        self._enter_response_period(served_on, deadline, how, reference)
+        await self._publish()
+
+    def _awaiting_changed(self) -> bool:
+        return self._served is not None or self._status != AuditStatus.ISSUED
+
+    def _served_or_awaiting_other_than(self, awaiting: str | None) -> bool:
+        return self._awaiting_changed() or self._awaiting != awaiting
+
+    async def _issue_notification(
+        self, case: CaseSnapshot
+    ) -> tuple[RenderedDocument, RenderedDocument]:
+        memo = await self._issue_document(DocumentKind.MEMO, case)
+        notification = await self._issue_document(
+            DocumentKind.NOTIFICATION, case, memo_number=memo.number
+        )
+        return notification, memo
+
+    def _enter_response_period(
+        self, delivered_on: date, deadline: date, channel: str, reference: str
+    ) -> None:
+        self._delivered_on = delivered_on
+        self._response_deadline = deadline
         self._move(AuditStatus.AWAITING_RESPONSE)
         self._record(
             EventKind.DELIVERED,
-            channel="cabinet",
-            delivered_on=self._delivered_on.isoformat(),
-            response_deadline=self._response_deadline.isoformat(),
+            channel=channel,
+            reference=reference,
+            delivered_on=delivered_on.isoformat(),
+            response_deadline=deadline.isoformat(),
         )
         self._fulfil_if_paid()
+
+    # ---- the response and review periods ----------------------------------------------------
+
+    async def _await_response(self) -> None:
+        answered = await self._wait_while(AuditStatus.AWAITING_RESPONSE, "response")
+        if answered:
+            return
+        if self._explanation is not None:
+            # The explanation arrived on time and its handler is still finishing.
+            await workflow.wait_condition(lambda: self._status != AuditStatus.AWAITING_RESPONSE)
+            return
+        self._move(AuditStatus.UNFULFILLED)
+        self._record(
+            EventKind.DECISION_UNFULFILLED,
+            reason="no payment and no explanation by the response deadline",
+        )
         await self._publish()
+
+    async def _await_review(self) -> None:
+        if await self._wait_while(AuditStatus.UNDER_REVIEW, "review"):
+            return
+        self._overdue = True
+        self._record(EventKind.REVIEW_OVERDUE, review_deadline=str(self._review_deadline))
+        self._record(EventKind.ESCALATED, customs_office=self._start.customs_office)
+        await self._publish()
+        await self._tell_staff(
+            "Review of an explanation is overdue",
+            f"The 10-working-day review ended on {self._review_deadline}; the supervisor must "
+            "decide the case.",
+        )
+        await workflow.wait_condition(lambda: self._status != AuditStatus.UNDER_REVIEW)
 
     async def _wait_while(self, state: AuditStatus, deadline_kind: DeadlineKind) -> bool:
         """Wait until the case leaves `state`; False if its deadline ran out first.
@@ -272,20 +420,139 @@ class CameralAudit:
                 self._response_deadline if deadline_kind == "response" else self._review_deadline
             )
             assert deadline is not None
-            remaining = end_of_day(deadline) - workflow.now()
-            if remaining <= timedelta(0):
+            if not await self._wait_until(
+                functools.partial(self._moved_on, state, revision), end_of_day(deadline)
+            ):
                 return False
-            try:
-                await workflow.wait_condition(
-                    functools.partial(self._moved_on, state, revision), timeout=remaining
-                )
-            except TimeoutError:
-                if self._status == state and self._deadline_revision == revision:
-                    return False
+        return True
+
+    async def _wait_until(self, condition: Any, instant: datetime) -> bool:
+        """Wait for `condition` until `instant`; False if the instant came first."""
+        remaining = instant - workflow.now()
+        if condition():
+            return True
+        if remaining <= timedelta(0):
+            return False
+        try:
+            await workflow.wait_condition(condition, timeout=remaining)
+        except TimeoutError:
+            return bool(condition())
         return True
 
     def _moved_on(self, state: AuditStatus, revision: int) -> bool:
         return self._status != state or self._deadline_revision != revision
+
+    async def _remind(self) -> None:
+        """Remind the party N working days before the response deadline (REMINDER_WORKING_DAYS)."""
+        sent: set[date] = set()
+        while self._status == AuditStatus.AWAITING_RESPONSE:
+            revision = self._deadline_revision
+            assert self._response_deadline is not None
+            days: list[ReminderDay] = await workflow.execute_activity(
+                COMPUTE_REMINDERS,
+                self._response_deadline,
+                result_type=list[ReminderDay],
+                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+                retry_policy=courier.DURABLE,
+            )
+            changed = functools.partial(self._moved_on, AuditStatus.AWAITING_RESPONSE, revision)
+            for reminder in days:
+                at = datetime.combine(reminder.day, REMINDER_TIME, tzinfo=ALMATY)
+                if reminder.day in sent or at <= workflow.now():
+                    continue
+                if await self._wait_until(changed, at):
+                    break
+                sent.add(reminder.day)
+                document = await self._issue_document(
+                    DocumentKind.REMINDER,
+                    self._snapshot(),
+                    working_days_left=str(reminder.working_days_left),
+                )
+                await self._deliver_later(document, self._response_deadline)
+            else:
+                await workflow.wait_condition(changed)
+
+    # ---- documents of the outcome -----------------------------------------------------------
+
+    async def _issue_outcome(self) -> None:
+        if self._status == AuditStatus.EXPLANATION_ACCEPTED:
+            document = await self._issue_document(DocumentKind.ACCEPTANCE, self._snapshot())
+        elif self._status == AuditStatus.UNFULFILLED:
+            today = local_date(workflow.now())
+            appeal_deadline = await self._deadline("appeal", today)
+            document = await self._issue_document(
+                DocumentKind.DECISION,
+                self._snapshot(),
+                reasons=self._decision_reasons or "",
+                appeal_deadline=appeal_deadline.isoformat(),
+            )
+        else:
+            return
+        await self._deliver_later(document, None)
+
+    async def _issue_document(
+        self, kind: DocumentKind, case: CaseSnapshot, **extra: str
+    ) -> RenderedDocument:
+        sequence = 1 + sum(1 for d in self._documents if d.kind == kind)
+        number = document_number(self._start.audit_id, kind, sequence)
+        document = await courier.issue(kind, number, case, local_date(workflow.now()), **extra)
+        self._documents.append(document)
+        self._record(
+            EventKind.DOCUMENT_ISSUED,
+            document=document.number,
+            document_kind=str(kind),
+            document_id=document.document_id,
+            sha256=document.sha256,
+        )
+        return document
+
+    async def _deliver_later(self, document: RenderedDocument, deadline: date | None) -> None:
+        """A later document of a served case: the same legal channel, then the alerts.
+
+        A reminder is only an alert, so a party served on paper gets it without a letter.
+        """
+        if self._start.delivery_method == DeliveryMethod.CABINET:
+            outcome = await courier.to_cabinet(
+                self._start.audit_id, self._start.party.bin, document
+            )
+            courier.record_outcome(self._record, document, outcome)
+        elif document.kind != DocumentKind.REMINDER:
+            outcome = await courier.by_registered_mail(
+                self._start.audit_id, self._start.party, document
+            )
+            courier.record_outcome(self._record, document, outcome)
+        await self._publish()
+        await self._alert(document, deadline)
+
+    def _alert_in_background(self, document: RenderedDocument, deadline: date | None) -> None:
+        self._background.append(asyncio.create_task(self._alert(document, deadline)))
+
+    async def _alert(self, document: RenderedDocument, deadline: date | None) -> None:
+        outcomes = await courier.alert(self._start.audit_id, self._start.party, document, deadline)
+        for outcome in outcomes:
+            courier.record_outcome(self._record, document, outcome)
+        if courier.every_alert_failed(outcomes):
+            self._alerts_failed = True
+            self._record(EventKind.ALERTS_FAILED, document=document.number)
+            await self._tell_staff(
+                "The party could not be alerted",
+                f"Every electronic channel failed for {document.number}; contact the party.",
+            )
+        await self._publish()
+
+    async def _tell_staff(self, subject: str, body: str) -> None:
+        told = await courier.notify_staff(
+            StaffNotice(
+                audit_id=self._start.audit_id,
+                customs_office=self._start.customs_office,
+                inspector_id=self._start.inspector_id,
+                subject=subject,
+                body=body,
+            )
+        )
+        self._record(EventKind.STAFF_NOTIFIED, subject=subject, delivered=told)
+
+    # ---- helpers ----------------------------------------------------------------------------
 
     def _fulfil_if_paid(self) -> None:
         if self._status not in (AuditStatus.AWAITING_RESPONSE, AuditStatus.UNDER_REVIEW):
@@ -294,15 +561,13 @@ class CameralAudit:
             self._move(AuditStatus.FULFILLED)
             self._record(EventKind.FULFILLED, amount_paid=str(self._amount_paid()))
 
-    # ---- helpers ----------------------------------------------------------------------------
-
     async def _deadline(self, kind: DeadlineKind, counted_from: date) -> date:
         result: date = await workflow.execute_activity(
             COMPUTE_DEADLINE,
             DeadlineRequest(kind=kind, counted_from=counted_from),
             result_type=date,
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_RETRY,
+            start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+            retry_policy=courier.DURABLE,
         )
         return result
 
@@ -311,6 +576,23 @@ class CameralAudit:
             raise ApplicationError(
                 f"{what} is only accepted while the case is {expected}; it is {self._status}",
                 type=WRONG_STATE,
+            )
+
+    def _require_awaiting(self, awaiting: str, what: str) -> None:
+        if self._status != AuditStatus.ISSUED or self._awaiting != awaiting:
+            now = self._awaiting or str(self._status)
+            raise ApplicationError(
+                f"{what} is only accepted while the case awaits a {awaiting}; it is {now}",
+                type=WRONG_STATE,
+            )
+
+    def _require_date_between(self, field: str, day: date, earliest: date, since: str) -> None:
+        today = local_date(workflow.now())
+        if not earliest <= day <= today:
+            raise ApplicationError(
+                f"{field} {day} must be between {earliest} ({since}) and today {today}",
+                {"field": field},
+                type=INVALID_INPUT,
             )
 
     def _move(self, target: AuditStatus) -> None:
@@ -344,8 +626,8 @@ class CameralAudit:
         await workflow.execute_activity(
             SAVE_PROJECTION,
             self._snapshot(),
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_RETRY,
+            start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+            retry_policy=courier.DURABLE,
         )
 
     def _snapshot(self) -> CaseSnapshot:
@@ -359,6 +641,11 @@ class CameralAudit:
             inspector_id=self._start.inspector_id,
             party_bin=self._start.party.bin,
             party_name=self._start.party.name,
+            language=self._start.party.language,
+            delivery_method=self._start.delivery_method,
+            awaiting=self._awaiting,
+            inspection_deadline=self._inspection_deadline,
+            alerts_failed=self._alerts_failed,
             declarations=self._start.declarations,
             findings=self._start.findings,
             charges=self._start.charges,

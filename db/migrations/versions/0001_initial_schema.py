@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 20:07:45.969192
+Create Date: 2026-11-22 20:30:29.341176
 """
 
 from collections.abc import Sequence
@@ -22,7 +22,7 @@ def upgrade() -> None:
         "audit_counters",
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("last", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("year"),
+        sa.PrimaryKeyConstraint("year", name=op.f("pk_audit_counters")),
     )
     op.create_table(
         "audits",
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("amount_paid", sa.Numeric(precision=18, scale=2), nullable=False),
         sa.Column("snapshot", sa.JSON(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audits")),
     )
     with op.batch_alter_table("audits", schema=None) as batch_op:
         batch_op.create_index(
@@ -64,11 +64,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("audit_id", sa.String(length=20), nullable=False),
         sa.Column("party_bin", sa.String(length=12), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("document_id", sa.String(length=64), nullable=False),
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("audit_id", "kind"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cabinet_notices")),
+        sa.UniqueConstraint("audit_id", "document_id", name=op.f("uq_cabinet_notices_audit_id")),
     )
     with op.batch_alter_table("cabinet_notices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cabinet_notices_audit_id"), ["audit_id"], unique=False)
@@ -81,13 +81,73 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("working", sa.Boolean(), nullable=False),
         sa.Column("note", sa.String(length=500), nullable=False),
-        sa.PrimaryKeyConstraint("day"),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_calendar_overrides")),
+    )
+    op.create_table(
+        "delivery_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("audit_id", sa.String(length=20), nullable=False),
+        sa.Column("document_number", sa.String(length=64), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("provider_id", sa.String(length=200), nullable=True),
+        sa.Column("detail", sa.String(length=2000), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_attempts")),
+    )
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_delivery_attempts_audit_id"), ["audit_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_delivery_attempts_idempotency_key"), ["idempotency_key"], unique=False
+        )
+
+    op.create_table(
+        "documents",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("audit_id", sa.String(length=20), nullable=False),
+        sa.Column("number", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("language", sa.String(length=2), nullable=False),
+        sa.Column("issued_on", sa.Date(), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("html", sa.Text(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("text_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_documents")),
+        sa.UniqueConstraint("number", name=op.f("uq_documents_number")),
+    )
+    with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_documents_audit_id"), ["audit_id"], unique=False)
+
+    op.create_table(
+        "party_webhooks",
+        sa.Column("party_bin", sa.String(length=12), nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("secret", sa.String(length=200), nullable=False),
+        sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("party_bin", name=op.f("pk_party_webhooks")),
     )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("party_webhooks")
+    with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_documents_audit_id"))
+
+    op.drop_table("documents")
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_delivery_attempts_idempotency_key"))
+        batch_op.drop_index(batch_op.f("ix_delivery_attempts_audit_id"))
+
+    op.drop_table("delivery_attempts")
     op.drop_table("calendar_overrides")
     with op.batch_alter_table("cabinet_notices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cabinet_notices_party_bin"))

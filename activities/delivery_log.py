@@ -1,0 +1,107 @@
+"""The record of every delivery attempt, and the rule that makes alerts at-most-once.
+
+An alert activity asks `deliver_once`: if this case + document + channel was already sent,
+the stored outcome is returned and nothing is sent again; otherwise the send runs and its
+result, success or failure, is written down before Temporal decides whether to retry.
+"""
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.models import DeliveryAttemptRow
+from domain.notices import Channel, DeliveryStatus, idempotency_key
+from domain.tasks import DeliveryOutcome
+
+PERMANENT_FAILURE = "PermanentDeliveryFailure"
+
+
+class PermanentFailure(Exception):
+    """The provider refused for good (a bad number, an unknown address): do not retry."""
+
+
+def record_attempt(
+    engine: Engine,
+    *,
+    audit_id: str,
+    document_number: str,
+    channel: Channel,
+    status: DeliveryStatus,
+    provider_id: str | None = None,
+    detail: str = "",
+) -> None:
+    with Session(engine) as session:
+        session.add(
+            DeliveryAttemptRow(
+                idempotency_key=idempotency_key(audit_id, document_number, channel),
+                audit_id=audit_id,
+                document_number=document_number,
+                channel=channel,
+                attempt=activity.info().attempt if activity.in_activity() else 1,
+                status=status,
+                provider_id=provider_id,
+                detail=detail[:2000],
+                at=datetime.now(UTC),
+            )
+        )
+        session.commit()
+
+
+def deliver_once(
+    engine: Engine,
+    *,
+    audit_id: str,
+    document_number: str,
+    channel: Channel,
+    send: Callable[[], str | None],
+) -> DeliveryOutcome:
+    key = idempotency_key(audit_id, document_number, channel)
+    with Session(engine) as session:
+        attempts = session.exec(
+            select(DeliveryAttemptRow)
+            .where(DeliveryAttemptRow.idempotency_key == key)
+            .order_by(col(DeliveryAttemptRow.id))
+        ).all()
+    failures = [a.detail for a in attempts if a.status == DeliveryStatus.TEMPORARY_FAILURE]
+    done = next((a for a in attempts if a.status == DeliveryStatus.SENT), None)
+    if done is not None:
+        return DeliveryOutcome(
+            channel=channel,
+            status=DeliveryStatus.SENT,
+            provider_id=done.provider_id,
+            attempts=len(attempts),
+            failures=failures,
+            detail="already sent; not sent again",
+        )
+    log = functools.partial(
+        record_attempt,
+        engine,
+        audit_id=audit_id,
+        document_number=document_number,
+        channel=channel,
+    )
+    try:
+        provider_id = send()
+    except PermanentFailure as error:
+        log(status=DeliveryStatus.PERMANENT_FAILURE, detail=str(error))
+        raise ApplicationError(str(error), type=PERMANENT_FAILURE, non_retryable=True) from error
+    except Exception as error:
+        log(status=DeliveryStatus.TEMPORARY_FAILURE, detail=f"{type(error).__name__}: {error}")
+        raise
+    log(status=DeliveryStatus.SENT, provider_id=provider_id)
+    return DeliveryOutcome(
+        channel=channel,
+        status=DeliveryStatus.SENT,
+        provider_id=provider_id,
+        attempts=len(attempts) + 1,
+        failures=failures,
+    )
+
+
+def skipped(channel: Channel, why: str) -> DeliveryOutcome:
+    return DeliveryOutcome(channel=channel, status=DeliveryStatus.SKIPPED, attempts=0, detail=why)

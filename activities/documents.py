@@ -1,0 +1,64 @@
+"""Rendering and storing a case's documents, each with its SHA-256."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio import activity
+
+from activities.rendering import document_language, render
+from db.models import DocumentRow
+from domain.tasks import RENDER_DOCUMENT, RenderedDocument, RenderRequest
+
+
+def cabinet_url(public_base_url: str, audit_id: str) -> str:
+    return f"{public_base_url.rstrip('/')}/audits/{audit_id}/documents"
+
+
+def reference(row: DocumentRow) -> RenderedDocument:
+    return RenderedDocument(
+        document_id=row.id, number=row.number, kind=row.kind, title=row.title, sha256=row.sha256
+    )
+
+
+class DocumentActivities:
+    def __init__(self, engine: Engine, public_base_url: str) -> None:
+        self._engine = engine
+        self._public_base_url = public_base_url
+
+    @activity.defn(name=RENDER_DOCUMENT)
+    def render_document(self, request: RenderRequest) -> RenderedDocument:
+        """Render once: a retry returns the stored document, so its hash never changes."""
+        with Session(self._engine) as session:
+            stored = session.get(DocumentRow, request.document_id)
+            if stored is not None:
+                return reference(stored)
+            case = request.case
+            language = document_language(case.language)
+            rendered = render(
+                request.kind,
+                language,
+                {
+                    "doc": {"number": request.number, "issued_on": request.issued_on},
+                    "case": case.model_dump(mode="json"),
+                    "cabinet_url": cabinet_url(self._public_base_url, case.id),
+                    "extra": request.extra,
+                },
+            )
+            row = DocumentRow(
+                id=request.document_id,
+                audit_id=case.id,
+                number=request.number,
+                kind=request.kind,
+                language=language,
+                issued_on=request.issued_on,
+                title=rendered.title,
+                html=rendered.html,
+                text=rendered.text,
+                sha256=rendered.sha256,
+                text_sha256=rendered.text_sha256,
+                created_at=datetime.now(UTC),
+            )
+            session.add(row)
+            session.commit()
+            return reference(row)

@@ -1,0 +1,94 @@
+"""Turning a case into its legal documents: Jinja2 templates per language, Babel formatting.
+
+Each document is rendered twice from one template: HTML for the cabinet and plain text for
+e-mail. A missing variable is an error (StrictUndefined), never a silent blank in a legal text.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from domain.money import to_tiyn
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+LANGUAGES = ("kk", "ru", "en")
+FALLBACK_LANGUAGE = "ru"
+# Money is shown the Kazakh way (1 576,50 ₸) in every language; dates in the reader's own.
+_MONEY_LOCALE = "kk_KZ"
+_DATE_LOCALES = {"kk": "kk_KZ", "ru": "ru_RU", "en": "en_GB"}
+
+
+def money(amount: Decimal | str) -> str:
+    return format_currency(to_tiyn(Decimal(amount)), "KZT", locale=_MONEY_LOCALE)
+
+
+def _environment(autoescape: bool) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(default=autoescape, default_for_string=autoescape),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["money"] = money
+    return env
+
+
+_HTML = _environment(autoescape=True)
+_TEXT = _environment(autoescape=False)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    html: str
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.html.encode()).hexdigest()
+
+    @property
+    def text_sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def render_text(name: str, context: dict[str, Any]) -> str:
+    """A short plain-text template (SMS), same strictness as the documents."""
+    return _TEXT.get_template(name).render(context).strip()
+
+
+def document_language(language: str) -> str:
+    return language if language in LANGUAGES else FALLBACK_LANGUAGE
+
+
+def render(kind: str, language: str, context: dict[str, Any]) -> Rendered:
+    """Render `kind` in `language` (falling back to Russian) as HTML and as text.
+
+    The context holds `doc` (number, issued_on), `case` (the snapshot as JSON), `cabinet_url`
+    and `extra` (kind-specific: memo_number, reasons, appeal_deadline, working_days_left).
+    """
+    language = document_language(language)
+    name = f"notices/{language}/{kind}.j2"
+
+    def longdate(day: date | str) -> str:
+        value = date.fromisoformat(day) if isinstance(day, str) else day
+        return format_date(value, format="long", locale=_DATE_LOCALES[language])
+
+    parts = {}
+    for mode, env in (("html", _HTML), ("text", _TEXT)):
+        template = env.get_template(name)
+        module = template.make_module(
+            {**context, "lang": language, "longdate": longdate, "mode": mode}
+        )
+        parts[mode] = str(module)
+        parts["title"] = str(module.title)  # type: ignore[attr-defined]
+    return Rendered(title=parts["title"], html=parts["html"], text=parts["text"])

@@ -1,0 +1,79 @@
+"""Webhook alerts to a party's own system, signed so the receiver can verify them."""
+
+import json
+import time
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio import activity
+
+from activities.delivery_log import PermanentFailure, deliver_once, skipped
+from activities.documents import cabinet_url
+from config import Settings
+from db.models import PartyWebhookRow
+from domain.notices import Channel, idempotency_key
+from domain.signing import SIGNATURE_HEADER, sign
+from domain.tasks import SEND_WEBHOOK, AlertRequest, DeliveryOutcome
+
+_RETRYABLE_4XX = {408, 409, 425, 429}
+
+
+class WebhookActivities:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+
+    @activity.defn(name=SEND_WEBHOOK)
+    def send_webhook_alert(self, request: AlertRequest) -> DeliveryOutcome:
+        with Session(self._engine) as session:
+            hook = session.get(PartyWebhookRow, request.party.bin)
+        if hook is None:
+            return skipped(Channel.WEBHOOK, "the party has registered no webhook")
+        url, secret = hook.url, hook.secret
+        document = request.document
+        key = idempotency_key(request.audit_id, document.number, Channel.WEBHOOK)
+        body = json.dumps(
+            {
+                "event": "document.issued",
+                "audit_id": request.audit_id,
+                "document": {
+                    "number": document.number,
+                    "kind": document.kind,
+                    "title": document.title,
+                    "sha256": document.sha256,
+                    "url": f"{cabinet_url(self._settings.public_base_url, request.audit_id)}"
+                    f"/{document.document_id}",
+                },
+                "deadline": request.deadline.isoformat() if request.deadline else None,
+                "idempotency_key": key,
+            },
+            ensure_ascii=False,
+        ).encode()
+
+        def post() -> str | None:
+            reply = httpx.post(
+                url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": key,
+                    SIGNATURE_HEADER: sign(secret, int(time.time()), body),
+                },
+                timeout=self._settings.webhook_timeout_seconds,
+            )
+            if reply.is_success:
+                request_id: str | None = reply.headers.get("X-Request-Id")
+                return request_id
+            if 400 <= reply.status_code < 500 and reply.status_code not in _RETRYABLE_4XX:
+                raise PermanentFailure(f"receiver refused ({reply.status_code})")
+            reply.raise_for_status()
+            return None
+
+        return deliver_once(
+            self._engine,
+            audit_id=request.audit_id,
+            document_number=document.number,
+            channel=Channel.WEBHOOK,
+            send=post,
+        )

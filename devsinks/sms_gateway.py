@@ -1,0 +1,88 @@
+"""A local SMS gateway with the contract the SMS activity expects (see activities/sms.py).
+
+It keeps every text (in memory and as JSON lines), deduplicates by Idempotency-Key like a
+real gateway, and can be told to misbehave (`POST /faults`) to see retries and failures.
+"""
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, Header, HTTPException
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+log = logging.getLogger("devsinks.sms")
+
+
+class Sms(BaseModel):
+    to: str
+    text: str
+    reference: str
+
+
+class Fault(BaseModel):
+    """Misbehave on the next `times` requests: 503, a hang past the client timeout, or 400."""
+
+    mode: Literal["fail", "timeout", "reject"]
+    times: Annotated[int, Field(ge=1)] = 1
+    delay_seconds: float = 30
+
+
+class Stored(Sms):
+    id: str
+
+
+def create_gateway(token: str, journal: Path | None = None) -> FastAPI:
+    app = FastAPI(title="Local SMS gateway")
+    messages: dict[str, Stored] = {}
+    faults: list[Fault] = []
+    received = {"requests": 0}
+
+    @app.post("/messages", status_code=202)
+    async def send(
+        sms: Sms,
+        authorization: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        received["requests"] += 1
+        if authorization != f"Bearer {token}":
+            raise HTTPException(401, "bad token")
+        if faults:
+            fault = faults[0]
+            fault.times -= 1
+            if fault.times == 0:
+                faults.pop(0)
+            if fault.mode == "fail":
+                raise HTTPException(503, "gateway temporarily unavailable")
+            if fault.mode == "reject":
+                raise HTTPException(400, {"error": "invalid_number", "to": sms.to})
+            await asyncio.sleep(fault.delay_seconds)
+        key = idempotency_key or sms.reference
+        if key not in messages:
+            messages[key] = Stored(id=f"sms-{len(messages) + 1}", **sms.model_dump())
+            if journal is not None:
+                journal.parent.mkdir(parents=True, exist_ok=True)
+                with journal.open("a", encoding="utf-8") as out:
+                    out.write(messages[key].model_dump_json() + "\n")
+            log.warning("sms to %s: %s", sms.to, sms.text)
+        return JSONResponse({"id": messages[key].id}, status_code=202)
+
+    @app.get("/messages")
+    async def listing() -> list[Stored]:
+        return list(messages.values())
+
+    @app.get("/stats")
+    async def stats() -> dict[str, int]:
+        return {"requests": received["requests"], "messages": len(messages)}
+
+    @app.post("/faults", status_code=204)
+    async def add_fault(fault: Fault) -> None:
+        faults.append(fault)
+
+    @app.delete("/faults", status_code=204)
+    async def clear_faults() -> None:
+        faults.clear()
+
+    return app

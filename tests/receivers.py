@@ -1,0 +1,25 @@
+"""A party's webhook receiver for tests: verifies the signature like a real one would."""
+
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from domain.signing import SIGNATURE_HEADER, verify
+
+
+def create_receiver(secret: str) -> tuple[FastAPI, list[dict[str, Any]]]:
+    """The app and the list of verified payloads it accepted; bad signatures get 401."""
+    app = FastAPI()
+    accepted: list[dict[str, Any]] = []
+
+    @app.post("/hook")
+    async def hook(request: Request) -> Response:
+        body = await request.body()
+        header = request.headers.get(SIGNATURE_HEADER, "")
+        if not verify(secret, header, body, now=int(time.time())):
+            return Response(status_code=401)
+        accepted.append(await request.json())
+        return Response(status_code=204, headers={"X-Request-Id": f"rx-{len(accepted)}"})
+
+    return app, accepted

@@ -1,0 +1,159 @@
+"""Issuing a document and carrying it to the party, as seen from inside the workflow.
+
+Every step is an activity, so each render, placement and alert shows in the Temporal history
+under its own name. Alerts run side by side; one failing never holds up another, and none of
+them decides a legal date.
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.case import CaseSnapshot, Party
+    from domain.lifecycle import EventKind
+    from domain.notices import ALERT_CHANNELS, Channel, DeliveryStatus, DocumentKind
+    from domain.tasks import (
+        ALERT_ACTIVITIES,
+        DISPATCH_REGISTERED_MAIL,
+        NOTIFY_STAFF,
+        PLACE_IN_CABINET,
+        RENDER_DOCUMENT,
+        AlertRequest,
+        CabinetPlacement,
+        DeliveryOutcome,
+        RenderedDocument,
+        RenderRequest,
+        StaffNotice,
+    )
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Our own database and renderer: keep trying, an outage must not lose a document.
+DURABLE = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+# Someone else's server: retry a while with backoff, then report the channel as failed.
+ALERT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=8,
+)
+
+Record = Callable[..., None]
+
+
+async def issue(
+    kind: DocumentKind, number: str, case: CaseSnapshot, issued_on: date, **extra: str
+) -> RenderedDocument:
+    document: RenderedDocument = await workflow.execute_activity(
+        RENDER_DOCUMENT,
+        RenderRequest(
+            document_id=str(workflow.uuid4()),
+            number=number,
+            kind=kind,
+            issued_on=issued_on,
+            case=case,
+            extra=extra,
+        ),
+        result_type=RenderedDocument,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=DURABLE,
+    )
+    return document
+
+
+async def to_cabinet(audit_id: str, party_bin: str, document: RenderedDocument) -> DeliveryOutcome:
+    outcome: DeliveryOutcome = await workflow.execute_activity(
+        PLACE_IN_CABINET,
+        CabinetPlacement(
+            audit_id=audit_id, party_bin=party_bin, document=document, published_at=workflow.now()
+        ),
+        result_type=DeliveryOutcome,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=DURABLE,
+    )
+    return outcome
+
+
+async def by_registered_mail(
+    audit_id: str, party: Party, document: RenderedDocument
+) -> DeliveryOutcome:
+    outcome: DeliveryOutcome = await workflow.execute_activity(
+        DISPATCH_REGISTERED_MAIL,
+        AlertRequest(audit_id=audit_id, party=party, document=document),
+        result_type=DeliveryOutcome,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=DURABLE,
+    )
+    return outcome
+
+
+async def alert(
+    audit_id: str, party: Party, document: RenderedDocument, deadline: date | None
+) -> list[DeliveryOutcome]:
+    """E-mail, SMS and webhook side by side; a channel that gives up is reported, not raised."""
+    request = AlertRequest(audit_id=audit_id, party=party, document=document, deadline=deadline)
+    return list(await asyncio.gather(*(_alert_one(channel, request) for channel in ALERT_CHANNELS)))
+
+
+async def _alert_one(channel: Channel, request: AlertRequest) -> DeliveryOutcome:
+    try:
+        outcome: DeliveryOutcome = await workflow.execute_activity(
+            ALERT_ACTIVITIES[channel],
+            request,
+            result_type=DeliveryOutcome,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ALERT_RETRY,
+        )
+        return outcome
+    except ActivityError as error:
+        cause = error.cause
+        return DeliveryOutcome(
+            channel=channel,
+            status=DeliveryStatus.PERMANENT_FAILURE,
+            detail=str(cause.message if cause is not None and hasattr(cause, "message") else error),
+        )
+
+
+async def notify_staff(notice: StaffNotice) -> bool:
+    try:
+        await workflow.execute_activity(
+            NOTIFY_STAFF,
+            notice,
+            result_type=DeliveryOutcome,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ALERT_RETRY,
+        )
+    except ActivityError:
+        return False
+    return True
+
+
+def record_outcome(record: Record, document: RenderedDocument, outcome: DeliveryOutcome) -> None:
+    """One event per failed try before the outcome, then the outcome itself."""
+    for failure in outcome.failures:
+        record(
+            EventKind.DELIVERY_ATTEMPT,
+            document=document.number,
+            channel=str(outcome.channel),
+            status=str(DeliveryStatus.TEMPORARY_FAILURE),
+            detail=failure,
+        )
+    details: dict[str, Any] = {
+        "document": document.number,
+        "channel": str(outcome.channel),
+        "status": str(outcome.status),
+        "provider_id": outcome.provider_id,
+    }
+    if outcome.detail:
+        details["detail"] = outcome.detail
+    record(EventKind.DELIVERY_ATTEMPT, **details)
+
+
+def every_alert_failed(outcomes: list[DeliveryOutcome]) -> bool:
+    tried = [o for o in outcomes if o.status != DeliveryStatus.SKIPPED]
+    return bool(tried) and all(o.status == DeliveryStatus.PERMANENT_FAILURE for o in tried)
