@@ -6,6 +6,7 @@ import contextlib
 import signal
 import subprocess
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import uvicorn
 from sqlalchemy import text
@@ -16,6 +17,8 @@ from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from devserver import register_search_attributes, start_dev_server
+from devsinks.mail import MailSink
+from devsinks.sms_gateway import create_gateway
 from worker import build_worker, run_worker
 from workflows.client import connect
 
@@ -65,6 +68,9 @@ async def run_dev(settings: Settings) -> None:
                 log_level="info",
             )
         )
+        sinks = _DevSinks(settings) if settings.dev_sinks else None
+        if sinks:
+            await sinks.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -75,7 +81,8 @@ async def run_dev(settings: Settings) -> None:
             f"Temporal Web UI  http://127.0.0.1:{settings.temporal_ui_port}\n"
             f"API              http://{settings.api_host}:{settings.api_port}/docs\n"
             f"data             {settings.data_dir.resolve()}\n"
-            "Ctrl-C stops everything; audits are kept for the next start.",
+            + (sinks.describe() if sinks else "")
+            + "Ctrl-C stops everything; audits are kept for the next start.",
             flush=True,
         )
         stopped = asyncio.create_task(stop.wait())
@@ -83,11 +90,53 @@ async def run_dev(settings: Settings) -> None:
         api.should_exit = True
         await api_task
         await worker.shutdown()
+        if sinks:
+            await sinks.stop()
         engine.dispose()
         for task in (worker_task, stopped):
             task.cancel()
     finally:
         _stop_temporal(temporal)
+
+
+class _DevSinks:
+    """The local SMTP sink and SMS gateway, on the addresses the settings send mail and SMS to."""
+
+    def __init__(self, settings: Settings) -> None:
+        outbox = settings.data_dir / "outbox"
+        self._mail = MailSink(settings.smtp_host, settings.smtp_port, outbox / "mail")
+        gateway = urlsplit(settings.sms_gateway_url)
+        self._sms_url = settings.sms_gateway_url
+        self._sms = _Server(
+            uvicorn.Config(
+                create_gateway(settings.sms_gateway_token.get_secret_value(), outbox / "sms.jsonl"),
+                host=gateway.hostname or "127.0.0.1",
+                port=gateway.port or 80,
+                log_level="warning",
+            )
+        )
+        self._outbox = outbox
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._mail.start()
+        self._task = asyncio.create_task(self._sms.serve())
+        while not self._sms.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        self._sms.should_exit = True
+        if self._task:
+            await self._task
+        self._mail.stop()
+
+    def describe(self) -> str:
+        return (
+            f"mail sink        smtp://127.0.0.1:{self._mail.port} -> {self._outbox / 'mail'}\n"
+            f"SMS gateway      {self._sms_url} (GET lists texts) -> {self._outbox / 'sms.jsonl'}\n"
+        )
 
 
 def _stop_temporal(temporal: subprocess.Popen[bytes]) -> None:

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     sms_timeout_seconds: float = 10
     webhook_timeout_seconds: float = 10
 
+    dev_sinks: bool = True
+
     reminder_working_days: Annotated[list[int], NoDecode] = [5, 1]
 
     @field_validator("reminder_working_days", mode="before")

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import calendar_routes, routes
+from api import calendar_routes, document_routes, party_routes, routes
 from api.cases import CaseGateway
 from api.errors import ApiError, api_error_handler
 from config import Settings
@@ -36,5 +36,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     )
     app.add_exception_handler(ApiError, api_error_handler)
     app.include_router(routes.router)
+    app.include_router(document_routes.router)
+    app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)
     return app

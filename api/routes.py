@@ -17,8 +17,11 @@ from api.schemas import (
     CancelRequest,
     ExplanationRequest,
     Health,
+    InspectionActRequest,
+    MailReturnedRequest,
     PaymentAccepted,
     PaymentRequest,
+    PostalReceiptRequest,
     ReviewRequest,
     StartAuditRequest,
 )
@@ -117,6 +120,30 @@ async def record_payment(
         reference=body.reference,
         detail="accepted; a reference already counted for this case is ignored",
     )
+
+
+@router.post("/audits/{audit_id}/delivery", response_model=CaseSnapshot)
+async def postal_receipt(
+    audit_id: AuditIdParam, body: PostalReceiptRequest, cases: Gateway
+) -> CaseSnapshot:
+    """The post office's receipt: its date is the delivery date the deadline counts from."""
+    return await cases.update(audit_id, CameralAudit.record_postal_receipt, body)
+
+
+@router.post("/audits/{audit_id}/delivery/returned", response_model=CaseSnapshot)
+async def mail_returned(
+    audit_id: AuditIdParam, body: MailReturnedRequest, cases: Gateway
+) -> CaseSnapshot:
+    """The letter came back: the inspector has 5 working days to inspect the address."""
+    return await cases.update(audit_id, CameralAudit.record_mail_returned, body)
+
+
+@router.post("/audits/{audit_id}/delivery/inspection", response_model=CaseSnapshot)
+async def inspection_act(
+    audit_id: AuditIdParam, body: InspectionActRequest, cases: Gateway
+) -> CaseSnapshot:
+    """The act of inspecting the registered address: its date becomes the delivery date."""
+    return await cases.update(audit_id, CameralAudit.record_inspection_act, body)
 
 
 @router.post("/audits/{audit_id}/review", response_model=CaseSnapshot)

@@ -12,8 +12,11 @@ from domain.case import (
     Cancellation,
     Charges,
     Explanation,
+    InspectionAct,
+    MailReturned,
     Party,
     Payment,
+    PostalReceipt,
     ReviewDecision,
 )
 from domain.lifecycle import AuditStatus
@@ -44,6 +47,18 @@ class ExplanationRequest(Explanation):
 
 
 class PaymentRequest(Payment):
+    model_config = _STRICT
+
+
+class PostalReceiptRequest(PostalReceipt):
+    model_config = _STRICT
+
+
+class MailReturnedRequest(MailReturned):
+    model_config = _STRICT
+
+
+class InspectionActRequest(InspectionAct):
     model_config = _STRICT
 
 

@@ -1,4 +1,7 @@
-"""An SMTP server (aiosmtpd) that keeps every message it receives in a folder and in memory."""
+"""An SMTP server (aiosmtpd) that keeps every message it receives in a folder and in memory.
+
+Recipients in the reserved `.invalid` domain are refused with 550, as a real server refuses
+an unknown mailbox."""
 
 import logging
 from email import message_from_bytes, policy
@@ -16,6 +19,20 @@ class _Keeper:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.messages: list[EmailMessage] = []
+
+    async def handle_RCPT(
+        self,
+        _server: SMTP,
+        _session: Session,
+        envelope: Envelope,
+        address: str,
+        _options: list[str],
+    ) -> str:
+        """Bounce the reserved `.invalid` domain (RFC 2606), to try out a permanent failure."""
+        if address.lower().rstrip(">").endswith(".invalid"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""

@@ -3,10 +3,12 @@
 import asyncio
 from typing import Any
 
+import httpx
 from temporalio.client import Client, WorkflowHandle
 
 from domain.case import AuditStart, CaseEvent, CaseSnapshot
 from domain.lifecycle import AuditStatus, EventKind
+from tests.factories import start_body
 from workflows.cameral_audit import CameralAudit
 
 
@@ -41,3 +43,18 @@ def milestones(case: CaseSnapshot | dict[str, Any]) -> list[str]:
     events = case.events if isinstance(case, CaseSnapshot) else case["events"]
     kinds = [e.kind if isinstance(e, CaseEvent) else e["kind"] for e in events]
     return [str(k) for k in kinds if k not in _PAPERWORK]
+
+
+async def started(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    reply = await api.post("/audits", json=start_body(**overrides))
+    assert reply.status_code == 201, reply.text
+    return await until(api, reply.json()["id"], "AWAITING_RESPONSE")
+
+
+async def until(api: httpx.AsyncClient, audit_id: str, status: str) -> dict[str, Any]:
+    for _ in range(100):
+        case: dict[str, Any] = (await api.get(f"/audits/{audit_id}")).json()
+        if case["status"] == status:
+            return case
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{audit_id} stayed {case['status']}, expected {status}")

@@ -6,23 +6,8 @@ from typing import Any
 import httpx
 
 from domain.calendar import response_deadline, review_deadline
-from tests.cases import milestones
+from tests.cases import milestones, started, until
 from tests.factories import explanation_body, next_audit_id, start_body
-
-
-async def started(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    reply = await api.post("/audits", json=start_body(**overrides))
-    assert reply.status_code == 201, reply.text
-    return await until(api, reply.json()["id"], "AWAITING_RESPONSE")
-
-
-async def until(api: httpx.AsyncClient, audit_id: str, status: str) -> dict[str, Any]:
-    for _ in range(100):
-        case: dict[str, Any] = (await api.get(f"/audits/{audit_id}")).json()
-        if case["status"] == status:
-            return case
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{audit_id} stayed {case['status']}, expected {status}")
 
 
 async def test_start_explain_accept(api: httpx.AsyncClient) -> None:

@@ -6,7 +6,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,6 +37,14 @@ def _wait_healthy(api: str, process: subprocess.Popen[bytes], log: Path) -> None
     raise AssertionError(f"dev did not become healthy:\n{log.read_text()}")
 
 
+def _eventually(read: Callable[[], list[Any]], timeout: float = 30) -> list[Any]:
+    """What `read` returns once it is not empty (alerts go out just after the start)."""
+    give_up = time.monotonic() + timeout
+    while not (found := read()) and time.monotonic() < give_up:
+        time.sleep(0.2)
+    return found
+
+
 def _stop(process: subprocess.Popen[bytes]) -> int:
     process.send_signal(signal.SIGINT)
     return process.wait(timeout=60)
@@ -42,12 +52,15 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 
 def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) -> None:
     api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    smtp_port, sms_port = free_port(), free_port()
     env = {
         **os.environ,
         "DATA_DIR": str(tmp_path / "data"),
         "API_PORT": str(api_port),
         "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
         "TEMPORAL_UI_PORT": str(ui_port),
+        "SMTP_PORT": str(smtp_port),
+        "SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}/messages",
     }
     env.pop("DATABASE_URL", None)
     api = f"http://127.0.0.1:{api_port}"
@@ -62,6 +75,10 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
         assert case["status"] == "AWAITING_RESPONSE"
         ui = httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10)
         assert ui.status_code == 200
+        texts = _eventually(lambda: httpx.get(env["SMS_GATEWAY_URL"], timeout=5).json())
+        assert [t["to"] for t in texts] == [start_body()["party"]["phone"]]
+        mails = _eventually(lambda: sorted((tmp_path / "data" / "outbox" / "mail").glob("*.eml")))
+        assert case["id"] in mails[0].read_text()
     finally:
         code = _stop(first)
     assert code == 0, log.read_text()

@@ -1,8 +1,9 @@
 """Every branch of DESIGN.md §2 on the time-skipping test server with the real worker."""
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -14,12 +15,21 @@ from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
 from db.models import CalendarOverrideRow
-from domain.calendar import response_deadline, review_deadline
-from domain.case import Cancellation, CaseSnapshot, Payment, ReviewDecision
-from domain.clock import end_of_day, local_date
+from devsinks.mail import MailSink
+from domain.calendar import WorkingCalendar, response_deadline, review_deadline
+from domain.case import (
+    Cancellation,
+    CaseSnapshot,
+    InspectionAct,
+    MailReturned,
+    Payment,
+    ReviewDecision,
+)
+from domain.clock import ALMATY, end_of_day, local_date
 from domain.lifecycle import AuditStatus, EventKind
+from domain.notices import DocumentKind
 from tests.cases import milestones, start_case, wait_for
-from tests.factories import AMOUNT_DUE, audit_start, explanation_for
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for, start_body
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
 from workflows.search_attributes import REVIEW_OVERDUE, STATUS
@@ -240,3 +250,76 @@ async def test_calendar_change_rearms_the_running_deadline(
     assert result.status == AuditStatus.UNFULFILLED
     decided = next(e for e in result.events if e.kind == EventKind.DECISION_UNFULFILLED)
     assert decided.at >= end_of_day(moved.response_deadline)
+
+
+async def test_reminders_go_out_5_and_1_working_days_before_the_deadline(
+    time_env: WorkflowEnvironment,
+    engine: Engine,
+    task_queue: str,
+    settings: Settings,
+    mail_sink: MailSink,
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        assert case.response_deadline is not None
+        calendar = WorkingCalendar()
+        expected = [calendar.working_days_before(case.response_deadline, n) for n in (5, 1)]
+        now = await time_env.get_current_time()
+        at_nine = datetime.combine(expected[1], time(9, 30), tzinfo=ALMATY)
+        await time_env.sleep(at_nine - now)
+        reminded = await wait_for_documents(handle, DocumentKind.REMINDER, 2)
+        await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
+        await handle.result()
+    issued = [e for e in reminded.events if e.details.get("document_kind") == "reminder"]
+    assert [local_date(e.at) for e in issued] == expected
+    assert all(e.at.astimezone(ALMATY).time() >= time(9, 0) for e in issued)
+    numbers = [e.details["document"] for e in issued]
+    assert numbers == [f"{case.id}/R1", f"{case.id}/R2"]
+    assert any(numbers[1] in str(m["Subject"]) for m in mail_sink.messages)
+
+
+async def test_inspection_act_overdue_is_flagged_and_staff_told(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+) -> None:
+    start = audit_start(
+        delivery_method="registered_mail",
+        party={**start_body()["party"], "address": "Almaty, Abay ave. 1"},
+    )
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, start)
+        for _ in range(100):
+            posted: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+            if posted.awaiting == "postal_receipt":
+                break
+            await asyncio.sleep(0.1)
+        returned = await handle.execute_update(
+            CameralAudit.record_mail_returned,
+            MailReturned(returned_on=posted.issued_on, reason="no one at the address"),
+        )
+        assert returned.inspection_deadline is not None
+        await time_env.sleep(timedelta(days=12))
+        overdue: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        act_date = returned.inspection_deadline + timedelta(days=1)
+        served = await handle.execute_update(
+            CameralAudit.record_inspection_act,
+            InspectionAct(act_no="A-9", act_date=act_date, finding="party_absent"),
+        )
+        await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
+        await handle.result()
+    assert overdue.status == AuditStatus.ISSUED and overdue.awaiting == "inspection_act"
+    assert EventKind.INSPECTION_OVERDUE in kinds(overdue)
+    assert served.delivered_on == act_date
+    assert served.response_deadline == response_deadline(act_date)
+
+
+async def wait_for_documents(
+    handle: Any, kind: DocumentKind, count: int, timeout: float = 30
+) -> CaseSnapshot:
+    for _ in range(int(timeout * 10)):
+        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        issued = [e for e in case.events if e.details.get("document_kind") == kind]
+        if len(issued) >= count:
+            return case
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"fewer than {count} {kind} documents were issued")

@@ -1,0 +1,78 @@
+"""What a party registers about itself: the webhook its own system receives documents on."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api.deps import Db
+from api.errors import ApiError
+from db.models import PartyWebhookRow
+from domain.identifiers import bin_problem
+
+router = APIRouter(prefix="/parties")
+
+
+def party_bin(party_bin: Annotated[str, Path(description="12-digit BIN/IIN")]) -> str:
+    problem = bin_problem(party_bin)
+    if problem:
+        raise ApiError(422, "invalid", f"party_bin {problem}", "party_bin")
+    return party_bin
+
+
+BinParam = Annotated[str, Depends(party_bin)]
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl
+    secret: Annotated[str, Field(min_length=32, max_length=200)]
+
+
+class WebhookOut(BaseModel):
+    party_bin: str
+    url: str
+    registered_at: datetime
+
+
+@router.put("/{party_bin}/webhook", response_model=WebhookOut)
+async def register_webhook(party_bin: BinParam, body: WebhookIn, db: Db) -> WebhookOut:
+    """Documents are POSTed to `url`, signed `X-Customs-Signature: t=<unix>,v1=<hex>` with
+    HMAC-SHA256(secret, "<t>.<body>")."""
+    row = await run_in_threadpool(_save, db, party_bin, body)
+    return WebhookOut(party_bin=row.party_bin, url=row.url, registered_at=row.registered_at)
+
+
+@router.delete("/{party_bin}/webhook", status_code=204)
+async def remove_webhook(party_bin: BinParam, db: Db) -> None:
+    if not await run_in_threadpool(_delete, db, party_bin):
+        raise ApiError(404, "not_found", f"no webhook registered for {party_bin}")
+
+
+def _save(db: Engine, party_bin: str, body: WebhookIn) -> PartyWebhookRow:
+    row = PartyWebhookRow(
+        party_bin=party_bin,
+        url=str(body.url),
+        secret=body.secret,
+        registered_at=datetime.now(UTC),
+    )
+    with Session(db) as session:
+        merged = session.merge(row)
+        session.commit()
+        session.refresh(merged)
+        return merged
+
+
+def _delete(db: Engine, party_bin: str) -> bool:
+    with Session(db) as session:
+        row = session.get(PartyWebhookRow, party_bin)
+        if row is None:
+            return False
+        session.delete(row)
+        session.commit()
+        return True

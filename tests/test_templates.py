@@ -1,0 +1,125 @@
+"""Every document renders in every language from a complete case; nothing renders blank."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from jinja2 import UndefinedError
+
+from activities.rendering import LANGUAGES, money, render
+from domain.notices import DocumentKind
+
+CASE: dict[str, Any] = {
+    "id": "CA-2026-000123",
+    "customs_office": "55201",
+    "party_name": "Steppe Fittings LLP",
+    "party_bin": "950400000459",
+    "declarations": ["55201/050326/0001234", "55201/060326/0000077"],
+    "findings": "Declared price 2.5 EUR/pc < similar goods at 2.8-3.0 EUR/pc & royalties omitted.",
+    "charges": {
+        "customs_duty": "662130.00",
+        "vat": "611559.60",
+        "customs_fee": "20000.00",
+        "penalty": "1576.50",
+    },
+    "amount_due": "1295266.10",
+    "amount_paid": "1000.00",
+    "amount_outstanding": "1294266.10",
+    "notification_number": "CA-2026-000123",
+    "delivered_on": "2026-03-05",
+    "response_deadline": "2026-04-08",
+    "explanation_received_on": "2026-03-20",
+}
+EXTRA = {
+    DocumentKind.NOTIFICATION: {"memo_number": "CA-2026-000123/M1"},
+    DocumentKind.MEMO: {},
+    DocumentKind.REMINDER: {"working_days_left": "5"},
+    DocumentKind.ACCEPTANCE: {},
+    DocumentKind.DECISION: {
+        "reasons": "SWIFT copy does not match",
+        "appeal_deadline": "2026-04-15",
+    },
+}
+TITLES = {
+    ("notification", "kk"): "Бұзушылықтарды жою туралы хабарлама",
+    ("notification", "ru"): "Уведомление об устранении нарушений",
+    ("notification", "en"): "Notification on the elimination of violations",
+}
+
+
+def context(kind: DocumentKind, **changes: Any) -> dict[str, Any]:
+    return {
+        "doc": {"number": f"CA-2026-000123/{kind[0].upper()}1", "issued_on": date(2026, 3, 5)},
+        "case": {**CASE, **changes},
+        "cabinet_url": "https://cabinet.example/audits/CA-2026-000123/documents",
+        "extra": EXTRA[kind],
+    }
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", list(DocumentKind))
+def test_every_document_renders_in_every_language(kind: DocumentKind, language: str) -> None:
+    rendered = render(kind, language, context(kind))
+    for body in (rendered.html, rendered.text):
+        assert rendered.title in body or rendered.title.upper() in body
+        assert "CA-2026-000123" in body
+        assert (
+            "Таможенный пост 55201" in body
+            or "Кеден бекеті 55201" in body
+            or ("Customs post 55201" in body)
+        )
+    assert rendered.html.startswith("<!DOCTYPE html>")
+    assert f'<html lang="{language}">' in rendered.html
+    assert "<" not in rendered.text.replace("< similar", "")  # text has no markup
+    if (kind, language) in TITLES:
+        assert rendered.title == TITLES[(kind, language)]
+
+
+def test_notification_states_amounts_deadline_and_escapes_input() -> None:
+    rendered = render(DocumentKind.NOTIFICATION, "ru", context(DocumentKind.NOTIFICATION))
+    assert "662\u00a0130,00\u00a0₸" in rendered.html
+    assert "1\u00a0295\u00a0266,10\u00a0₸" in rendered.text
+    assert "8 апреля 2026" in rendered.text  # the deadline, in the reader's language
+    assert "&lt; similar goods" in rendered.html and "&amp; royalties" in rendered.html
+    assert "CA-2026-000123/M1" in rendered.text  # the memo goes with it
+
+
+def test_decision_names_the_appeal_deadline_and_default_reasons() -> None:
+    given = render(DocumentKind.DECISION, "kk", context(DocumentKind.DECISION))
+    assert "SWIFT copy does not match" in given.text and "2026" in given.text
+    silent_context = context(DocumentKind.DECISION)
+    silent_context["extra"] = {"reasons": "", "appeal_deadline": "2026-04-15"}
+    silent = render(DocumentKind.DECISION, "en", silent_context)
+    assert "no explanation was submitted by the deadline of 8 April 2026" in silent.html
+    assert "15 April 2026" in silent.html
+
+
+def test_a_missing_variable_is_an_error_not_a_blank() -> None:
+    incomplete = context(DocumentKind.NOTIFICATION)
+    del incomplete["case"]["findings"]
+    with pytest.raises(UndefinedError, match="findings"):
+        render(DocumentKind.NOTIFICATION, "en", incomplete)
+    no_extra = context(DocumentKind.REMINDER)
+    no_extra["extra"] = {}
+    with pytest.raises(UndefinedError, match="working_days_left"):
+        render(DocumentKind.REMINDER, "kk", no_extra)
+
+
+def test_unknown_language_falls_back_to_russian() -> None:
+    rendered = render(DocumentKind.MEMO, "de", context(DocumentKind.MEMO))
+    assert rendered.title.startswith("Памятка")
+
+
+def test_money_is_formatted_the_kazakh_way_with_half_up_rounding() -> None:
+    assert money(Decimal("1576.5")) == "1\u00a0576,50\u00a0₸"
+    assert money(Decimal("0.005")) == "0,01\u00a0₸"
+    assert money("1293689.6") == "1\u00a0293\u00a0689,60\u00a0₸"
+
+
+def test_hashes_identify_the_exact_bytes() -> None:
+    first = render(DocumentKind.MEMO, "en", context(DocumentKind.MEMO))
+    again = render(DocumentKind.MEMO, "en", context(DocumentKind.MEMO))
+    other = render(DocumentKind.MEMO, "en", context(DocumentKind.MEMO, party_name="Other LLP"))
+    assert first.sha256 == again.sha256 and len(first.sha256) == 64
+    assert first.sha256 != other.sha256 and first.text_sha256 != first.sha256
