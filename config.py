@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10
 
     dev_sinks: bool = True
+    rates_file: Path | None = None
 
     reminder_working_days: Annotated[list[int], NoDecode] = [5, 1]
 

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.cabinet import CabinetActivities
+from activities.charges import ChargeActivities
 from activities.deadlines import DeadlineActivities
 from activities.documents import DocumentActivities
 from activities.email import EmailActivities
@@ -21,6 +22,7 @@ from activities.webhook import WebhookActivities
 from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
+from db.reference import load_rate_tables
 from workflows.cameral_audit import CameralAudit
 from workflows.client import connect
 
@@ -40,6 +42,7 @@ def build_worker(
     sms = SmsActivities(engine, settings)
     webhook = WebhookActivities(engine, settings)
     projection = ProjectionActivities(engine)
+    charges = ChargeActivities(load_rate_tables(settings.rates_file))
     return Worker(
         client,
         task_queue=task_queue,
@@ -52,6 +55,8 @@ def build_worker(
             email.notify_staff,
             sms.send_sms_alert,
             webhook.send_webhook_alert,
+            charges.assess_charges,
+            charges.settle_payments,
             deadlines.compute_deadline,
             deadlines.compute_reminder_days,
             projection.save_case_projection,

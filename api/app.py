@@ -6,11 +6,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import calendar_routes, document_routes, party_routes, routes
+from api import (
+    calendar_routes,
+    charge_routes,
+    document_routes,
+    party_routes,
+    payment_routes,
+    routes,
+)
 from api.cases import CaseGateway
 from api.errors import ApiError, api_error_handler
 from config import Settings
 from db.engine import make_engine
+from db.reference import load_rate_tables
 from workflows.client import connect
 
 
@@ -23,6 +31,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
             settings.temporal_address, settings.temporal_namespace
         )
         app.state.engine = make_engine(settings.effective_database_url)
+        app.state.tables = load_rate_tables(settings.rates_file)
         app.state.gateway = CaseGateway(app.state.client, settings.temporal_task_queue)
         yield
         app.state.engine.dispose()
@@ -36,6 +45,8 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     )
     app.add_exception_handler(ApiError, api_error_handler)
     app.include_router(routes.router)
+    app.include_router(payment_routes.router)
+    app.include_router(charge_routes.router)
     app.include_router(document_routes.router)
     app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)

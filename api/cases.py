@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from temporalio.client import (
     Client,
@@ -24,7 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, from_update_failure, not_found
-from domain.case import AuditStart, CaseSnapshot
+from domain.case import AuditStart, CaseSnapshot, Payment
 from domain.lifecycle import AuditStatus
 from workflows.cameral_audit import CameralAudit
 from workflows.search_attributes import AMOUNT_DUE, INSPECTOR, OFFICE, PARTY_BIN, STATUS
@@ -64,7 +64,11 @@ class CaseGateway:
                         SearchAttributePair(PARTY_BIN, start.party.bin),
                         SearchAttributePair(INSPECTOR, start.inspector_id),
                         SearchAttributePair(OFFICE, start.customs_office),
-                        SearchAttributePair(AMOUNT_DUE, float(start.charges.total)),
+                        *(
+                            [SearchAttributePair(AMOUNT_DUE, float(start.charges.total))]
+                            if start.charges
+                            else []
+                        ),
                     ]
                 ),
             )
@@ -89,6 +93,19 @@ class CaseGateway:
         except WorkflowUpdateFailedError as error:
             raise from_update_failure(error) from error
         return result
+
+    async def record_payment(
+        self, audit_id: str, payment: Payment
+    ) -> Literal["accepted", "duplicate"]:
+        """Signal a payment; "duplicate" if the case already counted its reference."""
+        try:
+            case = await self.snapshot(audit_id)
+        except WorkerUnavailable:
+            case = None  # cannot tell now; the workflow still counts a reference only once
+        if case is not None and any(p.reference == payment.reference for p in case.payments):
+            return "duplicate"
+        await self.signal(audit_id, CameralAudit.record_payment, payment)
+        return "accepted"
 
     async def signal(self, audit_id: str, signal: Any, *argument: Any) -> None:
         handle = self._client.get_workflow_handle(audit_id)

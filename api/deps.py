@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from api.cases import CaseGateway
 from api.errors import not_found
 from domain.identifiers import AUDIT_ID_PATTERN
+from domain.rates import RateTables
 
 
 def gateway(request: Request) -> CaseGateway:
@@ -29,3 +30,11 @@ def audit_id(audit_id: Annotated[str, Path(description="e.g. CA-2026-000123")]) 
 Gateway = Annotated[CaseGateway, Depends(gateway)]
 Db = Annotated[Engine, Depends(engine)]
 AuditIdParam = Annotated[str, Depends(audit_id)]
+
+
+def tables(request: Request) -> RateTables:
+    result: RateTables = request.app.state.tables
+    return result
+
+
+Tables = Annotated[RateTables, Depends(tables)]

@@ -9,27 +9,28 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from api.cases import CaseGateway, WorkerUnavailable
-from api.deps import AuditIdParam, Db, Gateway
+from api.deps import AuditIdParam, Db, Gateway, Tables
 from api.errors import ApiError
 from api.readmodel import list_audits, stored_snapshot
 from api.schemas import (
     AuditPage,
     CancelRequest,
+    CaseView,
     ExplanationRequest,
     Health,
     InspectionActRequest,
     MailReturnedRequest,
-    PaymentAccepted,
-    PaymentRequest,
     PostalReceiptRequest,
     ReviewRequest,
     StartAuditRequest,
 )
 from db.counters import next_audit_number
+from domain.assessment import NothingToCharge, assess
 from domain.case import AuditStart, CaseSnapshot
 from domain.clock import local_date
 from domain.identifiers import format_audit_id
 from domain.lifecycle import AuditStatus
+from domain.settlement import settle
 from workflows.cameral_audit import CameralAudit
 
 router = APIRouter()
@@ -38,9 +39,17 @@ _GENERATED_ID_ATTEMPTS = 5
 
 @router.post("/audits", status_code=201, response_model=CaseSnapshot)
 async def start_audit(
-    body: StartAuditRequest, response: Response, cases: Gateway, db: Db
+    body: StartAuditRequest, response: Response, cases: Gateway, db: Db, rates: Tables
 ) -> CaseSnapshot:
-    """Start a cameral audit; the notification goes to the party's cabinet at once."""
+    """Start a cameral audit; the notification goes to the party's cabinet at once.
+
+    With `lines` the charges are worked out by the system (see POST /charges/preview).
+    """
+    if body.lines is not None:
+        try:
+            assess(list(body.lines), local_date(datetime.now(UTC)), rates)
+        except (NothingToCharge, LookupError) as error:
+            raise ApiError(422, "invalid", str(error), "lines") from error
     fields = body.model_dump(exclude={"audit_id"})
     if body.audit_id is not None:
         case = await cases.start(AuditStart(audit_id=body.audit_id, **fields))
@@ -89,16 +98,28 @@ async def list_cases(
     )
 
 
-@router.get("/audits/{audit_id}", response_model=CaseSnapshot)
-async def get_case(audit_id: AuditIdParam, cases: Gateway, db: Db) -> CaseSnapshot:
-    """The live case from its workflow; the last stored snapshot if no worker answers."""
+@router.get("/audits/{audit_id}", response_model=CaseView)
+async def get_case(audit_id: AuditIdParam, cases: Gateway, db: Db, rates: Tables) -> CaseView:
+    """The live case from its workflow (the last stored snapshot if no worker answers), with
+    what it takes to settle it today."""
     try:
-        return await cases.snapshot(audit_id)
+        case = await cases.snapshot(audit_id)
     except WorkerUnavailable:
         stored = await run_in_threadpool(stored_snapshot, db, audit_id)
         if stored is None:
             raise
-        return stored
+        case = stored
+    owed_today = None
+    if case.charges is not None:
+        owed_today = settle(
+            case.charges,
+            case.payments,
+            local_date(datetime.now(UTC)),
+            case.issued_on,
+            case.response_deadline,
+            rates.base_rate,
+        )
+    return CaseView(**case.model_dump(), owed_today=owed_today)
 
 
 @router.post("/audits/{audit_id}/explanation", response_model=CaseSnapshot)
@@ -107,19 +128,6 @@ async def submit_explanation(
 ) -> CaseSnapshot:
     """The party disputes the notification; the 10-working-day review starts."""
     return await cases.update(audit_id, CameralAudit.submit_explanation, body)
-
-
-@router.post("/audits/{audit_id}/payments", status_code=202, response_model=PaymentAccepted)
-async def record_payment(
-    audit_id: AuditIdParam, body: PaymentRequest, cases: Gateway
-) -> PaymentAccepted:
-    """A credit from the treasury feed; the same reference twice is counted once."""
-    await cases.signal(audit_id, CameralAudit.record_payment, body)
-    return PaymentAccepted(
-        audit_id=audit_id,
-        reference=body.reference,
-        detail="accepted; a reference already counted for this case is ignored",
-    )
 
 
 @router.post("/audits/{audit_id}/delivery", response_model=CaseSnapshot)

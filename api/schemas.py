@@ -3,14 +3,16 @@ silently ignored value."""
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.assessment import AuditLine
 from domain.case import (
     AuditId,
     AuditStart,
     Cancellation,
-    Charges,
+    CaseSnapshot,
     Explanation,
     InspectionAct,
     MailReturned,
@@ -19,7 +21,9 @@ from domain.case import (
     PostalReceipt,
     ReviewDecision,
 )
+from domain.charges import ChargeLine, Charges
 from domain.lifecycle import AuditStatus
+from domain.settlement import Settlement
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -32,6 +36,17 @@ class ChargesIn(Charges):
     model_config = _STRICT
 
 
+class ChargeLineIn(ChargeLine):
+    model_config = _STRICT
+
+
+class AuditLineIn(AuditLine):
+    model_config = _STRICT
+
+    declared: ChargeLineIn
+    adjusted: ChargeLineIn
+
+
 class StartAuditRequest(AuditStart):
     """As the workflow's start order, but the id may be left to the system."""
 
@@ -39,7 +54,8 @@ class StartAuditRequest(AuditStart):
 
     audit_id: AuditId | None = None  # type: ignore[assignment]
     party: PartyIn
-    charges: ChargesIn
+    charges: ChargesIn | None = None
+    lines: Annotated[list[AuditLineIn], Field(min_length=1, max_length=500)] | None = None  # type: ignore[assignment]
 
 
 class ExplanationRequest(Explanation):
@@ -95,7 +111,14 @@ class AuditPage(BaseModel):
 class PaymentAccepted(BaseModel):
     audit_id: str
     reference: str
+    result: Literal["accepted", "duplicate"]
     detail: str
+
+
+class CaseView(CaseSnapshot):
+    """The case, plus what the party owes if it pays today (penalty keeps running)."""
+
+    owed_today: Settlement | None
 
 
 class Health(BaseModel):

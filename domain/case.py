@@ -10,14 +10,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
+from domain.assessment import Assessment, AuditLine
+from domain.charges import Charges
 from domain.identifiers import bin_problem
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DeliveryMethod
+from domain.settlement import PaymentKind, Settlement
 
 Language = Literal["kk", "ru", "en"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 PositiveAmount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 OfficeCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
 AuditId = Annotated[str, StringConstraints(pattern=r"^CA-\d{4}-\d{6}$")]
@@ -46,25 +48,6 @@ class Party(BaseModel):
     language: Language = "ru"
 
 
-class Charges(BaseModel):
-    """Additional duties and taxes the audit assessed, in KZT."""
-
-    customs_duty: Amount = Decimal("0")
-    vat: Amount = Decimal("0")
-    customs_fee: Amount = Decimal("0")
-    penalty: Amount = Decimal("0")
-
-    @property
-    def total(self) -> Decimal:
-        return self.customs_duty + self.vat + self.customs_fee + self.penalty
-
-    @model_validator(mode="after")
-    def _something_is_charged(self) -> "Charges":
-        if self.total <= 0:
-            raise ValueError("at least one charge must be greater than zero")
-        return self
-
-
 class AuditStart(BaseModel):
     """An inspector's order to start a cameral audit (Art. 417)."""
 
@@ -74,8 +57,15 @@ class AuditStart(BaseModel):
     party: Party
     declarations: Annotated[list[ShortText], Field(min_length=1, max_length=500)]
     findings: Text
-    charges: Charges
+    charges: Charges | None = None
+    lines: Annotated[list[AuditLine], Field(min_length=1, max_length=500)] | None = None
     delivery_method: DeliveryMethod = DeliveryMethod.CABINET
+
+    @model_validator(mode="after")
+    def _charges_or_lines(self) -> "AuditStart":
+        if (self.charges is None) == (self.lines is None):
+            raise ValueError("give either charges (typed amounts) or lines (to be computed)")
+        return self
 
     @model_validator(mode="after")
     def _post_needs_an_address(self) -> "AuditStart":
@@ -116,11 +106,16 @@ class ReviewDecision(BaseModel):
 
 
 class Payment(BaseModel):
-    """One credit from the treasury feed; `reference` makes a replayed feed harmless."""
+    """One credit from the treasury feed; `reference` makes a replayed feed harmless.
+
+    `kind` is the budget line it was paid to; without one it is applied in the order duty,
+    VAT, excise, fee, penalty (see domain/settlement.py).
+    """
 
     reference: ShortText
     amount: PositiveAmount
     paid_at: date
+    kind: PaymentKind | None = None
 
 
 class PostalReceipt(BaseModel):
@@ -175,7 +170,10 @@ class CaseSnapshot(BaseModel):
     alerts_failed: bool
     declarations: list[str]
     findings: str
-    charges: Charges
+    charges: Charges | None
+    assessment: Assessment | None
+    payments: list[Payment]
+    settlement: Settlement | None
     notification_number: str
     issued_on: date
     delivered_on: date | None

@@ -54,6 +54,7 @@ def check_transition(current: AuditStatus, target: AuditStatus) -> None:
 
 class EventKind(StrEnum):
     STARTED = "started"
+    CHARGES_ASSESSED = "charges_assessed"
     DELIVERED = "delivered"
     DOCUMENT_ISSUED = "document_issued"
     DELIVERY_ATTEMPT = "delivery_attempt"

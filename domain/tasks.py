@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from domain.case import CaseSnapshot, Party
+from domain.assessment import AuditLine
+from domain.case import CaseSnapshot, Party, Payment
+from domain.charges import Charges
 from domain.notices import Channel, DeliveryStatus, DocumentKind
 
 RENDER_DOCUMENT = "render_document"
@@ -19,6 +21,8 @@ SEND_SMS = "send_sms_alert"
 SEND_WEBHOOK = "send_webhook_alert"
 DISPATCH_REGISTERED_MAIL = "dispatch_registered_mail"
 NOTIFY_STAFF = "notify_staff"
+ASSESS_CHARGES = "assess_charges"
+SETTLE_PAYMENTS = "settle_payments"
 COMPUTE_DEADLINE = "compute_deadline"
 COMPUTE_REMINDERS = "compute_reminder_days"
 SAVE_PROJECTION = "save_case_projection"
@@ -40,6 +44,19 @@ class DeadlineRequest(BaseModel):
 class ReminderDay(BaseModel):
     day: date
     working_days_left: int
+
+
+class AssessRequest(BaseModel):
+    lines: list[AuditLine]
+    notification_date: date
+
+
+class SettleRequest(BaseModel):
+    charges: Charges
+    payments: list[Payment]
+    as_of: date
+    notification_date: date
+    response_deadline: date | None
 
 
 class RenderRequest(BaseModel):

@@ -14,7 +14,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import courier
 from workflows.errors import INVALID_INPUT, WRONG_STATE
@@ -30,6 +30,7 @@ from workflows.search_attributes import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from domain.assessment import Assessment, AuditLine
     from domain.case import (
         AuditStart,
         Cancellation,
@@ -42,17 +43,23 @@ with workflow.unsafe.imports_passed_through():
         PostalReceipt,
         ReviewDecision,
     )
+    from domain.charges import Charges
     from domain.clock import ALMATY, end_of_day, local_date
     from domain.lifecycle import TERMINAL, AuditStatus, EventKind, check_transition
     from domain.notices import DeliveryMethod, DocumentKind, document_number
+    from domain.settlement import Settlement
     from domain.tasks import (
+        ASSESS_CHARGES,
         COMPUTE_DEADLINE,
         COMPUTE_REMINDERS,
         SAVE_PROJECTION,
+        SETTLE_PAYMENTS,
+        AssessRequest,
         DeadlineKind,
         DeadlineRequest,
         ReminderDay,
         RenderedDocument,
+        SettleRequest,
         StaffNotice,
     )
 
@@ -70,6 +77,10 @@ class CameralAudit:
         self._documents: list[RenderedDocument] = []
         self._background: list[asyncio.Task[None]] = []
         self._payments: dict[str, Payment] = {}
+        self._charges: Charges | None = start.charges
+        self._assessment: Assessment | None = None
+        self._settlement: Settlement | None = None
+        self._settling = asyncio.Lock()
         self._awaiting: str | None = None
         self._served: tuple[date, str, str] | None = None  # date, how, reference
         self._returned_on: date | None = None
@@ -88,14 +99,19 @@ class CameralAudit:
             EventKind.STARTED,
             inspector_id=start.inspector_id,
             customs_office=start.customs_office,
-            amount_due=str(start.charges.total),
+            amount_due=str(start.charges.total) if start.charges else None,
+            lines=len(start.lines or []),
             delivery_method=str(start.delivery_method),
         )
 
     @workflow.run
     async def run(self, start: AuditStart) -> CaseSnapshot:
         await self._publish()
-        if start.delivery_method == DeliveryMethod.CABINET:
+        if start.lines is not None:
+            await self._assess(start.lines)
+        if self._status != AuditStatus.ISSUED:
+            pass  # cancelled, or the charges could not be assessed
+        elif start.delivery_method == DeliveryMethod.CABINET:
             await self._serve_through_cabinet()
         else:
             await self._serve_by_registered_mail()
@@ -127,7 +143,9 @@ class CameralAudit:
             reference=payment.reference,
             amount=str(payment.amount),
             paid_at=payment.paid_at.isoformat(),
+            payment_kind=payment.kind,
         )
+        await self._settle()
         self._fulfil_if_paid()
         await self._publish()
 
@@ -280,6 +298,63 @@ class CameralAudit:
                 type=WRONG_STATE,
             )
 
+    # ---- charges and payments ---------------------------------------------------------------
+
+    async def _assess(self, lines: list[AuditLine]) -> None:
+        """Work the charges out from the declaration lines, as of the notification date."""
+        try:
+            assessment: Assessment = await workflow.execute_activity(
+                ASSESS_CHARGES,
+                AssessRequest(lines=lines, notification_date=self._issued_on),
+                result_type=Assessment,
+                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+                retry_policy=courier.DURABLE,
+            )
+        except ActivityError as error:
+            if self._status == AuditStatus.ISSUED:
+                reason = f"charges could not be assessed: {error.cause or error}"
+                self._cancel_reason = reason
+                self._move(AuditStatus.CANCELLED)
+                self._record(EventKind.CANCELLED, reason=reason, cancelled_by="system")
+                await self._publish()
+            return
+        self._assessment = assessment
+        self._charges = assessment.charges
+        self._record(
+            EventKind.CHARGES_ASSESSED,
+            lines=len(assessment.lines),
+            amount_due=str(assessment.charges.total),
+            penalty=str(assessment.penalty),
+        )
+        await self._settle()
+        await self._publish()
+
+    async def _settle_and_check(self) -> None:
+        """Payments that came before service count once the period has started."""
+        if self._payments:
+            await self._settle()
+            self._fulfil_if_paid()
+
+    async def _settle(self) -> None:
+        """Recompute what the payments cover, as of the latest payment date."""
+        if self._charges is None or not self._payments:
+            return
+        async with self._settling:
+            payments = list(self._payments.values())
+            self._settlement = await workflow.execute_activity(
+                SETTLE_PAYMENTS,
+                SettleRequest(
+                    charges=self._charges,
+                    payments=payments,
+                    as_of=max(p.paid_at for p in payments),
+                    notification_date=self._issued_on,
+                    response_deadline=self._response_deadline,
+                ),
+                result_type=Settlement,
+                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+                retry_policy=courier.DURABLE,
+            )
+
     # ---- serving the notification -----------------------------------------------------------
 
     async def _serve_through_cabinet(self) -> None:
@@ -299,6 +374,7 @@ class CameralAudit:
         if self._status != AuditStatus.ISSUED:
             return  # cancelled while the notice was being served
         self._enter_response_period(delivered_on, deadline, "cabinet", notification.number)
+        await self._settle_and_check()
         await self._publish()
         self._alert_in_background(notification, deadline)
 
@@ -346,6 +422,7 @@ class CameralAudit:
             return
         self._awaiting = None
         self._enter_response_period(served_on, deadline, how, reference)
+        await self._settle_and_check()
         await self._publish()
 
     def _awaiting_changed(self) -> bool:
@@ -376,7 +453,6 @@ class CameralAudit:
             delivered_on=delivered_on.isoformat(),
             response_deadline=deadline.isoformat(),
         )
-        self._fulfil_if_paid()
 
     # ---- the response and review periods ----------------------------------------------------
 
@@ -557,9 +633,15 @@ class CameralAudit:
     def _fulfil_if_paid(self) -> None:
         if self._status not in (AuditStatus.AWAITING_RESPONSE, AuditStatus.UNDER_REVIEW):
             return
-        if self._amount_paid() >= self._start.charges.total:
+        settlement = self._settlement
+        if settlement is not None and len(self._payments) and settlement.fulfilled:
             self._move(AuditStatus.FULFILLED)
-            self._record(EventKind.FULFILLED, amount_paid=str(self._amount_paid()))
+            self._record(
+                EventKind.FULFILLED,
+                amount_paid=str(self._amount_paid()),
+                as_of=settlement.as_of.isoformat(),
+                late_penalty=str(settlement.late_penalty),
+            )
 
     async def _deadline(self, kind: DeadlineKind, counted_from: date) -> date:
         result: date = await workflow.execute_activity(
@@ -614,7 +696,7 @@ class CameralAudit:
             PARTY_BIN.value_set(self._start.party.bin),
             INSPECTOR.value_set(self._start.inspector_id),
             OFFICE.value_set(self._start.customs_office),
-            AMOUNT_DUE.value_set(float(self._start.charges.total)),
+            AMOUNT_DUE.value_set(float(self._charges.total if self._charges else 0)),
             REVIEW_OVERDUE.value_set(self._overdue),
             deadline(RESPONSE_DEADLINE, self._response_deadline),
             deadline(REVIEW_DEADLINE, self._review_deadline),
@@ -631,8 +713,11 @@ class CameralAudit:
         )
 
     def _snapshot(self) -> CaseSnapshot:
-        due = self._start.charges.total
         paid = self._amount_paid()
+        settlement = self._settlement
+        due = (
+            settlement.owed if settlement else self._charges.total if self._charges else Decimal(0)
+        )
         return CaseSnapshot(
             id=self._start.audit_id,
             status=self._status,
@@ -648,7 +733,10 @@ class CameralAudit:
             alerts_failed=self._alerts_failed,
             declarations=self._start.declarations,
             findings=self._start.findings,
-            charges=self._start.charges,
+            charges=self._charges,
+            assessment=self._assessment,
+            payments=list(self._payments.values()),
+            settlement=settlement,
             notification_number=self._start.audit_id,
             issued_on=self._issued_on,
             delivered_on=self._delivered_on,
@@ -658,8 +746,10 @@ class CameralAudit:
             overdue=self._overdue,
             amount_due=due,
             amount_paid=paid,
-            amount_outstanding=max(due - paid, Decimal("0")),
-            credit=max(paid - due, Decimal("0")),
+            amount_outstanding=settlement.outstanding
+            if settlement
+            else max(due - paid, Decimal(0)),
+            credit=settlement.credit if settlement else max(paid - due, Decimal(0)),
             decision_reasons=self._decision_reasons,
             cancel_reason=self._cancel_reason,
             events=list(self._events),

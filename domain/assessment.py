@@ -1,0 +1,104 @@
+"""What a post-release audit adds: declared vs. adjusted figures per line, and the penalty
+for the time the difference went unpaid before the notification."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from pydantic import BaseModel, model_validator
+
+from domain.charges import ChargeLine, Charges, LineFigures, Totals, compute_line, totals
+from domain.money import to_tiyn
+from domain.penalty import accrue
+from domain.rates import RateTables
+
+_KINDS = ("customs_value", "customs_duty", "customs_fee", "vat", "excise", "total")
+
+
+class AuditLine(BaseModel):
+    """One declaration line: what the importer declared and what the audit established."""
+
+    declared: ChargeLine
+    adjusted: ChargeLine
+
+    @model_validator(mode="after")
+    def _same_line(self) -> "AuditLine":
+        if (self.declared.declaration, self.declared.registered_on) != (
+            self.adjusted.declaration,
+            self.adjusted.registered_on,
+        ):
+            raise ValueError("declared and adjusted must name the same declaration and date")
+        return self
+
+
+class AssessedLine(BaseModel):
+    declaration: str
+    registered_on: date
+    declared: LineFigures
+    adjusted: LineFigures
+    additional: Totals
+    penalty_days: int
+    penalty: Decimal
+
+
+class Assessment(BaseModel):
+    notification_date: date
+    lines: list[AssessedLine]
+    additional: Totals
+    penalty: Decimal
+    penalty_base: Decimal  # duties and taxes added (not the fee): what penalty accrues on
+
+    @property
+    def charges(self) -> Charges:
+        return Charges(
+            customs_duty=self.additional.customs_duty,
+            vat=self.additional.vat,
+            customs_fee=self.additional.customs_fee,
+            excise=self.additional.excise,
+            penalty=self.penalty,
+        )
+
+
+class NothingToCharge(ValueError):
+    """The adjusted figures add nothing (or less than declared): no notification is due."""
+
+
+def assess(lines: list[AuditLine], notification_date: date, tables: RateTables) -> Assessment:
+    assessed = [_assess_line(line, notification_date, tables) for line in lines]
+    additional = totals([a.additional for a in assessed])
+    penalty = to_tiyn(sum((a.penalty for a in assessed), Decimal(0)))
+    if additional.total <= 0:
+        raise NothingToCharge("the adjusted figures add no duties or taxes")
+    return Assessment(
+        notification_date=notification_date,
+        lines=assessed,
+        additional=additional,
+        penalty=penalty,
+        penalty_base=additional.customs_duty + additional.vat + additional.excise,
+    )
+
+
+def _assess_line(line: AuditLine, notification_date: date, tables: RateTables) -> AssessedLine:
+    declared = compute_line(line.declared, tables)
+    adjusted = compute_line(line.adjusted, tables)
+    difference = {kind: getattr(adjusted, kind) - getattr(declared, kind) for kind in _KINDS}
+    below = [kind for kind, value in difference.items() if value < 0]
+    if below:
+        raise NothingToCharge(
+            f"{line.declared.declaration}: adjusted {', '.join(below)} below the declared "
+            "figure; refunds are not part of a notification"
+        )
+    additional = Totals(**difference)
+    # Due on registration; the delay runs from the next day up to (not including) the
+    # notification date, from which the notification's own period takes over.
+    first_day = line.declared.registered_on + timedelta(days=1)
+    last_day = notification_date - timedelta(days=1)
+    principal = additional.customs_duty + additional.vat + additional.excise
+    return AssessedLine(
+        declaration=line.declared.declaration,
+        registered_on=line.declared.registered_on,
+        declared=declared,
+        adjusted=adjusted,
+        additional=additional,
+        penalty_days=max((last_day - first_day).days + 1, 0),
+        penalty=accrue(principal, first_day, last_day, tables.base_rate),
+    )

@@ -1,0 +1,49 @@
+"""Dated tables (VAT rate, MCI, National Bank base rate): a figure is the one in force on a day.
+
+The tables themselves are data (db/reference/rates.toml), handed to the arithmetic as a
+`RateTables` value so that the computation stays pure and testable with any table.
+"""
+
+from bisect import bisect_right
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, field_validator
+
+
+class DatedValue(BaseModel):
+    since: date
+    value: Decimal
+
+
+class DatedTable(BaseModel):
+    name: str
+    rows: list[DatedValue]
+
+    @field_validator("rows")
+    @classmethod
+    def _ordered(cls, rows: list[DatedValue]) -> list[DatedValue]:
+        if not rows:
+            raise ValueError("a dated table needs at least one row")
+        days = [r.since for r in rows]
+        if days != sorted(days) or len(set(days)) != len(days):
+            raise ValueError("rows must be in strictly increasing `since` order")
+        return rows
+
+    def on(self, day: date) -> Decimal:
+        """The value in force on `day`; a day before the first row is an error, not a guess."""
+        index = bisect_right([r.since for r in self.rows], day) - 1
+        if index < 0:
+            first = self.rows[0].since
+            raise LookupError(f"{self.name} is not known for {day} (the table starts {first})")
+        return self.rows[index].value
+
+    def changes_between(self, first: date, last: date) -> list[date]:
+        """Days within [first, last] on which a new value takes effect."""
+        return [r.since for r in self.rows if first < r.since <= last]
+
+
+class RateTables(BaseModel):
+    vat: DatedTable
+    mci: DatedTable
+    base_rate: DatedTable
