@@ -8,6 +8,8 @@ from temporalio import activity
 
 from activities.rendering import document_language, render
 from db.models import DocumentRow
+from domain.case import CaseSnapshot
+from domain.money import to_tiyn
 from domain.tasks import RENDER_DOCUMENT, RenderedDocument, RenderRequest
 
 
@@ -19,6 +21,25 @@ def reference(row: DocumentRow) -> RenderedDocument:
     return RenderedDocument(
         document_id=row.id, number=row.number, kind=row.kind, title=row.title, sha256=row.sha256
     )
+
+
+def line_rows(case: CaseSnapshot) -> list[list[object]]:
+    """The notification's table: per declaration, value declared and found, and additions."""
+    if case.assessment is None:
+        return []
+    return [
+        [
+            line.declaration,
+            line.declared.customs_value,
+            line.adjusted.customs_value,
+            line.additional.customs_duty,
+            line.additional.vat,
+            line.additional.customs_fee,
+            line.additional.excise,
+            to_tiyn(line.penalty),
+        ]
+        for line in case.assessment.lines
+    ]
 
 
 class DocumentActivities:
@@ -43,6 +64,7 @@ class DocumentActivities:
                     "case": case.model_dump(mode="json"),
                     "cabinet_url": cabinet_url(self._public_base_url, case.id),
                     "extra": request.extra,
+                    "lines": line_rows(case),
                 },
             )
             row = DocumentRow(

@@ -73,8 +73,9 @@ def document_language(language: str) -> str:
 def render(kind: str, language: str, context: dict[str, Any]) -> Rendered:
     """Render `kind` in `language` (falling back to Russian) as HTML and as text.
 
-    The context holds `doc` (number, issued_on), `case` (the snapshot as JSON), `cabinet_url`
-    and `extra` (kind-specific: memo_number, reasons, appeal_deadline, working_days_left).
+    The context holds `doc` (number, issued_on), `case` (the snapshot as JSON), `cabinet_url`,
+    `lines` (the per-declaration table, possibly empty) and `extra` (kind-specific:
+    memo_number, reasons, appeal_deadline, working_days_left).
     """
     language = document_language(language)
     name = f"notices/{language}/{kind}.j2"

@@ -323,3 +323,39 @@ async def wait_for_documents(
             return case
         await asyncio.sleep(0.1)
     raise AssertionError(f"fewer than {count} {kind} documents were issued")
+
+
+async def test_paying_after_the_deadline_during_review_owes_the_late_penalty_too(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+        await time_env.sleep(timedelta(days=40))  # past the response and review deadlines
+        today = local_date(await time_env.get_current_time())
+        await handle.signal(
+            CameralAudit.record_payment,
+            Payment(reference="LATE-1", amount=AMOUNT_DUE, paid_at=today),
+        )
+        short = await wait_for_payment(handle, "LATE-1")
+        assert short.settlement is not None
+        late_penalty = short.settlement.late_penalty
+        await handle.signal(
+            CameralAudit.record_payment,
+            Payment(reference="LATE-2", amount=late_penalty, paid_at=today, kind="penalty"),
+        )
+        result: CaseSnapshot = await handle.result()
+    assert short.status == AuditStatus.UNDER_REVIEW and short.overdue
+    assert late_penalty > 0 and short.amount_outstanding == late_penalty
+    assert result.status == AuditStatus.FULFILLED
+    assert result.amount_paid == AMOUNT_DUE + late_penalty
+
+
+async def wait_for_payment(handle: Any, reference: str) -> CaseSnapshot:
+    for _ in range(100):
+        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        if case.settlement and any(p.reference == reference for p in case.payments):
+            return case
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"payment {reference} was not settled")

@@ -21,6 +21,7 @@ CASE: dict[str, Any] = {
         "customs_duty": "662130.00",
         "vat": "611559.60",
         "customs_fee": "20000.00",
+        "excise": "0",
         "penalty": "1576.50",
     },
     "amount_due": "1295266.10",
@@ -31,6 +32,18 @@ CASE: dict[str, Any] = {
     "response_deadline": "2026-04-08",
     "explanation_received_on": "2026-03-20",
 }
+LINES = [
+    [
+        "55201/050326/0001234",
+        Decimal("3150000.00"),
+        Decimal("4414200.00"),
+        Decimal("189630.00"),
+        Decimal("174925.44"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("1576.50"),
+    ]
+]
 EXTRA = {
     DocumentKind.NOTIFICATION: {"memo_number": "CA-2026-000123/M1"},
     DocumentKind.MEMO: {},
@@ -54,6 +67,7 @@ def context(kind: DocumentKind, **changes: Any) -> dict[str, Any]:
         "case": {**CASE, **changes},
         "cabinet_url": "https://cabinet.example/audits/CA-2026-000123/documents",
         "extra": EXTRA[kind],
+        "lines": LINES,
     }
 
 
@@ -83,6 +97,8 @@ def test_notification_states_amounts_deadline_and_escapes_input() -> None:
     assert "8 апреля 2026" in rendered.text  # the deadline, in the reader's language
     assert "&lt; similar goods" in rendered.html and "&amp; royalties" in rendered.html
     assert "CA-2026-000123/M1" in rendered.text  # the memo goes with it
+    assert "4\u00a0414\u00a0200,00\u00a0₸" in rendered.html  # the per-declaration table
+    assert "Таможенная стоимость, по проверке" in rendered.text
 
 
 def test_decision_names_the_appeal_deadline_and_default_reasons() -> None:
