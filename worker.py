@@ -62,11 +62,17 @@ def build_worker(
             projection.save_case_projection,
         ],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                "domain", "pydantic", "holidays"
-            )
-        ),
+        workflow_runner=workflow_runner(),
+    )
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox the workflow runs in (shared with replay tests); domain models and pydantic
+    are passed through so the sandbox does not re-import them for every workflow."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "domain", "pydantic", "holidays"
+        )
     )
 
 
