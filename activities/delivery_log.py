@@ -9,6 +9,7 @@ import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -101,6 +102,19 @@ def deliver_once(
         attempts=len(attempts) + 1,
         failures=failures,
     )
+
+
+_RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+
+
+def check_http_reply(reply: httpx.Response, who: str) -> None:
+    """A 4xx (but timeouts and rate limits) is a refusal for good; a 5xx is worth a retry."""
+    if reply.is_success:
+        return
+    if 400 <= reply.status_code < 500 and reply.status_code not in _RETRYABLE_4XX:
+        raise PermanentFailure(f"{who} refused ({reply.status_code}): {reply.text[:300]}")
+    reply.raise_for_status()
+    raise RuntimeError(f"unexpected answer {reply.status_code} from {who}")
 
 
 def skipped(channel: Channel, why: str) -> DeliveryOutcome:

@@ -9,14 +9,12 @@ import httpx
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
-from activities.delivery_log import PermanentFailure, deliver_once, skipped
+from activities.delivery_log import check_http_reply, deliver_once, skipped
 from activities.documents import cabinet_url
 from activities.rendering import document_language, render_text
 from config import Settings
 from domain.notices import Channel, idempotency_key
 from domain.tasks import SEND_SMS, AlertRequest, DeliveryOutcome
-
-_RETRYABLE_4XX = {408, 409, 425, 429}
 
 
 class SmsActivities:
@@ -59,10 +57,6 @@ class SmsActivities:
             },
             timeout=settings.sms_timeout_seconds,
         )
-        if reply.is_success:
-            provider_id = reply.json().get("id")
-            return str(provider_id) if provider_id is not None else None
-        if 400 <= reply.status_code < 500 and reply.status_code not in _RETRYABLE_4XX:
-            raise PermanentFailure(f"gateway refused ({reply.status_code}): {reply.text[:300]}")
-        reply.raise_for_status()
-        raise RuntimeError(f"unexpected gateway answer {reply.status_code}")
+        check_http_reply(reply, "SMS gateway")
+        provider_id = reply.json().get("id")
+        return str(provider_id) if provider_id is not None else None

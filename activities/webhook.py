@@ -8,15 +8,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
-from activities.delivery_log import PermanentFailure, deliver_once, skipped
+from activities.delivery_log import check_http_reply, deliver_once, skipped
 from activities.documents import cabinet_url
 from config import Settings
 from db.models import PartyWebhookRow
 from domain.notices import Channel, idempotency_key
 from domain.signing import SIGNATURE_HEADER, sign
 from domain.tasks import SEND_WEBHOOK, AlertRequest, DeliveryOutcome
-
-_RETRYABLE_4XX = {408, 409, 425, 429}
 
 
 class WebhookActivities:
@@ -62,13 +60,9 @@ class WebhookActivities:
                 },
                 timeout=self._settings.webhook_timeout_seconds,
             )
-            if reply.is_success:
-                request_id: str | None = reply.headers.get("X-Request-Id")
-                return request_id
-            if 400 <= reply.status_code < 500 and reply.status_code not in _RETRYABLE_4XX:
-                raise PermanentFailure(f"receiver refused ({reply.status_code})")
-            reply.raise_for_status()
-            return None
+            check_http_reply(reply, "webhook receiver")
+            request_id: str | None = reply.headers.get("X-Request-Id")
+            return request_id
 
         return deliver_once(
             self._engine,

@@ -51,10 +51,13 @@ async def started(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     return await until(api, reply.json()["id"], "AWAITING_RESPONSE")
 
 
-async def until(api: httpx.AsyncClient, audit_id: str, status: str) -> dict[str, Any]:
+async def until(
+    api: httpx.AsyncClient, audit_id: str, value: str, field: str = "status"
+) -> dict[str, Any]:
+    """Poll the case over HTTP until `field` has `value` (10 s at most)."""
     for _ in range(100):
         case: dict[str, Any] = (await api.get(f"/audits/{audit_id}")).json()
-        if case["status"] == status:
+        if case[field] == value:
             return case
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{audit_id} stayed {case['status']}, expected {status}")
+    raise AssertionError(f"{audit_id}: {field} stayed {case[field]}, expected {value}")

@@ -114,7 +114,7 @@ async def test_payments_fulfil_and_duplicates_count_once(api: httpx.AsyncClient)
     first = {"reference": "TRX-1", "amount": "1000000.00", "paid_at": case["delivered_on"]}
     accepted = await api.post(url, json=first)
     assert accepted.status_code == 202 and accepted.json()["result"] == "accepted"
-    partial = await until_paid(api, case["id"], "1000000.00")
+    partial = await until(api, case["id"], "1000000.00", field="amount_paid")
     assert partial["status"] == "AWAITING_RESPONSE"
     assert partial["amount_outstanding"] == "293689.60"
     again = await api.post(url, json=first)
@@ -128,15 +128,6 @@ async def test_payments_fulfil_and_duplicates_count_once(api: httpx.AsyncClient)
     assert done["owed_today"]["outstanding"] == "0.00"
     kinds = [e["kind"] for e in done["events"]]
     assert kinds.count("payment_received") == 2
-
-
-async def until_paid(api: httpx.AsyncClient, audit_id: str, amount: str) -> dict[str, Any]:
-    for _ in range(100):
-        case: dict[str, Any] = (await api.get(f"/audits/{audit_id}")).json()
-        if case["amount_paid"] == amount:
-            return case
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{audit_id}: paid {case['amount_paid']}, expected {amount}")
 
 
 async def test_cancel_and_unknown_ids(api: httpx.AsyncClient) -> None:

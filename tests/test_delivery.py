@@ -80,6 +80,21 @@ async def run_activity(function: Any, request: AlertRequest) -> Any:
     return await asyncio.to_thread(ActivityEnvironment().run, function, request)
 
 
+def sms_request(audit_id: str) -> AlertRequest:
+    return AlertRequest(
+        audit_id=audit_id,
+        party=Party.model_validate(party()),
+        document=RenderedDocument(
+            document_id=f"doc-{audit_id}",
+            number=f"{audit_id}/N1",
+            kind=DocumentKind.NOTIFICATION,
+            title="Notification",
+            sha256="0" * 64,
+        ),
+        deadline=date(2026, 12, 22),
+    )
+
+
 def party(**changes: Any) -> dict[str, Any]:
     return {**start_body()["party"], **changes}
 
@@ -194,18 +209,7 @@ async def test_a_retried_sms_activity_does_not_send_again(
     engine: Engine, settings: Settings, sms_gateway: str
 ) -> None:
     activities = SmsActivities(engine, settings)
-    request = AlertRequest(
-        audit_id="CA-2026-777777",
-        party=Party.model_validate(party()),
-        document=RenderedDocument(
-            document_id="doc-1",
-            number="CA-2026-777777/N1",
-            kind=DocumentKind.NOTIFICATION,
-            title="Notification",
-            sha256="0" * 64,
-        ),
-        deadline=date(2026, 12, 22),
-    )
+    request = sms_request("CA-2026-777777")
     async with httpx.AsyncClient(base_url=sms_gateway) as gateway:
         before = (await gateway.get("/stats")).json()["requests"]
         first = await asyncio.to_thread(
@@ -224,17 +228,7 @@ async def test_a_bad_number_is_a_permanent_failure(
     engine: Engine, settings: Settings, sms_gateway: str
 ) -> None:
     activities = SmsActivities(engine, settings)
-    request = AlertRequest(
-        audit_id="CA-2026-777778",
-        party=Party.model_validate(party()),
-        document=RenderedDocument(
-            document_id="doc-2",
-            number="CA-2026-777778/N1",
-            kind=DocumentKind.NOTIFICATION,
-            title="Notification",
-            sha256="0" * 64,
-        ),
-    )
+    request = sms_request("CA-2026-777778")
     async with httpx.AsyncClient(base_url=sms_gateway) as gateway:
         await gateway.post("/faults", json={"mode": "reject", "times": 1})
         try:
