@@ -2,7 +2,7 @@
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -41,14 +41,36 @@ class Settings(BaseSettings):
     dev_sinks: bool = True
     rates_file: Path | None = None
 
+    upload_max_file_bytes: int = 20 * 1024 * 1024
+    upload_max_case_bytes: int = 200 * 1024 * 1024
+    upload_allowed_types: Annotated[list[str], NoDecode] = [
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/tiff",
+        "application/zip",
+        "application/xml",
+        "text/plain",
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ]
+    signature_trust_anchors: Path | None = None
+    signature_revocation: Literal["off", "soft-fail", "hard-fail"] = "soft-fail"
+    document_request_working_days: int = 5
+
     reminder_working_days: Annotated[list[int], NoDecode] = [5, 1]
 
-    @field_validator("reminder_working_days", mode="before")
+    @field_validator("reminder_working_days", "upload_allowed_types", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
-            return [int(part) for part in value.split(",") if part.strip()]
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -39,6 +39,7 @@ _PERIODS: dict[DeadlineKind, int] = {
     "review": REVIEW_WORKING_DAYS,
     "appeal": APPEAL_WORKING_DAYS,
     "inspection": INSPECTION_WORKING_DAYS,
+    "documents": INSPECTION_WORKING_DAYS,
 }
 
 
@@ -50,7 +51,8 @@ class DeadlineActivities:
     @activity.defn(name=COMPUTE_DEADLINE)
     def compute_deadline(self, request: DeadlineRequest) -> date:
         calendar = load_calendar(self._engine)
-        return calendar.nth_working_day_after(request.counted_from, _PERIODS[request.kind])
+        days = request.working_days or _PERIODS[request.kind]
+        return calendar.nth_working_day_after(request.counted_from, days)
 
     @activity.defn(name=COMPUTE_REMINDERS)
     def compute_reminder_days(self, deadline: date) -> list[ReminderDay]:

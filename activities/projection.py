@@ -9,7 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 from temporalio import activity
 
+from db import trail
 from db.models import AuditRow
+from domain.actors import attribute
 from domain.case import CaseSnapshot
 from domain.tasks import SAVE_PROJECTION
 
@@ -35,16 +37,36 @@ def projection_values(snapshot: CaseSnapshot) -> dict[str, Any]:
     }
 
 
+def trail_entries(snapshot: CaseSnapshot) -> list[trail.Entry]:
+    """The case's events as trail rows; `source` is the event's place in the history."""
+    entries = []
+    for index, event in enumerate(snapshot.events):
+        actor, role = attribute(event, snapshot)
+        entries.append(
+            trail.Entry(
+                action=str(event.kind),
+                actor=actor,
+                role=role,
+                details=event.details,
+                source=f"event:{index}",
+                at=event.at,
+            )
+        )
+    return entries
+
+
 class ProjectionActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     @activity.defn(name=SAVE_PROJECTION)
     def save_case_projection(self, snapshot: CaseSnapshot) -> None:
-        """Write the snapshot unless a newer one is already stored.
+        """Write the snapshot unless a newer one is already stored, and the new events to
+        the trail.
 
         Writes may arrive out of order (concurrent handlers, retries after an outage); the
-        version guard makes the stored state only ever move forward.
+        version guard makes the stored state only ever move forward, and each event reaches
+        the trail once, in history order.
         """
         values = projection_values(snapshot)
         with Session(self._engine) as session:
@@ -55,12 +77,11 @@ class ProjectionActivities:
             )
             if result.rowcount:
                 session.commit()
-                return
-            if session.get(AuditRow, snapshot.id) is not None:
-                return  # a newer or equal version is already there
-            try:
-                session.add(AuditRow(**values))
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                raise  # a concurrent first write won the race; retrying applies the guard
+            elif session.get(AuditRow, snapshot.id) is None:
+                try:
+                    session.add(AuditRow(**values))
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    raise  # a concurrent first write won; the retry applies the guard
+        trail.append(self._engine, snapshot.id, trail_entries(snapshot))

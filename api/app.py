@@ -10,6 +10,7 @@ from api import (
     calendar_routes,
     charge_routes,
     document_routes,
+    evidence_routes,
     party_routes,
     payment_routes,
     routes,
@@ -19,6 +20,8 @@ from api.errors import ApiError, api_error_handler
 from config import Settings
 from db.engine import make_engine
 from db.reference import load_rate_tables
+from evidence.signatures import load_trust_anchors
+from evidence.store import BlobStore
 from workflows.client import connect
 
 
@@ -32,6 +35,13 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         )
         app.state.engine = make_engine(settings.effective_database_url)
         app.state.tables = load_rate_tables(settings.rates_file)
+        app.state.settings = settings
+        app.state.blobs = BlobStore(settings.blob_dir)
+        app.state.trust_anchors = (
+            load_trust_anchors(settings.signature_trust_anchors.read_bytes())
+            if settings.signature_trust_anchors
+            else []
+        )
         app.state.gateway = CaseGateway(app.state.client, settings.temporal_task_queue)
         yield
         app.state.engine.dispose()
@@ -47,6 +57,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(payment_routes.router)
     app.include_router(charge_routes.router)
+    app.include_router(evidence_routes.router)
     app.include_router(document_routes.router)
     app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)

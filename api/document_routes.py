@@ -1,6 +1,8 @@
 """The case's issued documents as the party's cabinet shows them: HTML, or text on request."""
 
-from datetime import date
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -8,34 +10,58 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from api.deps import AuditIdParam, Db
+from api.deps import Actor, AuditIdParam, Caller, Db
 from api.errors import ApiError, not_found
-from db.models import AuditRow, DocumentRow
+from db import trail
+from db.models import AuditRow, DocumentRow, EvidenceRow
 
 router = APIRouter()
 
 
 class DocumentInfo(BaseModel):
+    """A document of the case: issued by customs, or uploaded by the party."""
+
     id: str
-    number: str
+    source: Literal["issued", "uploaded"]
     kind: str
     title: str
-    language: str
-    issued_on: date
     sha256: str
-    text_sha256: str
     url: str
+    number: str | None = None
+    language: str | None = None
+    issued_on: date | None = None
+    text_sha256: str | None = None
+    filename: str | None = None
+    media_type: str | None = None
+    size: int | None = None
+    received_at: datetime | None = None
+    uploaded_by: str | None = None
+    signature_status: str | None = None
+    signature: dict[str, Any] | None = None
 
 
 @router.get("/audits/{audit_id}/documents", response_model=list[DocumentInfo])
 async def list_documents(audit_id: AuditIdParam, db: Db) -> list[DocumentInfo]:
-    rows = await run_in_threadpool(_documents_of, db, audit_id)
+    """Who issued or uploaded what and when, with each file's SHA-256 and signature status."""
+    issued, uploaded = await run_in_threadpool(_documents_of, db, audit_id)
+    url = f"/audits/{audit_id}/documents/"
     return [
-        DocumentInfo(
-            **row.model_dump(include=set(DocumentInfo.model_fields) - {"url"}),
-            url=f"/audits/{audit_id}/documents/{row.id}",
-        )
-        for row in rows
+        *(
+            DocumentInfo(
+                source="issued",
+                url=url + row.id,
+                **row.model_dump(exclude={"audit_id", "html", "text", "created_at"}),
+            )
+            for row in issued
+        ),
+        *(
+            DocumentInfo(
+                source="uploaded",
+                url=url + row.id,
+                **row.model_dump(exclude={"audit_id", "uploaded_role", "signature_sha256"}),
+            )
+            for row in uploaded
+        ),
     ]
 
 
@@ -44,9 +70,13 @@ async def list_documents(audit_id: AuditIdParam, db: Db) -> list[DocumentInfo]:
     responses={200: {"content": {"text/html": {}, "text/plain": {}}}},
 )
 async def get_document(
-    audit_id: AuditIdParam, document_id: str, request: Request, db: Db
+    audit_id: AuditIdParam, document_id: str, request: Request, db: Db, caller: Caller
 ) -> Response:
-    """The document exactly as issued; `Accept: text/plain` gives the e-mail text version."""
+    """An issued document exactly as issued (`Accept: text/plain` gives the e-mail text), or
+    an uploaded file's bytes. A staff member's read of a party's file goes into the trail."""
+    evidence = await run_in_threadpool(_evidence, db, audit_id, document_id)
+    if evidence is not None:
+        return await _uploaded_file(request, db, evidence, caller)
     row = await run_in_threadpool(_document, db, audit_id, document_id)
     if _prefers_text(request.headers.get("accept", "")):
         body, media, digest = row.text, "text/plain; charset=utf-8", row.text_sha256
@@ -64,6 +94,53 @@ async def get_document(
     )
 
 
+@router.get("/audits/{audit_id}/documents/{document_id}/signature")
+async def get_signature(
+    audit_id: AuditIdParam, document_id: str, request: Request, db: Db
+) -> Response:
+    """The detached CMS signature uploaded with a file, as received."""
+    evidence = await run_in_threadpool(_evidence, db, audit_id, document_id)
+    if evidence is None or evidence.signature_sha256 is None:
+        raise ApiError(404, "not_found", f"document {document_id} has no signature")
+    data = await run_in_threadpool(request.app.state.blobs.get, evidence.signature_sha256)
+    return Response(
+        content=data,
+        media_type="application/pkcs7-signature",
+        headers={"Content-Disposition": f'attachment; filename="{evidence.filename}.p7s"'},
+    )
+
+
+async def _uploaded_file(
+    request: Request, db: Engine, evidence: EvidenceRow, caller: Actor
+) -> Response:
+    data = await run_in_threadpool(request.app.state.blobs.get, evidence.sha256)
+    if caller.is_staff:
+        entry = trail.Entry(
+            action="document_read",
+            actor=caller.id,
+            role=caller.role,
+            details={"document_id": evidence.id, "sha256": evidence.sha256},
+            source=f"read:{evidence.id}:{uuid.uuid4()}",
+        )
+        await run_in_threadpool(trail.append, db, evidence.audit_id, [entry])
+    return Response(
+        content=data,
+        media_type=evidence.media_type,
+        headers={
+            "ETag": f'"{evidence.sha256}"',
+            "X-Content-SHA256": evidence.sha256,
+            "X-Signature-Status": evidence.signature_status,
+            "Content-Disposition": f'attachment; filename="{evidence.filename}"',
+        },
+    )
+
+
+def _evidence(db: Engine, audit_id: str, document_id: str) -> EvidenceRow | None:
+    with Session(db) as session:
+        row = session.get(EvidenceRow, document_id)
+    return row if row is not None and row.audit_id == audit_id else None
+
+
 def _prefers_text(accept: str) -> bool:
     """True when text/plain is asked for ahead of (or without) HTML."""
     kinds = [part.split(";")[0].strip() for part in accept.split(",")]
@@ -72,16 +149,21 @@ def _prefers_text(accept: str) -> bool:
     return "text/html" not in kinds or kinds.index("text/plain") < kinds.index("text/html")
 
 
-def _documents_of(db: Engine, audit_id: str) -> list[DocumentRow]:
+def _documents_of(db: Engine, audit_id: str) -> tuple[list[DocumentRow], list[EvidenceRow]]:
     with Session(db) as session:
         if session.get(AuditRow, audit_id) is None:
             raise not_found(audit_id)
-        query = (
+        issued = session.exec(
             select(DocumentRow)
             .where(DocumentRow.audit_id == audit_id)
             .order_by(col(DocumentRow.created_at), col(DocumentRow.number))
         )
-        return list(session.exec(query))
+        uploaded = session.exec(
+            select(EvidenceRow)
+            .where(EvidenceRow.audit_id == audit_id)
+            .order_by(col(EvidenceRow.received_at))
+        )
+        return list(issued), list(uploaded)
 
 
 def _document(db: Engine, audit_id: str, document_id: str) -> DocumentRow:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from api.cases import CaseGateway, WorkerUnavailable
 from api.deps import AuditIdParam, Db, Gateway, Tables
 from api.errors import ApiError
+from api.evidence_routes import require_uploaded
 from api.readmodel import list_audits, stored_snapshot
 from api.schemas import (
     AuditPage,
@@ -124,9 +125,10 @@ async def get_case(audit_id: AuditIdParam, cases: Gateway, db: Db, rates: Tables
 
 @router.post("/audits/{audit_id}/explanation", response_model=CaseSnapshot)
 async def submit_explanation(
-    audit_id: AuditIdParam, body: ExplanationRequest, cases: Gateway
+    audit_id: AuditIdParam, body: ExplanationRequest, cases: Gateway, db: Db
 ) -> CaseSnapshot:
     """The party disputes the notification; the 10-working-day review starts."""
+    await run_in_threadpool(require_uploaded, db, audit_id, body.documents)
     return await cases.update(audit_id, CameralAudit.submit_explanation, body)
 
 

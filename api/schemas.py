@@ -13,6 +13,8 @@ from domain.case import (
     AuditStart,
     Cancellation,
     CaseSnapshot,
+    DocumentRequest,
+    DocumentsProvided,
     Explanation,
     InspectionAct,
     MailReturned,
@@ -76,6 +78,16 @@ class MailReturnedRequest(MailReturned):
 
 class InspectionActRequest(InspectionAct):
     model_config = _STRICT
+
+
+class DocumentRequestIn(DocumentRequest):
+    model_config = _STRICT
+
+
+class DocumentsProvidedIn(DocumentsProvided):
+    model_config = _STRICT
+
+    request_id: str = ""  # taken from the URL
 
 
 class ReviewRequest(ReviewDecision):

@@ -118,3 +118,47 @@ class AuditCounterRow(SQLModel, table=True):
 
     year: int = Field(primary_key=True)
     last: int = 0
+
+
+class EvidenceRow(SQLModel, table=True):
+    """A file the party uploaded: the server's own receipt time, size, sniffed type and hash;
+    the bytes live in the content-addressed store under that hash."""
+
+    __tablename__ = "evidence"
+
+    id: str = Field(primary_key=True, max_length=64)
+    audit_id: str = Field(index=True, max_length=20)
+    title: str = Field(max_length=500)
+    kind: str = Field(max_length=40)
+    filename: str = Field(max_length=255)
+    media_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    received_at: datetime
+    uploaded_by: str = Field(max_length=200)
+    uploaded_role: str = Field(max_length=20)
+    signature_sha256: str | None = Field(default=None, max_length=64)
+    signature_status: str = Field(max_length=30)
+    signature: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class TrailRow(SQLModel, table=True):
+    """One action on a case, chained to the previous one by its hash (see db/trail.py)."""
+
+    __tablename__ = "trail"
+    __table_args__ = (
+        UniqueConstraint("audit_id", "seq"),
+        UniqueConstraint("audit_id", "source"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_id: str = Field(index=True, max_length=20)
+    seq: int
+    at: datetime
+    actor: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    action: str = Field(max_length=60)
+    details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    source: str = Field(max_length=80)  # where it came from, so it is written once
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -87,6 +87,16 @@ class Explanation(BaseModel):
     notification_date: date
     grounds: Text
     documents: Annotated[list[ShortText], Field(max_length=200)] = []
+    no_documents_reason: Text | None = None
+
+    @model_validator(mode="after")
+    def _documents_or_why_not(self) -> "Explanation":
+        if not self.documents and not self.no_documents_reason:
+            raise ValueError(
+                "attach at least one uploaded document (ids from POST /audits/{id}/documents) "
+                "or say in no_documents_reason why none is needed"
+            )
+        return self
 
 
 class ReviewDecision(BaseModel):
@@ -142,6 +152,32 @@ class InspectionAct(BaseModel):
     inspector_id: ShortText | None = None
 
 
+class DocumentRequest(BaseModel):
+    """An inspector asks for further documents while reviewing an explanation."""
+
+    items: Annotated[list[ShortText], Field(min_length=1, max_length=50)]
+    working_days: Annotated[int, Field(ge=1, le=30)] | None = None
+    requested_by: ShortText | None = None
+
+
+class DocumentsProvided(BaseModel):
+    """The party's answer to a request: the uploaded documents that make up the full set."""
+
+    request_id: ShortText
+    documents: Annotated[list[ShortText], Field(min_length=1, max_length=200)]
+    note: Text | None = None
+
+
+class RequestState(BaseModel):
+    id: str
+    items: list[str]
+    requested_at: datetime
+    deadline: date
+    requested_by: str
+    answered_at: datetime | None = None
+    documents: list[str] = []
+
+
 class Cancellation(BaseModel):
     reason: Text
     cancelled_by: ShortText | None = None
@@ -180,6 +216,7 @@ class CaseSnapshot(BaseModel):
     response_deadline: date | None
     explanation_received_on: date | None
     review_deadline: date | None
+    document_requests: list[RequestState]
     overdue: bool
     amount_due: Decimal
     amount_paid: Decimal

@@ -71,3 +71,5 @@ class EventKind(StrEnum):
     EXPLANATION_ACCEPTED = "explanation_accepted"
     DECISION_UNFULFILLED = "decision_unfulfilled"
     CANCELLED = "cancelled"
+    DOCUMENTS_REQUESTED = "documents_requested"
+    DOCUMENTS_PROVIDED = "documents_provided"

@@ -13,6 +13,7 @@ class DocumentKind(StrEnum):
     REMINDER = "reminder"
     ACCEPTANCE = "acceptance_notice"
     DECISION = "decision_unfulfilled"
+    DOCUMENT_REQUEST = "document_request"
 
 
 _CODES = {
@@ -21,6 +22,7 @@ _CODES = {
     DocumentKind.REMINDER: "R",
     DocumentKind.ACCEPTANCE: "A",
     DocumentKind.DECISION: "D",
+    DocumentKind.DOCUMENT_REQUEST: "Q",
 }
 
 

@@ -33,12 +33,13 @@ ALERT_ACTIVITIES = {
     Channel.WEBHOOK: SEND_WEBHOOK,
 }
 
-DeadlineKind = Literal["response", "review", "appeal", "inspection"]
+DeadlineKind = Literal["response", "review", "appeal", "inspection", "documents"]
 
 
 class DeadlineRequest(BaseModel):
     kind: DeadlineKind
     counted_from: date
+    working_days: int | None = None  # for "documents": as many as the inspector set
 
 
 class ReminderDay(BaseModel):

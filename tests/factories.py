@@ -69,7 +69,7 @@ def explanation_body(case: CaseSnapshot | dict[str, Any], **overrides: Any) -> d
         "notification_number": data["notification_number"],
         "notification_date": data["issued_on"],
         "grounds": "Art. 38 of the EAEU Customs Code: transaction value method.",
-        "documents": ["swift-0001.pdf", "price-list.pdf"],
+        "no_documents_reason": "The declaration already holds the SWIFT copy and contract.",
     }
     body.update(overrides)
     return body

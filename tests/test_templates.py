@@ -49,6 +49,11 @@ EXTRA = {
     DocumentKind.MEMO: {},
     DocumentKind.REMINDER: {"working_days_left": "5"},
     DocumentKind.ACCEPTANCE: {},
+    DocumentKind.DOCUMENT_REQUEST: {
+        "requested": "SWIFT copy\nSupplier's price list",
+        "request_id": "R1",
+        "deadline": "2026-04-15",
+    },
     DocumentKind.DECISION: {
         "reasons": "SWIFT copy does not match",
         "appeal_deadline": "2026-04-15",

@@ -36,11 +36,14 @@ with workflow.unsafe.imports_passed_through():
         Cancellation,
         CaseEvent,
         CaseSnapshot,
+        DocumentRequest,
+        DocumentsProvided,
         Explanation,
         InspectionAct,
         MailReturned,
         Payment,
         PostalReceipt,
+        RequestState,
         ReviewDecision,
     )
     from domain.charges import Charges
@@ -90,6 +93,7 @@ class CameralAudit:
         self._explanation: Explanation | None = None
         self._explanation_received_on: date | None = None
         self._review_deadline: date | None = None
+        self._requests: list[RequestState] = []
         self._overdue = False
         self._alerts_failed = False
         self._decision_reasons: str | None = None
@@ -259,6 +263,71 @@ class CameralAudit:
                     {"field": field},
                     type=INVALID_INPUT,
                 )
+
+    @workflow.update
+    async def request_documents(self, request: DocumentRequest) -> CaseSnapshot:
+        today = local_date(workflow.now())
+        deadline = await self._deadline("documents", today, request.working_days)
+        state = RequestState(
+            id=f"R{len(self._requests) + 1}",
+            items=request.items,
+            requested_at=workflow.now(),
+            deadline=deadline,
+            requested_by=request.requested_by or self._start.inspector_id,
+        )
+        self._requests.append(state)
+        self._record(
+            EventKind.DOCUMENTS_REQUESTED,
+            request_id=state.id,
+            items=state.items,
+            deadline=deadline.isoformat(),
+            by=state.requested_by,
+        )
+        await self._publish()
+        notice = await self._issue_document(
+            DocumentKind.DOCUMENT_REQUEST,
+            self._snapshot(),
+            requested="\n".join(state.items),
+            request_id=state.id,
+            deadline=deadline.isoformat(),
+        )
+        self._background.append(asyncio.create_task(self._deliver_later(notice, deadline)))
+        return self._snapshot()
+
+    @request_documents.validator
+    def _validate_request(self, request: DocumentRequest) -> None:
+        self._require_status(AuditStatus.UNDER_REVIEW, "A request for documents")
+
+    @workflow.update
+    async def provide_documents(self, provided: DocumentsProvided) -> CaseSnapshot:
+        state = next(r for r in self._requests if r.id == provided.request_id)
+        state.answered_at = workflow.now()
+        state.documents = provided.documents
+        self._record(
+            EventKind.DOCUMENTS_PROVIDED,
+            request_id=state.id,
+            documents=provided.documents,
+            requested_at=state.requested_at.isoformat(),
+            late=workflow.now() >= end_of_day(state.deadline),
+        )
+        await self._publish()
+        return self._snapshot()
+
+    @provide_documents.validator
+    def _validate_provided(self, provided: DocumentsProvided) -> None:
+        self._require_status(AuditStatus.UNDER_REVIEW, "Documents for a request")
+        state = next((r for r in self._requests if r.id == provided.request_id), None)
+        if state is None:
+            raise ApplicationError(
+                f"there is no document request {provided.request_id}",
+                {"field": "request_id"},
+                type=INVALID_INPUT,
+            )
+        if state.answered_at is not None:
+            raise ApplicationError(
+                f"request {state.id} was already answered at {state.answered_at}",
+                type=WRONG_STATE,
+            )
 
     @workflow.update
     async def review(self, decision: ReviewDecision) -> CaseSnapshot:
@@ -643,10 +712,12 @@ class CameralAudit:
                 late_penalty=str(settlement.late_penalty),
             )
 
-    async def _deadline(self, kind: DeadlineKind, counted_from: date) -> date:
+    async def _deadline(
+        self, kind: DeadlineKind, counted_from: date, working_days: int | None = None
+    ) -> date:
         result: date = await workflow.execute_activity(
             COMPUTE_DEADLINE,
-            DeadlineRequest(kind=kind, counted_from=counted_from),
+            DeadlineRequest(kind=kind, counted_from=counted_from, working_days=working_days),
             result_type=date,
             start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
             retry_policy=courier.DURABLE,
@@ -743,6 +814,7 @@ class CameralAudit:
             response_deadline=self._response_deadline,
             explanation_received_on=self._explanation_received_on,
             review_deadline=self._review_deadline,
+            document_requests=[r.model_copy() for r in self._requests],
             overdue=self._overdue,
             amount_due=due,
             amount_paid=paid,

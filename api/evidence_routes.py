@@ -1,0 +1,312 @@
+"""Evidence the party uploads, document requests, and the case's tamper-evident trail."""
+
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from starlette.datastructures import UploadFile
+
+from api.deps import AuditIdParam, Caller, Config, Db, Gateway
+from api.errors import ApiError, not_found
+from api.schemas import DocumentRequestIn, DocumentsProvidedIn
+from db import trail
+from db.models import AuditRow, EvidenceRow
+from domain.case import CaseSnapshot
+from evidence.signatures import verify_detached
+from evidence.sniff import sniff
+from evidence.store import BlobStore
+from workflows.cameral_audit import CameralAudit
+
+router = APIRouter()
+EvidenceKind = Literal[
+    "contract",
+    "invoice",
+    "swift",
+    "exporter_declaration",
+    "price_list",
+    "transport_insurance_costs",
+    "other",
+]
+EVIDENCE_KINDS: tuple[str, ...] = EvidenceKind.__args__  # type: ignore[attr-defined]
+SIGNATURE_SUFFIXES = (".p7s", ".sig", ".cms")
+MAX_SIGNATURE_BYTES = 1024 * 1024
+MAX_PARTS = 100
+
+
+class Uploaded(BaseModel):
+    id: str
+    title: str
+    kind: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    received_at: datetime
+    uploaded_by: str
+    signature_status: str
+    signature: dict[str, Any]
+    url: str
+
+
+class _Part(BaseModel):
+    title: str
+    kind: str
+    filename: str
+    data: bytes
+    media_type: str
+    signature: bytes | None
+
+
+@router.post("/audits/{audit_id}/documents", status_code=201, response_model=list[Uploaded])
+async def upload(
+    audit_id: AuditIdParam, request: Request, db: Db, config: Config, caller: Caller
+) -> list[Uploaded]:
+    """Multipart: repeated `file`, `title` and `kind` parts in the same order; a detached CMS
+    signature for a file is a `signature` part named `<file name>.p7s` (or .sig, .cms).
+    Everything is checked before anything is stored."""
+    case = await run_in_threadpool(_case_row, db, audit_id)
+    async with request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS * 3) as form:
+        files = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
+        titles = [str(t) for t in form.getlist("title")]
+        kinds = [str(k) for k in form.getlist("kind")]
+        signature_parts = [s for s in form.getlist("signature") if isinstance(s, UploadFile)]
+        parts = await _checked_parts(files, titles, kinds, signature_parts, config)
+    used = await run_in_threadpool(_bytes_stored, db, audit_id)
+    incoming = sum(len(p.data) for p in parts)
+    if used + incoming > config.upload_max_case_bytes:
+        raise ApiError(
+            413,
+            "case_limit",
+            f"the case would hold {used + incoming} bytes; UPLOAD_MAX_CASE_BYTES is "
+            f"{config.upload_max_case_bytes}",
+        )
+    blobs: BlobStore = request.app.state.blobs
+    anchors = request.app.state.trust_anchors
+    rows = [
+        await run_in_threadpool(_store, blobs, anchors, config, case, part, caller)
+        for part in parts
+    ]
+    await run_in_threadpool(_save, db, rows, caller)
+    return [_uploaded(row) for row in rows]
+
+
+@router.post("/audits/{audit_id}/document-requests", response_model=CaseSnapshot)
+async def request_documents(
+    audit_id: AuditIdParam, body: DocumentRequestIn, cases: Gateway, config: Config
+) -> CaseSnapshot:
+    """An inspector asks for more documents while reviewing; the party is notified."""
+    if body.working_days is None:
+        body = body.model_copy(update={"working_days": config.document_request_working_days})
+    return await cases.update(audit_id, CameralAudit.request_documents, body)
+
+
+@router.post(
+    "/audits/{audit_id}/document-requests/{request_id}/response", response_model=CaseSnapshot
+)
+async def provide_documents(
+    audit_id: AuditIdParam, request_id: str, body: DocumentsProvidedIn, cases: Gateway, db: Db
+) -> CaseSnapshot:
+    await run_in_threadpool(require_uploaded, db, audit_id, body.documents)
+    provided = body.model_copy(update={"request_id": request_id})
+    return await cases.update(audit_id, CameralAudit.provide_documents, provided)
+
+
+@router.get("/audits/{audit_id}/trail", response_model=list[dict[str, Any]])
+async def get_trail(audit_id: AuditIdParam, db: Db) -> list[dict[str, Any]]:
+    rows = await run_in_threadpool(trail.read, db, audit_id)
+    if not rows:
+        await run_in_threadpool(_case_row, db, audit_id)
+    return [row.model_dump(exclude={"id", "source"}) for row in rows]
+
+
+@router.get("/audits/{audit_id}/trail/verify", response_model=trail.Verdict)
+async def verify_trail(audit_id: AuditIdParam, db: Db) -> trail.Verdict:
+    """Recompute the hash chain; names the first row that was changed, removed or moved."""
+    await run_in_threadpool(_case_row, db, audit_id)
+    return await run_in_threadpool(trail.verify, db, audit_id)
+
+
+def require_uploaded(db: Engine, audit_id: str, document_ids: list[str]) -> None:
+    """Every id must be a document uploaded to this case (422 naming the first that is not)."""
+    with Session(db) as session:
+        known = set(
+            session.exec(
+                select(EvidenceRow.id).where(
+                    EvidenceRow.audit_id == audit_id, col(EvidenceRow.id).in_(document_ids)
+                )
+            )
+        )
+    missing = [d for d in document_ids if d not in known]
+    if missing:
+        raise ApiError(
+            422,
+            "invalid",
+            f"document {missing[0]} was not uploaded to {audit_id}; upload it first",
+            "documents",
+        )
+
+
+async def _checked_parts(
+    files: list[UploadFile],
+    titles: list[str],
+    kinds: list[str],
+    signatures: list[UploadFile],
+    config: Any,
+) -> list[_Part]:
+    if not files:
+        raise ApiError(422, "invalid", "send at least one `file` part", "file")
+    if len(titles) != len(files) or len(kinds) != len(files):
+        raise ApiError(
+            422,
+            "invalid",
+            f"{len(files)} files need as many `title` and `kind` parts "
+            f"(got {len(titles)} and {len(kinds)})",
+            "title" if len(titles) != len(files) else "kind",
+        )
+    by_name = {}
+    for signature in signatures:
+        name = signature.filename or ""
+        target = next((name[: -len(s)] for s in SIGNATURE_SUFFIXES if name.endswith(s)), None)
+        if target is None or target not in {f.filename for f in files}:
+            raise ApiError(
+                422,
+                "invalid",
+                f"signature {name!r} does not name an uploaded file (<file name>.p7s)",
+                "signature",
+            )
+        by_name[target] = await _read(signature, MAX_SIGNATURE_BYTES, "signature")
+    parts = []
+    for upload, title, kind in zip(files, titles, kinds, strict=True):
+        if kind not in EVIDENCE_KINDS:
+            raise ApiError(
+                422, "invalid", f"kind {kind!r} is not one of {', '.join(EVIDENCE_KINDS)}", "kind"
+            )
+        if not title.strip():
+            raise ApiError(422, "invalid", "every file needs a non-empty title", "title")
+        filename = upload.filename or "upload"
+        data = await _read(upload, config.upload_max_file_bytes, "UPLOAD_MAX_FILE_BYTES")
+        media_type = sniff(data, filename)
+        if media_type not in config.upload_allowed_types:
+            raise ApiError(
+                415,
+                "media_type",
+                f"{filename} is {media_type}; UPLOAD_ALLOWED_TYPES are "
+                f"{', '.join(config.upload_allowed_types)}",
+                "file",
+            )
+        parts.append(
+            _Part(
+                title=title.strip()[:500],
+                kind=kind,
+                filename=filename[:255],
+                data=data,
+                media_type=media_type,
+                signature=by_name.get(filename),
+            )
+        )
+    return parts
+
+
+async def _read(upload: UploadFile, limit: int, name: str) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(
+            413, "file_limit", f"{upload.filename} is larger than {name} ({limit} bytes)", "file"
+        )
+    return data
+
+
+def _case_row(db: Engine, audit_id: str) -> AuditRow:
+    with Session(db) as session:
+        row = session.get(AuditRow, audit_id)
+    if row is None:
+        raise not_found(audit_id)
+    return row
+
+
+def _bytes_stored(db: Engine, audit_id: str) -> int:
+    with Session(db) as session:
+        total = session.exec(
+            select(func.coalesce(func.sum(EvidenceRow.size), 0)).where(
+                EvidenceRow.audit_id == audit_id
+            )
+        ).one()
+    return int(total)
+
+
+def _store(
+    blobs: BlobStore, anchors: Any, config: Any, case: AuditRow, part: _Part, caller: Any
+) -> EvidenceRow:
+    sha256 = blobs.put(part.data)
+    signature: dict[str, Any] = {"status": "unsigned"}
+    signature_sha256 = None
+    if part.signature is not None:
+        signature_sha256 = blobs.put(part.signature)
+        check = verify_detached(
+            part.data,
+            part.signature,
+            case.party_bin,
+            anchors,
+            config.signature_revocation,
+        )
+        signature = asdict(check)
+        if not anchors and check.status == "untrusted":
+            signature["detail"] += " (no SIGNATURE_TRUST_ANCHORS configured)"
+    return EvidenceRow(
+        id=str(uuid.uuid4()),
+        audit_id=case.id,
+        title=part.title,
+        kind=part.kind,
+        filename=part.filename,
+        media_type=part.media_type,
+        size=len(part.data),
+        sha256=sha256,
+        received_at=datetime.now(UTC),
+        uploaded_by=caller.id,
+        uploaded_role=caller.role,
+        signature_sha256=signature_sha256,
+        signature_status=str(signature["status"]),
+        signature=trail.canonical_dict(signature),
+    )
+
+
+def _save(db: Engine, rows: list[EvidenceRow], caller: Any) -> None:
+    with Session(db) as session:
+        for row in rows:
+            session.add(row)
+        session.commit()
+        entries = [
+            trail.Entry(
+                action="document_uploaded",
+                actor=caller.id,
+                role=caller.role,
+                details={
+                    "document_id": row.id,
+                    "title": row.title,
+                    "kind": row.kind,
+                    "sha256": row.sha256,
+                    "size": row.size,
+                    "media_type": row.media_type,
+                    "signature_status": row.signature_status,
+                },
+                source=f"upload:{row.id}",
+                at=row.received_at,
+            )
+            for row in rows
+        ]
+    if rows:
+        trail.append(db, rows[0].audit_id, entries)
+
+
+def _uploaded(row: EvidenceRow) -> Uploaded:
+    return Uploaded(
+        **row.model_dump(exclude={"audit_id", "uploaded_role", "signature_sha256"}),
+        url=f"/audits/{row.audit_id}/documents/{row.id}",
+    )
