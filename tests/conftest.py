@@ -24,6 +24,7 @@ from db.migrate import upgrade
 from devserver import find_binary, register_search_attributes
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
+from tests.pki import Identity, make_ca
 from worker import build_worker
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
@@ -72,11 +73,28 @@ async def sms_gateway() -> AsyncIterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def national_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Identity, Path]:
+    """The test stand-in for the National Certification Authority and its PEM on disk."""
+    ca = make_ca()
+    path = tmp_path_factory.mktemp("pki") / "trust-anchors.pem"
+    path.write_bytes(ca.pem())
+    return ca, path
+
+
 @pytest.fixture
 def settings(
-    database_url: str, task_queue: str, mail_sink: MailSink, sms_gateway: str, tmp_path: Path
+    database_url: str,
+    task_queue: str,
+    mail_sink: MailSink,
+    sms_gateway: str,
+    tmp_path: Path,
+    national_ca: tuple[Identity, Path],
 ) -> Settings:
     return Settings(
+        signature_trust_anchors=national_ca[1],
+        upload_max_file_bytes=64 * 1024,
+        upload_max_case_bytes=160 * 1024,
         data_dir=tmp_path,
         database_url=database_url,
         temporal_task_queue=task_queue,

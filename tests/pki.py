@@ -24,7 +24,10 @@ class Identity:
             pkcs7.PKCS7SignatureBuilder()
             .set_data(data)
             .add_signer(self.certificate, self.key, hashes.SHA256())
-            .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature])
+            .sign(
+                serialization.Encoding.DER,
+                [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
+            )
         )
 
     def pem(self) -> bytes:
