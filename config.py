@@ -57,11 +57,14 @@ class Settings(BaseSettings):
     ]
     signature_trust_anchors: Path | None = None
     signature_revocation: Literal["off", "soft-fail", "hard-fail"] = "soft-fail"
+    signature_crl_files: Annotated[list[Path], NoDecode] = []
     document_request_working_days: int = 5
 
     reminder_working_days: Annotated[list[int], NoDecode] = [5, 1]
 
-    @field_validator("reminder_working_days", "upload_allowed_types", mode="before")
+    @field_validator(
+        "reminder_working_days", "upload_allowed_types", "signature_crl_files", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -20,7 +20,7 @@ from api.errors import ApiError, api_error_handler
 from config import Settings
 from db.engine import make_engine
 from db.reference import load_rate_tables
-from evidence.signatures import load_trust_anchors
+from evidence.signatures import load_crls, load_trust_anchors
 from evidence.store import BlobStore
 from workflows.client import connect
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
             if settings.signature_trust_anchors
             else []
         )
+        app.state.crls = load_crls([path.read_bytes() for path in settings.signature_crl_files])
         app.state.gateway = CaseGateway(app.state.client, settings.temporal_task_queue)
         yield
         app.state.engine.dispose()

@@ -13,9 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
-from api.deps import AuditIdParam, Caller, Config, Db, Gateway
+from api.deps import Actor, AuditIdParam, Caller, Config, Db, Gateway
 from api.errors import ApiError, not_found
 from api.schemas import DocumentRequestIn, DocumentsProvidedIn
+from config import Settings
 from db import trail
 from db.models import AuditRow, EvidenceRow
 from domain.case import CaseSnapshot
@@ -89,8 +90,9 @@ async def upload(
         )
     blobs: BlobStore = request.app.state.blobs
     anchors = request.app.state.trust_anchors
+    crls = request.app.state.crls
     rows = [
-        await run_in_threadpool(_store, blobs, anchors, config, case, part, caller)
+        await run_in_threadpool(_store, blobs, (anchors, crls), config, case, part, caller)
         for part in parts
     ]
     await run_in_threadpool(_save, db, rows, caller)
@@ -158,7 +160,7 @@ async def _checked_parts(
     titles: list[str],
     kinds: list[str],
     signatures: list[UploadFile],
-    config: Any,
+    config: Settings,
 ) -> list[_Part]:
     if not files:
         raise ApiError(422, "invalid", "send at least one `file` part", "file")
@@ -242,8 +244,14 @@ def _bytes_stored(db: Engine, audit_id: str) -> int:
 
 
 def _store(
-    blobs: BlobStore, anchors: Any, config: Any, case: AuditRow, part: _Part, caller: Any
+    blobs: BlobStore,
+    trust: tuple[list[Any], list[Any]],
+    config: Settings,
+    case: AuditRow,
+    part: _Part,
+    caller: Actor,
 ) -> EvidenceRow:
+    anchors, crls = trust
     sha256 = blobs.put(part.data)
     signature: dict[str, Any] = {"status": "unsigned"}
     signature_sha256 = None
@@ -255,6 +263,7 @@ def _store(
             case.party_bin,
             anchors,
             config.signature_revocation,
+            crls,
         )
         signature = asdict(check)
         if not anchors and check.status == "untrusted":
@@ -277,7 +286,7 @@ def _store(
     )
 
 
-def _save(db: Engine, rows: list[EvidenceRow], caller: Any) -> None:
+def _save(db: Engine, rows: list[EvidenceRow], caller: Actor) -> None:
     with Session(db) as session:
         for row in rows:
             session.add(row)

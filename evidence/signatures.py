@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from asn1crypto import cms, pem
+from asn1crypto import cms, crl, pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+from pyhanko.sign.validation.status import StandardCMSSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 SignatureStatus = Literal[
@@ -29,6 +30,7 @@ SignatureStatus = Literal[
     "bad-key-usage",
     "unsupported-algorithm",
     "malformed",
+    "revocation-unknown",
 ]
 RevocationMode = Literal["off", "soft-fail", "hard-fail"]
 GOST_OID_PREFIXES = ("1.2.398.3.10.", "1.2.643.2.2.", "1.2.643.7.1.")
@@ -55,12 +57,24 @@ def load_trust_anchors(pem_bundle: bytes) -> list[asn1_x509.Certificate]:
     return [asn1_x509.Certificate.load(der) for _, _, der in pem.unarmor(pem_bundle, multiple=True)]
 
 
+def load_crls(blobs: list[bytes]) -> list[crl.CertificateList]:
+    """CRLs in DER or PEM, as the certification authority publishes them."""
+    loaded = []
+    for blob in blobs:
+        ders = (
+            [der for _, _, der in pem.unarmor(blob, multiple=True)] if pem.detect(blob) else [blob]
+        )
+        loaded += [crl.CertificateList.load(der) for der in ders]
+    return loaded
+
+
 def verify_detached(
     data: bytes,
     signature: bytes,
     party_bin: str,
     trust_anchors: list[asn1_x509.Certificate],
     revocation: RevocationMode = "soft-fail",
+    crls: list[crl.CertificateList] | None = None,
     now: datetime | None = None,
 ) -> SignatureCheck:
     try:
@@ -96,25 +110,49 @@ def verify_detached(
             algorithm=named,
             signer=signer,
         )
-    context = ValidationContext(
-        trust_roots=trust_anchors,
-        moment=now or datetime.now(UTC),
-        allow_fetching=revocation != "off",
-        revocation_mode=revocation if revocation != "off" else "soft-fail",
-    )
-    status = asyncio.run(async_validate_detached_cms(data, signed_data, context))
+    status = asyncio.run(_validate(data, signed_data, trust_anchors, revocation, crls or [], now))
     verdict = functools.partial(
         SignatureCheck,
         signer=signer,
         algorithm=named,
         signing_time=status.signer_reported_dt,
-        revocation=revocation,
+        revocation=f"{revocation}; local CRLs: {len(crls or [])}",
     )
     if not status.intact or not status.valid:
         return verdict("invalid", "the signature does not match these bytes")
     if not status.trusted:
-        return verdict(_trust_problem(status.trust_problem_indic), _why(status))
+        problem = _trust_problem(status.trust_problem_indic)
+        if (
+            problem == "untrusted"
+            and revocation == "hard-fail"
+            and (status.trust_problem_indic == AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE)
+        ):
+            problem = "revocation-unknown"
+        return verdict(problem, _why(status))
     return verdict("valid", "signature and certificate verified")
+
+
+async def _validate(
+    data: bytes,
+    signed_data: cms.SignedData,
+    trust_anchors: list[asn1_x509.Certificate],
+    revocation: RevocationMode,
+    crls: list[crl.CertificateList],
+    now: datetime | None,
+) -> StandardCMSSignatureStatus:
+    """Local CRLs are always consulted; fetching OCSP/CRLs from the certificate's addresses
+    only when revocation checking is on. `off` still refuses a certificate a local CRL lists."""
+    context = ValidationContext(
+        trust_roots=trust_anchors,
+        crls=crls,
+        moment=now or datetime.now(UTC),
+        allow_fetching=revocation != "off",
+        revocation_mode=revocation if revocation != "off" else "soft-fail",
+    )
+    try:
+        return await async_validate_detached_cms(data, signed_data, context)
+    finally:
+        await context.aclose()  # type: ignore[no-untyped-call]
 
 
 def _signed_data(signature: bytes) -> cms.SignedData:

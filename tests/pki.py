@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+CRL_URL = "http://127.0.0.1:9/test-nca.crl"  # a closed loopback port: unreachable on purpose
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,38 @@ def make_signer(
             ),
             critical=True,
         )
+        .add_extension(  # as NCA certificates do; the address is never fetched in tests
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(CRL_URL)],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        )
         .sign(ca.key, hashes.SHA256())
     )
     return Identity(certificate, key)
+
+
+def make_crl(ca: Identity, revoked: list[x509.Certificate]) -> bytes:
+    """A CRL of `ca` listing `revoked`, DER, as a certification authority publishes it."""
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(now - timedelta(hours=1))
+        .next_update(now + timedelta(days=7))
+    )
+    for certificate in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(certificate.serial_number)
+            .revocation_date(now - timedelta(days=2))
+            .build()
+        )
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
