@@ -1,6 +1,7 @@
 """Shared real servers: the time-skipping test server and the Temporal dev server."""
 
 import asyncio
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -13,13 +14,14 @@ import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from config import Settings
-from db.engine import make_engine
+from db.engine import make_engine, normalise_url
 from db.migrate import upgrade
 from devserver import find_binary, register_search_attributes
 from devsinks.mail import MailSink
@@ -54,10 +56,25 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database per test: SQLite by default, or a new database on the
+    PostgreSQL server DATABASE_URL points at (what CI does)."""
+    server = os.environ.get("DATABASE_URL", "")
+    if not server.startswith(("postgresql", "postgres:")):
+        url = f"sqlite:///{tmp_path / 'app.db'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"audit_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(server)).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    return url
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:09:16.371036
+Create Date: 2026-11-22 21:17:13.596253
 """
 
 from collections.abc import Sequence
@@ -68,7 +68,9 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cabinet_notices")),
-        sa.UniqueConstraint("audit_id", "document_id", name=op.f("uq_cabinet_notices_audit_id")),
+        sa.UniqueConstraint(
+            "audit_id", "document_id", name=op.f("uq_cabinet_notices_audit_id_document_id")
+        ),
     )
     with op.batch_alter_table("cabinet_notices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cabinet_notices_audit_id"), ["audit_id"], unique=False)
@@ -168,8 +170,8 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_trail")),
-        sa.UniqueConstraint("audit_id", "seq", name=op.f("uq_trail_audit_id")),
-        sa.UniqueConstraint("audit_id", "source", name=op.f("uq_trail_audit_id")),
+        sa.UniqueConstraint("audit_id", "seq", name=op.f("uq_trail_audit_id_seq")),
+        sa.UniqueConstraint("audit_id", "source", name=op.f("uq_trail_audit_id_source")),
     )
     with op.batch_alter_table("trail", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_trail_audit_id"), ["audit_id"], unique=False)
