@@ -1,6 +1,6 @@
 """The read model: each case's latest snapshot, for listings that never touch Temporal."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -10,10 +10,19 @@ from sqlmodel import Session, col
 from temporalio import activity
 
 from db import trail
-from db.models import AuditRow
+from db.models import NO_DEADLINE, AuditRow
 from domain.actors import attribute
 from domain.case import CaseSnapshot
+from domain.lifecycle import AuditStatus
 from domain.tasks import SAVE_PROJECTION
+
+
+def next_deadline(snapshot: CaseSnapshot) -> date:
+    if snapshot.status == AuditStatus.AWAITING_RESPONSE and snapshot.response_deadline:
+        return snapshot.response_deadline
+    if snapshot.status == AuditStatus.UNDER_REVIEW and snapshot.review_deadline:
+        return snapshot.review_deadline
+    return NO_DEADLINE
 
 
 def projection_values(snapshot: CaseSnapshot) -> dict[str, Any]:
@@ -30,6 +39,7 @@ def projection_values(snapshot: CaseSnapshot) -> dict[str, Any]:
         "response_deadline": snapshot.response_deadline,
         "review_deadline": snapshot.review_deadline,
         "overdue": snapshot.overdue,
+        "next_deadline": next_deadline(snapshot),
         "amount_due": snapshot.amount_due,
         "amount_paid": snapshot.amount_paid,
         "snapshot": snapshot.model_dump(mode="json"),

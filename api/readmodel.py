@@ -1,43 +1,98 @@
-"""Reads of the projection: listings never touch Temporal visibility."""
+"""Reads of the projection: listings never touch Temporal visibility.
 
+Keyset pagination: the cursor carries the sort key of the last row, so page 500 costs what
+page 1 costs (no OFFSET), and rows inserted meanwhile neither repeat nor vanish.
+"""
+
+import base64
+import json
+from datetime import date
+from typing import Literal
+
+from sqlalchemy import and_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from api.errors import ApiError
 from api.schemas import AuditPage, AuditSummary
-from db.models import AuditRow
+from db.models import NO_DEADLINE, AuditRow
 from domain.case import CaseSnapshot
 from domain.lifecycle import AuditStatus
+
+Sort = Literal["deadline", "id"]
 
 
 def list_audits(
     engine: Engine,
     *,
-    status: AuditStatus | None,
-    party_bin: str | None,
-    inspector_id: str | None,
-    customs_office: str | None,
-    overdue: bool | None,
-    limit: int,
-    cursor: str | None,
+    status: AuditStatus | None = None,
+    party_bin: str | None = None,
+    inspector_id: str | None = None,
+    customs_office: str | None = None,
+    overdue: bool | None = None,
+    deadline_from: date | None = None,
+    deadline_to: date | None = None,
+    sort: Sort = "deadline",
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> AuditPage:
-    query = select(AuditRow).order_by(col(AuditRow.id)).limit(limit + 1)
-    if status is not None:
-        query = query.where(AuditRow.status == str(status))
-    if party_bin is not None:
-        query = query.where(AuditRow.party_bin == party_bin)
-    if inspector_id is not None:
-        query = query.where(AuditRow.inspector_id == inspector_id)
-    if customs_office is not None:
-        query = query.where(AuditRow.customs_office == customs_office)
-    if overdue is not None:
-        query = query.where(AuditRow.overdue == overdue)
-    if cursor is not None:
-        query = query.where(col(AuditRow.id) > cursor)
+    query = select(AuditRow)
+    for column, value in (
+        (AuditRow.status, str(status) if status else None),
+        (AuditRow.party_bin, party_bin),
+        (AuditRow.inspector_id, inspector_id),
+        (AuditRow.customs_office, customs_office),
+        (AuditRow.overdue, overdue),
+    ):
+        if value is not None:
+            query = query.where(col(column) == value)
+    if deadline_from is not None:
+        query = query.where(col(AuditRow.next_deadline) >= deadline_from)
+    if deadline_to is not None:
+        query = query.where(col(AuditRow.next_deadline) <= deadline_to)
+    if sort == "deadline":
+        query = query.order_by(col(AuditRow.next_deadline), col(AuditRow.id))
+        if cursor is not None:
+            last_deadline, last_id = _decode(cursor)
+            query = query.where(
+                or_(
+                    col(AuditRow.next_deadline) > last_deadline,
+                    and_(col(AuditRow.next_deadline) == last_deadline, col(AuditRow.id) > last_id),
+                )
+            )
+    else:
+        query = query.order_by(col(AuditRow.id))
+        if cursor is not None:
+            query = query.where(col(AuditRow.id) > _decode(cursor)[1])
     with Session(engine) as session:
-        rows = session.exec(query).all()
-    items = [AuditSummary.model_validate(row, from_attributes=True) for row in rows[:limit]]
-    next_cursor = items[-1].id if len(rows) > limit else None
+        rows = session.exec(query.limit(limit + 1)).all()
+    page = rows[:limit]
+    items = [_summary(row) for row in page]
+    next_cursor = _encode(page[-1]) if len(rows) > limit else None
     return AuditPage(items=items, next_cursor=next_cursor)
+
+
+def _summary(row: AuditRow) -> AuditSummary:
+    summary = AuditSummary.model_validate(row, from_attributes=True)
+    if row.next_deadline == NO_DEADLINE:
+        summary.next_deadline = None
+    return summary
+
+
+def _encode(row: AuditRow) -> str:
+    raw = json.dumps([row.next_deadline.isoformat(), row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[date, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        deadline, audit_id = json.loads(base64.urlsafe_b64decode(padded))
+        return date.fromisoformat(deadline), str(audit_id)
+    except (ValueError, TypeError) as error:
+        raise ApiError(
+            422, "invalid", "cursor is not one this API issued; start without it", "cursor"
+        ) from error
 
 
 def stored_snapshot(engine: Engine, audit_id: str) -> CaseSnapshot | None:

@@ -1,6 +1,6 @@
 """HTTP routes of the case API. Thin: validate, hand to the workflow, shape the answer."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,7 +12,7 @@ from api.cases import CaseGateway, WorkerUnavailable
 from api.deps import AuditIdParam, Db, Gateway, Tables
 from api.errors import ApiError
 from api.evidence_routes import require_uploaded
-from api.readmodel import list_audits, stored_snapshot
+from api.readmodel import Sort, list_audits, stored_snapshot
 from api.schemas import (
     AuditPage,
     CancelRequest,
@@ -82,9 +82,13 @@ async def list_cases(
     inspector_id: str | None = None,
     customs_office: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     overdue: bool | None = None,
+    deadline_from: date | None = None,
+    deadline_to: date | None = None,
+    sort: Sort = "deadline",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AuditPage:
+    """Cases from the read model, by the deadline they run against (soonest first)."""
     return await run_in_threadpool(
         lambda: list_audits(
             db,
@@ -93,6 +97,9 @@ async def list_cases(
             inspector_id=inspector_id,
             customs_office=customs_office,
             overdue=overdue,
+            deadline_from=deadline_from,
+            deadline_to=deadline_to,
+            sort=sort,
             limit=limit,
             cursor=cursor,
         )

@@ -110,6 +110,7 @@ class AuditSummary(BaseModel):
     delivered_on: date | None
     response_deadline: date | None
     review_deadline: date | None
+    next_deadline: date | None = None
     overdue: bool
     amount_due: Decimal
     amount_paid: Decimal

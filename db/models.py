@@ -4,8 +4,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+NO_DEADLINE = date(9999, 12, 31)  # sorts after every real deadline; shown as null
 
 # Named constraints, so later migrations can alter them on every database (SQLite included).
 SQLModel.metadata.naming_convention = {
@@ -18,21 +20,34 @@ SQLModel.metadata.naming_convention = {
 
 
 class AuditRow(SQLModel, table=True):
-    """Projection of one workflow's state, written at every transition by an activity."""
+    """Projection of one workflow's state, written at every transition by an activity.
+
+    `next_deadline` is the deadline the case currently runs against (response, then review;
+    NO_DEADLINE when none), so dashboards can sort by it; the composite indexes serve the
+    listings by office, party, inspector and status in deadline order with keyset paging.
+    """
 
     __tablename__ = "audits"
+    __table_args__ = (
+        Index("ix_audits_office_deadline", "customs_office", "next_deadline", "id"),
+        Index("ix_audits_party_deadline", "party_bin", "next_deadline", "id"),
+        Index("ix_audits_inspector_deadline", "inspector_id", "next_deadline", "id"),
+        Index("ix_audits_status_deadline", "status", "next_deadline", "id"),
+        Index("ix_audits_deadline", "next_deadline", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=20)
     version: int
-    status: str = Field(index=True, max_length=32)
-    customs_office: str = Field(index=True, max_length=5)
-    inspector_id: str = Field(index=True, max_length=500)
-    party_bin: str = Field(index=True, max_length=12)
+    status: str = Field(max_length=32)
+    customs_office: str = Field(max_length=5)
+    inspector_id: str = Field(max_length=500)
+    party_bin: str = Field(max_length=12)
     party_name: str = Field(max_length=500)
     issued_on: date
     delivered_on: date | None = None
-    response_deadline: date | None = Field(default=None, index=True)
-    review_deadline: date | None = Field(default=None, index=True)
+    response_deadline: date | None = None
+    review_deadline: date | None = None
+    next_deadline: date = Field(default=NO_DEADLINE)
     overdue: bool = Field(default=False, index=True)
     amount_due: Decimal = Field(sa_type=Numeric(18, 2))
     amount_paid: Decimal = Field(sa_type=Numeric(18, 2))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:17:13.596253
+Create Date: 2026-11-22 21:22:12.784261
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("delivered_on", sa.Date(), nullable=True),
         sa.Column("response_deadline", sa.Date(), nullable=True),
         sa.Column("review_deadline", sa.Date(), nullable=True),
+        sa.Column("next_deadline", sa.Date(), nullable=False),
         sa.Column("overdue", sa.Boolean(), nullable=False),
         sa.Column("amount_due", sa.Numeric(precision=18, scale=2), nullable=False),
         sa.Column("amount_paid", sa.Numeric(precision=18, scale=2), nullable=False),
@@ -45,19 +46,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audits")),
     )
     with op.batch_alter_table("audits", schema=None) as batch_op:
+        batch_op.create_index("ix_audits_deadline", ["next_deadline", "id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_audits_customs_office"), ["customs_office"], unique=False
+            "ix_audits_inspector_deadline", ["inspector_id", "next_deadline", "id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_audits_inspector_id"), ["inspector_id"], unique=False)
+        batch_op.create_index(
+            "ix_audits_office_deadline", ["customs_office", "next_deadline", "id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_audits_overdue"), ["overdue"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audits_party_bin"), ["party_bin"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_audits_response_deadline"), ["response_deadline"], unique=False
+            "ix_audits_party_deadline", ["party_bin", "next_deadline", "id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_audits_review_deadline"), ["review_deadline"], unique=False
+            "ix_audits_status_deadline", ["status", "next_deadline", "id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_audits_status"), ["status"], unique=False)
 
     op.create_table(
         "cabinet_notices",
@@ -206,13 +208,12 @@ def downgrade() -> None:
 
     op.drop_table("cabinet_notices")
     with op.batch_alter_table("audits", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audits_status"))
-        batch_op.drop_index(batch_op.f("ix_audits_review_deadline"))
-        batch_op.drop_index(batch_op.f("ix_audits_response_deadline"))
-        batch_op.drop_index(batch_op.f("ix_audits_party_bin"))
+        batch_op.drop_index("ix_audits_status_deadline")
+        batch_op.drop_index("ix_audits_party_deadline")
         batch_op.drop_index(batch_op.f("ix_audits_overdue"))
-        batch_op.drop_index(batch_op.f("ix_audits_inspector_id"))
-        batch_op.drop_index(batch_op.f("ix_audits_customs_office"))
+        batch_op.drop_index("ix_audits_office_deadline")
+        batch_op.drop_index("ix_audits_inspector_deadline")
+        batch_op.drop_index("ix_audits_deadline")
 
     op.drop_table("audits")
     op.drop_table("audit_counters")

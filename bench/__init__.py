@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures (run them by hand; tests never time anything)."""
