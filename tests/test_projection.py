@@ -1,0 +1,113 @@
+"""The read model only moves forward, and catches up after a database outage."""
+
+import asyncio
+import os
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.projection import ProjectionActivities
+from config import Settings
+from db.engine import make_engine, normalise_url
+from db.models import AuditRow
+from domain.case import CaseSnapshot, Payment
+from domain.lifecycle import AuditStatus
+from tests.cases import start_case, wait_for
+from tests.factories import AMOUNT_DUE, audit_start
+from worker import build_worker
+from workflows.cameral_audit import CameralAudit
+
+
+def stored(engine: Engine, audit_id: str) -> AuditRow | None:
+    with Session(engine) as session:
+        return session.get(AuditRow, audit_id)
+
+
+async def test_an_older_snapshot_never_overwrites_a_newer_one(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        early = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await handle.signal(
+            CameralAudit.record_payment,
+            Payment(reference="P", amount=AMOUNT_DUE, paid_at=early.issued_on),
+        )
+        final: CaseSnapshot = await handle.result()
+    # A retried write of an earlier state arrives late: it must change nothing.
+    activity = ProjectionActivities(engine).save_case_projection
+    await asyncio.to_thread(ActivityEnvironment().run, activity, early)
+    row = stored(engine, final.id)
+    assert row is not None and row.status == "FULFILLED" and row.version == final.version
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL (DATABASE_URL) to take the database away and back",
+)
+async def test_the_projection_catches_up_after_a_database_outage(
+    time_env: WorkflowEnvironment,
+    engine: Engine,
+    task_queue: str,
+    settings: Settings,
+    database_url: str,
+) -> None:
+    name = make_url(normalise_url(database_url)).database
+    admin = make_engine(os.environ["DATABASE_URL"]).execution_options(isolation_level="AUTOCOMMIT")
+
+    def outage(down: bool) -> None:
+        with admin.connect() as connection:
+            connection.execute(
+                text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"false" if down else "true"}')
+            )
+            if down:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await asyncio.sleep(1)  # let the delivery alerts finish writing
+        await asyncio.to_thread(outage, True)
+        try:
+            await handle.signal(
+                CameralAudit.record_payment,
+                Payment(reference="P-1", amount=Decimal("100.00"), paid_at=case.issued_on),
+            )
+            await handle.signal(
+                CameralAudit.record_payment,
+                Payment(reference="P-2", amount=AMOUNT_DUE, paid_at=case.issued_on),
+            )
+            moved_on = await wait_for(handle, AuditStatus.FULFILLED)  # the case did not wait
+            await asyncio.sleep(2)
+            description = await time_env.client.workflow_service.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(
+                    namespace="default", execution=WorkflowExecution(workflow_id=case.id)
+                )
+            )
+            pending = description.pending_activities
+            retrying = [a for a in pending if a.activity_type.name == "save_case_projection"]
+            assert retrying and max(a.attempt for a in retrying) >= 2  # the outage was real
+        finally:
+            await asyncio.to_thread(outage, False)
+        for _ in range(300):
+            row = await asyncio.to_thread(stored, engine, case.id)
+            if row is not None and row.version >= moved_on.version:
+                break
+            await asyncio.sleep(0.1)
+        final: CaseSnapshot = await handle.result()
+    admin.dispose()
+    assert row is not None and row.status == "FULFILLED"
+    assert row.version == final.version
+    assert Decimal(row.amount_paid) == AMOUNT_DUE + Decimal("100.00")
