@@ -13,6 +13,8 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from api.app import create_app
+from api.auth import ROLES, issue_dev_token
+from api.errors import ApiError
 from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -173,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("api", help="run the HTTP API")
     commands.add_parser("migrate", help="bring the application database to the newest schema")
     commands.add_parser("check", help="exit 0 only if Temporal and the database answer")
+    token = commands.add_parser(
+        "token", help="print a bearer token signed with the local development key"
+    )
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument("--sub", required=True, help="user id, e.g. I-001")
+    token.add_argument("--office", help="customs office (inspector, supervisor)")
+    token.add_argument("--bin", dest="party_bin", help="BIN/IIN (party)")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     commands.add_parser(
         "register-search-attributes", help="add the case search attributes to a Temporal server"
     )
@@ -182,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = Settings()
+    if args.command == "token":
+        _print_token(args, settings)
+        return
     try:
         _run(args.command, settings)
     except KeyboardInterrupt:
@@ -193,6 +206,22 @@ def main(argv: list[str] | None = None) -> None:
             f"cannot reach Temporal at {settings.temporal_address}: start it "
             "(`customs-audit dev` runs one) or set TEMPORAL_ADDRESS"
         ) from error
+
+
+def _print_token(args: argparse.Namespace, settings: Settings) -> None:
+    try:
+        print(
+            issue_dev_token(
+                settings,
+                role=args.role,
+                sub=args.sub,
+                office=args.office,
+                party_bin=args.party_bin,
+                ttl_seconds=args.ttl,
+            )
+        )
+    except ApiError as error:
+        raise SystemExit(f"cannot issue that token: {error.message}") from error
 
 
 def _run(command: str, settings: Settings) -> None:

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     signature_crl_files: Annotated[list[Path], NoDecode] = []
     document_request_working_days: int = 5
 
+    auth_issuer: str = "customs-audit-dev"
+    auth_audience: str = "customs-audit"
+    auth_jwks_url: str | None = None
+    auth_public_key_file: Path | None = None
+    auth_dev_key_file: Path | None = None
+
     reminder_working_days: Annotated[list[int], NoDecode] = [5, 1]
 
     @field_validator(

@@ -15,6 +15,7 @@ from api import (
     payment_routes,
     routes,
 )
+from api.auth import TokenVerifier
 from api.cases import CaseGateway
 from api.errors import ApiError, api_error_handler
 from config import Settings
@@ -36,6 +37,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.effective_database_url)
         app.state.tables = load_rate_tables(settings.rates_file)
         app.state.settings = settings
+        app.state.verifier = TokenVerifier(settings)
         app.state.blobs = BlobStore(settings.blob_dir)
         app.state.trust_anchors = (
             load_trust_anchors(settings.signature_trust_anchors.read_bytes())

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from api.auth import ROLES, Principal
 from api.cases import CaseGateway
-from api.deps import Db, Gateway
+from api.deps import Db, Gateway, allow
 from api.errors import ApiError
 from db.models import AuditRow, CalendarOverrideRow
 from domain.lifecycle import AuditStatus
@@ -36,13 +37,19 @@ class OverrideSaved(Override):
 
 
 @router.get("/overrides", response_model=list[Override])
-async def list_overrides(db: Db) -> list[Override]:
+async def list_overrides(who: Annotated[Principal, allow(*ROLES)], db: Db) -> list[Override]:
     rows = await run_in_threadpool(_all_overrides, db)
     return [Override.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.put("/overrides/{day}", response_model=OverrideSaved)
-async def put_override(day: date, body: OverrideIn, db: Db, cases: Gateway) -> OverrideSaved:
+async def put_override(
+    who: Annotated[Principal, allow("supervisor")],
+    day: date,
+    body: OverrideIn,
+    db: Db,
+    cases: Gateway,
+) -> OverrideSaved:
     """Record a decree (e.g. a day off moved by the government) and recount open deadlines."""
     open_cases = await run_in_threadpool(_save, db, day, body)
     return OverrideSaved(
@@ -51,7 +58,9 @@ async def put_override(day: date, body: OverrideIn, db: Db, cases: Gateway) -> O
 
 
 @router.delete("/overrides/{day}", response_model=OverrideSaved)
-async def delete_override(day: date, db: Db, cases: Gateway) -> OverrideSaved:
+async def delete_override(
+    who: Annotated[Principal, allow("supervisor")], day: date, db: Db, cases: Gateway
+) -> OverrideSaved:
     removed, open_cases = await run_in_threadpool(_delete, db, day)
     if removed is None:
         raise ApiError(404, "not_found", f"no calendar override for {day}")

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Tables
+from api.auth import ROLES, Principal
+from api.deps import Tables, allow
 from api.errors import ApiError
 from api.schemas import ChargeLineIn
 from domain.charges import Currency, Preview, Totals, convert, preview
@@ -40,7 +41,9 @@ class PreviewResponse(Preview):
 
 
 @router.post("/charges/preview", response_model=PreviewResponse)
-async def preview_charges(body: PreviewRequest, rates: Tables) -> PreviewResponse:
+async def preview_charges(
+    who: Annotated[Principal, allow(*ROLES)], body: PreviewRequest, rates: Tables
+) -> PreviewResponse:
     """Customs value, duty, fee, VAT and excise in KZT per line and in total."""
     try:
         result = preview(list(body.lines), rates)

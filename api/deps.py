@@ -1,14 +1,16 @@
 """Request-scoped dependencies shared by the routers."""
 
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from api.auth import Principal, Role, TokenVerifier, unauthenticated
 from api.cases import CaseGateway
-from api.errors import not_found
+from api.errors import ApiError, not_found
 from config import Settings
+from db.models import AuditRow
 from domain.identifiers import AUDIT_ID_PATTERN
 from domain.rates import RateTables
 
@@ -42,27 +44,43 @@ def tables(request: Request) -> RateTables:
 Tables = Annotated[RateTables, Depends(tables)]
 
 
-STAFF_ROLES = frozenset({"inspector", "supervisor", "operator"})
+def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The verified caller; 401 with the reason when the token is missing or not accepted."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthenticated("send `Authorization: Bearer <token>`")
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.verify(token.strip())
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is calling. Until token authentication lands this is what the caller states in
-    `X-Actor-Id` / `X-Actor-Role`; the trail records it either way."""
-
-    id: str
-    role: str
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
+Who = Annotated[Principal, Depends(principal)]
+READERS: tuple[Role, ...] = ("inspector", "supervisor", "party", "operator")
 
 
-def actor(
-    x_actor_id: Annotated[str | None, Header(max_length=200)] = None,
-    x_actor_role: Annotated[str | None, Header(max_length=20)] = None,
-) -> Actor:
-    return Actor(id=x_actor_id or "anonymous", role=x_actor_role or "unknown")
+def allow(*roles: Role) -> Any:
+    """A dependency admitting only `roles` (403 naming who may) and returning the caller."""
+
+    def check(who: Who) -> Principal:
+        if who.role not in roles:
+            raise ApiError(
+                403, "forbidden", f"a {who.role} may not do this; allowed: {', '.join(roles)}"
+            )
+        return who
+
+    return Depends(check)
+
+
+def visible_case(audit_id: AuditIdParam, who: Who, db: Db) -> AuditRow:
+    """The case's read-model row, or 404 — the same answer whether it does not exist or
+    belongs to someone the caller may not see (one lookup either way)."""
+    with Session(db) as session:
+        row = session.get(AuditRow, audit_id)
+    if row is None or not who.sees(row.customs_office, row.party_bin):
+        raise not_found(audit_id)
+    return row
+
+
+Case = Annotated[AuditRow, Depends(visible_case)]
 
 
 def settings(request: Request) -> Settings:
@@ -70,5 +88,4 @@ def settings(request: Request) -> Settings:
     return result
 
 
-Caller = Annotated[Actor, Depends(actor)]
 Config = Annotated[Settings, Depends(settings)]

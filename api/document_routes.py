@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from api.deps import Actor, AuditIdParam, Caller, Db
+from api.auth import Principal
+from api.deps import READERS, AuditIdParam, Case, Db, allow
 from api.errors import ApiError, not_found
 from db import trail
 from db.models import AuditRow, DocumentRow, EvidenceRow
@@ -41,7 +42,9 @@ class DocumentInfo(BaseModel):
 
 
 @router.get("/audits/{audit_id}/documents", response_model=list[DocumentInfo])
-async def list_documents(audit_id: AuditIdParam, db: Db) -> list[DocumentInfo]:
+async def list_documents(
+    who: Annotated[Principal, allow(*READERS)], case: Case, audit_id: AuditIdParam, db: Db
+) -> list[DocumentInfo]:
     """Who issued or uploaded what and when, with each file's SHA-256 and signature status."""
     issued, uploaded = await run_in_threadpool(_documents_of, db, audit_id)
     url = f"/audits/{audit_id}/documents/"
@@ -70,13 +73,18 @@ async def list_documents(audit_id: AuditIdParam, db: Db) -> list[DocumentInfo]:
     responses={200: {"content": {"text/html": {}, "text/plain": {}}}},
 )
 async def get_document(
-    audit_id: AuditIdParam, document_id: str, request: Request, db: Db, caller: Caller
+    who: Annotated[Principal, allow(*READERS)],
+    case: Case,
+    audit_id: AuditIdParam,
+    document_id: str,
+    request: Request,
+    db: Db,
 ) -> Response:
     """An issued document exactly as issued (`Accept: text/plain` gives the e-mail text), or
     an uploaded file's bytes. A staff member's read of a party's file goes into the trail."""
     evidence = await run_in_threadpool(_evidence, db, audit_id, document_id)
     if evidence is not None:
-        return await _uploaded_file(request, db, evidence, caller)
+        return await _uploaded_file(request, db, evidence, who)
     row = await run_in_threadpool(_document, db, audit_id, document_id)
     if _prefers_text(request.headers.get("accept", "")):
         body, media, digest = row.text, "text/plain; charset=utf-8", row.text_sha256
@@ -96,7 +104,12 @@ async def get_document(
 
 @router.get("/audits/{audit_id}/documents/{document_id}/signature")
 async def get_signature(
-    audit_id: AuditIdParam, document_id: str, request: Request, db: Db
+    who: Annotated[Principal, allow(*READERS)],
+    case: Case,
+    audit_id: AuditIdParam,
+    document_id: str,
+    request: Request,
+    db: Db,
 ) -> Response:
     """The detached CMS signature uploaded with a file, as received."""
     evidence = await run_in_threadpool(_evidence, db, audit_id, document_id)
@@ -111,13 +124,13 @@ async def get_signature(
 
 
 async def _uploaded_file(
-    request: Request, db: Engine, evidence: EvidenceRow, caller: Actor
+    request: Request, db: Engine, evidence: EvidenceRow, caller: Principal
 ) -> Response:
     data = await run_in_threadpool(request.app.state.blobs.get, evidence.sha256)
     if caller.is_staff:
         entry = trail.Entry(
             action="document_read",
-            actor=caller.id,
+            actor=caller.sub,
             role=caller.role,
             details={"document_id": evidence.id, "sha256": evidence.sha256},
             source=f"read:{evidence.id}:{uuid.uuid4()}",

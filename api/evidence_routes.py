@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
-from api.deps import Actor, AuditIdParam, Caller, Config, Db, Gateway
-from api.errors import ApiError, not_found
+from api.auth import Principal
+from api.deps import READERS, AuditIdParam, Case, Config, Db, Gateway, allow
+from api.errors import ApiError
 from api.schemas import DocumentRequestIn, DocumentsProvidedIn
 from config import Settings
 from db import trail
@@ -67,12 +68,16 @@ class _Part(BaseModel):
 
 @router.post("/audits/{audit_id}/documents", status_code=201, response_model=list[Uploaded])
 async def upload(
-    audit_id: AuditIdParam, request: Request, db: Db, config: Config, caller: Caller
+    who: Annotated[Principal, allow("party")],
+    case: Case,
+    audit_id: AuditIdParam,
+    request: Request,
+    db: Db,
+    config: Config,
 ) -> list[Uploaded]:
     """Multipart: repeated `file`, `title` and `kind` parts in the same order; a detached CMS
     signature for a file is a `signature` part named `<file name>.p7s` (or .sig, .cms).
     Everything is checked before anything is stored."""
-    case = await run_in_threadpool(_case_row, db, audit_id)
     async with request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS * 3) as form:
         files = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
         titles = [str(t) for t in form.getlist("title")]
@@ -92,20 +97,29 @@ async def upload(
     anchors = request.app.state.trust_anchors
     crls = request.app.state.crls
     rows = [
-        await run_in_threadpool(_store, blobs, (anchors, crls), config, case, part, caller)
+        await run_in_threadpool(_store, blobs, (anchors, crls), config, case, part, who)
         for part in parts
     ]
-    await run_in_threadpool(_save, db, rows, caller)
+    await run_in_threadpool(_save, db, rows, who)
     return [_uploaded(row) for row in rows]
 
 
 @router.post("/audits/{audit_id}/document-requests", response_model=CaseSnapshot)
 async def request_documents(
-    audit_id: AuditIdParam, body: DocumentRequestIn, cases: Gateway, config: Config
+    who: Annotated[Principal, allow("inspector", "supervisor")],
+    case: Case,
+    audit_id: AuditIdParam,
+    body: DocumentRequestIn,
+    cases: Gateway,
+    config: Config,
 ) -> CaseSnapshot:
     """An inspector asks for more documents while reviewing; the party is notified."""
-    if body.working_days is None:
-        body = body.model_copy(update={"working_days": config.document_request_working_days})
+    body = body.model_copy(
+        update={
+            "working_days": body.working_days or config.document_request_working_days,
+            "requested_by": who.sub,
+        }
+    )
     return await cases.update(audit_id, CameralAudit.request_documents, body)
 
 
@@ -113,7 +127,13 @@ async def request_documents(
     "/audits/{audit_id}/document-requests/{request_id}/response", response_model=CaseSnapshot
 )
 async def provide_documents(
-    audit_id: AuditIdParam, request_id: str, body: DocumentsProvidedIn, cases: Gateway, db: Db
+    who: Annotated[Principal, allow("party")],
+    case: Case,
+    audit_id: AuditIdParam,
+    request_id: str,
+    body: DocumentsProvidedIn,
+    cases: Gateway,
+    db: Db,
 ) -> CaseSnapshot:
     await run_in_threadpool(require_uploaded, db, audit_id, body.documents)
     provided = body.model_copy(update={"request_id": request_id})
@@ -121,17 +141,18 @@ async def provide_documents(
 
 
 @router.get("/audits/{audit_id}/trail", response_model=list[dict[str, Any]])
-async def get_trail(audit_id: AuditIdParam, db: Db) -> list[dict[str, Any]]:
+async def get_trail(
+    who: Annotated[Principal, allow(*READERS)], case: Case, audit_id: AuditIdParam, db: Db
+) -> list[dict[str, Any]]:
     rows = await run_in_threadpool(trail.read, db, audit_id)
-    if not rows:
-        await run_in_threadpool(_case_row, db, audit_id)
     return [row.model_dump(exclude={"id", "source"}) for row in rows]
 
 
 @router.get("/audits/{audit_id}/trail/verify", response_model=trail.Verdict)
-async def verify_trail(audit_id: AuditIdParam, db: Db) -> trail.Verdict:
+async def verify_trail(
+    who: Annotated[Principal, allow(*READERS)], case: Case, audit_id: AuditIdParam, db: Db
+) -> trail.Verdict:
     """Recompute the hash chain; names the first row that was changed, removed or moved."""
-    await run_in_threadpool(_case_row, db, audit_id)
     return await run_in_threadpool(trail.verify, db, audit_id)
 
 
@@ -225,14 +246,6 @@ async def _read(upload: UploadFile, limit: int, name: str) -> bytes:
     return data
 
 
-def _case_row(db: Engine, audit_id: str) -> AuditRow:
-    with Session(db) as session:
-        row = session.get(AuditRow, audit_id)
-    if row is None:
-        raise not_found(audit_id)
-    return row
-
-
 def _bytes_stored(db: Engine, audit_id: str) -> int:
     with Session(db) as session:
         total = session.exec(
@@ -249,7 +262,7 @@ def _store(
     config: Settings,
     case: AuditRow,
     part: _Part,
-    caller: Actor,
+    caller: Principal,
 ) -> EvidenceRow:
     anchors, crls = trust
     sha256 = blobs.put(part.data)
@@ -278,7 +291,7 @@ def _store(
         size=len(part.data),
         sha256=sha256,
         received_at=datetime.now(UTC),
-        uploaded_by=caller.id,
+        uploaded_by=caller.sub,
         uploaded_role=caller.role,
         signature_sha256=signature_sha256,
         signature_status=str(signature["status"]),
@@ -286,7 +299,7 @@ def _store(
     )
 
 
-def _save(db: Engine, rows: list[EvidenceRow], caller: Actor) -> None:
+def _save(db: Engine, rows: list[EvidenceRow], caller: Principal) -> None:
     with Session(db) as session:
         for row in rows:
             session.add(row)
@@ -294,7 +307,7 @@ def _save(db: Engine, rows: list[EvidenceRow], caller: Actor) -> None:
         entries = [
             trail.Entry(
                 action="document_uploaded",
-                actor=caller.id,
+                actor=caller.sub,
                 role=caller.role,
                 details={
                     "document_id": row.id,

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from api.auth import Principal
 from api.cases import CaseGateway
-from api.deps import AuditIdParam, Gateway
+from api.deps import AuditIdParam, Case, Gateway, allow
 from api.errors import ApiError
 from api.schemas import PaymentAccepted, PaymentRequest
 from domain.identifiers import AUDIT_ID_PATTERN
@@ -47,7 +48,11 @@ class StatementResult(BaseModel):
 
 @router.post("/audits/{audit_id}/payments", status_code=202, response_model=PaymentAccepted)
 async def record_payment(
-    audit_id: AuditIdParam, body: PaymentRequest, cases: Gateway
+    who: Annotated[Principal, allow("treasury")],
+    case: Case,
+    audit_id: AuditIdParam,
+    body: PaymentRequest,
+    cases: Gateway,
 ) -> PaymentAccepted:
     """A credit from the treasury feed; a reference already counted is reported, not added."""
     result = await cases.record_payment(audit_id, PaymentRequest.model_validate(body))
@@ -65,7 +70,9 @@ async def record_payment(
 
 
 @router.post("/payments/batch", response_model=StatementResult)
-async def record_statement(body: Statement, cases: Gateway) -> StatementResult:
+async def record_statement(
+    who: Annotated[Principal, allow("treasury")], body: Statement, cases: Gateway
+) -> StatementResult:
     """A day's statement: each line is reported on; one bad line does not stop the rest."""
     results = [
         await _apply(cases, number, line.audit_id, line)
@@ -79,7 +86,9 @@ async def record_statement(body: Statement, cases: Gateway) -> StatementResult:
     response_model=StatementResult,
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
-async def import_statement(request: Request, cases: Gateway) -> StatementResult:
+async def import_statement(
+    who: Annotated[Principal, allow("treasury")], request: Request, cases: Gateway
+) -> StatementResult:
     """CSV with a header row `audit_id,reference,amount,paid_at,kind` (kind may be empty)."""
     raw = await request.body()
     try:

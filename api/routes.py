@@ -8,8 +8,9 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from api.auth import Principal
 from api.cases import CaseGateway, WorkerUnavailable
-from api.deps import AuditIdParam, Db, Gateway, Tables
+from api.deps import READERS, AuditIdParam, Case, Db, Gateway, Tables, allow
 from api.errors import ApiError
 from api.evidence_routes import require_uploaded
 from api.readmodel import Sort, list_audits, stored_snapshot
@@ -22,6 +23,7 @@ from api.schemas import (
     InspectionActRequest,
     MailReturnedRequest,
     PostalReceiptRequest,
+    ReassignRequest,
     ReviewRequest,
     StartAuditRequest,
 )
@@ -40,12 +42,23 @@ _GENERATED_ID_ATTEMPTS = 5
 
 @router.post("/audits", status_code=201, response_model=CaseSnapshot)
 async def start_audit(
-    body: StartAuditRequest, response: Response, cases: Gateway, db: Db, rates: Tables
+    who: Annotated[Principal, allow("inspector", "supervisor")],
+    body: StartAuditRequest,
+    response: Response,
+    cases: Gateway,
+    db: Db,
+    rates: Tables,
 ) -> CaseSnapshot:
     """Start a cameral audit; the notification goes to the party's cabinet at once.
 
-    With `lines` the charges are worked out by the system (see POST /charges/preview).
+    With `lines` the charges are worked out by the system (see POST /charges/preview). An
+    inspector starts audits of their own office, as themselves; a supervisor may name any
+    inspector of the office.
     """
+    if body.customs_office != who.office:
+        raise ApiError(403, "forbidden", f"you start audits for customs office {who.office} only")
+    if who.role == "inspector" and body.inspector_id != who.sub:
+        raise ApiError(403, "forbidden", f"an inspector starts audits as {who.sub}")
     if body.lines is not None:
         try:
             assess(list(body.lines), local_date(datetime.now(UTC)), rates)
@@ -76,6 +89,7 @@ async def _start_with_generated_id(
 
 @router.get("/audits", response_model=AuditPage)
 async def list_cases(
+    who: Annotated[Principal, allow(*READERS)],
     db: Db,
     status: AuditStatus | None = None,
     party_bin: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
@@ -88,7 +102,14 @@ async def list_cases(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AuditPage:
-    """Cases from the read model, by the deadline they run against (soonest first)."""
+    """Cases from the read model, by the deadline they run against (soonest first). Staff of
+    an office see that office's cases; a party sees its own."""
+    if who.role in ("inspector", "supervisor"):
+        if customs_office not in (None, who.office):
+            raise ApiError(403, "forbidden", f"you see customs office {who.office} only")
+        customs_office = who.office
+    if who.role == "party":
+        party_bin = who.bin  # another party's BIN just finds nothing, as if it had no cases
     return await run_in_threadpool(
         lambda: list_audits(
             db,
@@ -107,7 +128,14 @@ async def list_cases(
 
 
 @router.get("/audits/{audit_id}", response_model=CaseView)
-async def get_case(audit_id: AuditIdParam, cases: Gateway, db: Db, rates: Tables) -> CaseView:
+async def get_case(
+    who: Annotated[Principal, allow(*READERS)],
+    row: Case,
+    audit_id: AuditIdParam,
+    cases: Gateway,
+    db: Db,
+    rates: Tables,
+) -> CaseView:
     """The live case from its workflow (the last stored snapshot if no worker answers), with
     what it takes to settle it today."""
     try:
@@ -132,7 +160,12 @@ async def get_case(audit_id: AuditIdParam, cases: Gateway, db: Db, rates: Tables
 
 @router.post("/audits/{audit_id}/explanation", response_model=CaseSnapshot)
 async def submit_explanation(
-    audit_id: AuditIdParam, body: ExplanationRequest, cases: Gateway, db: Db
+    who: Annotated[Principal, allow("party")],
+    row: Case,
+    audit_id: AuditIdParam,
+    body: ExplanationRequest,
+    cases: Gateway,
+    db: Db,
 ) -> CaseSnapshot:
     """The party disputes the notification; the 10-working-day review starts."""
     await run_in_threadpool(require_uploaded, db, audit_id, body.documents)
@@ -141,7 +174,11 @@ async def submit_explanation(
 
 @router.post("/audits/{audit_id}/delivery", response_model=CaseSnapshot)
 async def postal_receipt(
-    audit_id: AuditIdParam, body: PostalReceiptRequest, cases: Gateway
+    who: Annotated[Principal, allow("inspector", "supervisor")],
+    row: Case,
+    audit_id: AuditIdParam,
+    body: PostalReceiptRequest,
+    cases: Gateway,
 ) -> CaseSnapshot:
     """The post office's receipt: its date is the delivery date the deadline counts from."""
     return await cases.update(audit_id, CameralAudit.record_postal_receipt, body)
@@ -149,7 +186,11 @@ async def postal_receipt(
 
 @router.post("/audits/{audit_id}/delivery/returned", response_model=CaseSnapshot)
 async def mail_returned(
-    audit_id: AuditIdParam, body: MailReturnedRequest, cases: Gateway
+    who: Annotated[Principal, allow("inspector", "supervisor")],
+    row: Case,
+    audit_id: AuditIdParam,
+    body: MailReturnedRequest,
+    cases: Gateway,
 ) -> CaseSnapshot:
     """The letter came back: the inspector has 5 working days to inspect the address."""
     return await cases.update(audit_id, CameralAudit.record_mail_returned, body)
@@ -157,21 +198,55 @@ async def mail_returned(
 
 @router.post("/audits/{audit_id}/delivery/inspection", response_model=CaseSnapshot)
 async def inspection_act(
-    audit_id: AuditIdParam, body: InspectionActRequest, cases: Gateway
+    who: Annotated[Principal, allow("inspector", "supervisor")],
+    row: Case,
+    audit_id: AuditIdParam,
+    body: InspectionActRequest,
+    cases: Gateway,
 ) -> CaseSnapshot:
     """The act of inspecting the registered address: its date becomes the delivery date."""
     return await cases.update(audit_id, CameralAudit.record_inspection_act, body)
 
 
 @router.post("/audits/{audit_id}/review", response_model=CaseSnapshot)
-async def review(audit_id: AuditIdParam, body: ReviewRequest, cases: Gateway) -> CaseSnapshot:
-    """Customs accepts the explanation or decides the notification is unfulfilled."""
-    return await cases.update(audit_id, CameralAudit.review, body)
+async def review(
+    who: Annotated[Principal, allow("inspector", "supervisor")],
+    row: Case,
+    audit_id: AuditIdParam,
+    body: ReviewRequest,
+    cases: Gateway,
+) -> CaseSnapshot:
+    """Customs accepts the explanation or decides the notification is unfulfilled; once the
+    review is overdue, only a supervisor decides."""
+    if row.overdue and who.role != "supervisor":
+        raise ApiError(403, "forbidden", "the review is overdue: a supervisor decides it now")
+    decided = body.model_copy(update={"decided_by": who.sub})
+    return await cases.update(audit_id, CameralAudit.review, decided)
 
 
 @router.post("/audits/{audit_id}/cancel", response_model=CaseSnapshot)
-async def cancel(audit_id: AuditIdParam, body: CancelRequest, cases: Gateway) -> CaseSnapshot:
-    return await cases.update(audit_id, CameralAudit.cancel, body)
+async def cancel(
+    who: Annotated[Principal, allow("supervisor")],
+    row: Case,
+    audit_id: AuditIdParam,
+    body: CancelRequest,
+    cases: Gateway,
+) -> CaseSnapshot:
+    cancelled = body.model_copy(update={"cancelled_by": who.sub})
+    return await cases.update(audit_id, CameralAudit.cancel, cancelled)
+
+
+@router.post("/audits/{audit_id}/reassign", response_model=CaseSnapshot)
+async def reassign(
+    who: Annotated[Principal, allow("supervisor")],
+    row: Case,
+    audit_id: AuditIdParam,
+    body: ReassignRequest,
+    cases: Gateway,
+) -> CaseSnapshot:
+    """Hand the case to another inspector of the office."""
+    moved = body.model_copy(update={"by": who.sub})
+    return await cases.update(audit_id, CameralAudit.reassign, moved)
 
 
 @router.get("/healthz", response_model=Health)

@@ -21,6 +21,7 @@ from domain.case import (
     Party,
     Payment,
     PostalReceipt,
+    Reassignment,
     ReviewDecision,
 )
 from domain.charges import ChargeLine, Charges
@@ -88,6 +89,10 @@ class DocumentsProvidedIn(DocumentsProvided):
     model_config = _STRICT
 
     request_id: str = ""  # taken from the URL
+
+
+class ReassignRequest(Reassignment):
+    model_config = _STRICT
 
 
 class ReviewRequest(ReviewDecision):

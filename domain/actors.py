@@ -9,7 +9,7 @@ SYSTEM = ("system", "system")
 def attribute(event: CaseEvent, case: CaseSnapshot) -> tuple[str, str]:
     details = event.details
     if event.kind == EventKind.STARTED:
-        return case.inspector_id, "inspector"
+        return str(details.get("inspector_id", case.inspector_id)), "inspector"
     if event.kind in (EventKind.EXPLANATION_RECEIVED, EventKind.DOCUMENTS_PROVIDED):
         return case.party_bin, "party"
     if event.kind in (EventKind.PAYMENT_RECEIVED, EventKind.PAYMENT_DUPLICATE):

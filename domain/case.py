@@ -178,6 +178,11 @@ class RequestState(BaseModel):
     documents: list[str] = []
 
 
+class Reassignment(BaseModel):
+    inspector_id: ShortText
+    by: ShortText | None = None
+
+
 class Cancellation(BaseModel):
     reason: Text
     cancelled_by: ShortText | None = None

@@ -71,5 +71,6 @@ class EventKind(StrEnum):
     EXPLANATION_ACCEPTED = "explanation_accepted"
     DECISION_UNFULFILLED = "decision_unfulfilled"
     CANCELLED = "cancelled"
+    REASSIGNED = "reassigned"
     DOCUMENTS_REQUESTED = "documents_requested"
     DOCUMENTS_PROVIDED = "documents_provided"

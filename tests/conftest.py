@@ -27,6 +27,7 @@ from devserver import find_binary, register_search_attributes
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from tests.pki import Identity, make_ca
+from tests.tokens import ByEndpoint, Tokens
 from worker import build_worker
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
@@ -168,6 +169,11 @@ async def api(
     async with (
         build_worker(dev_env.client, task_queue, engine, settings),
         serving(app) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as client,
+        httpx.AsyncClient(base_url=url, timeout=30, auth=ByEndpoint(Tokens(settings))) as client,
     ):
         yield client
+
+
+@pytest.fixture
+def tokens(settings: Settings) -> Tokens:
+    return Tokens(settings)

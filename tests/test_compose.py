@@ -36,7 +36,7 @@ def test_every_part_is_there_with_a_pinned_image_and_health_check(
 
 
 def test_app_services_run_real_cli_commands(services: dict[str, Any]) -> None:
-    known = {"dev", "worker", "api", "migrate", "check", "register-search-attributes"}
+    known = {"dev", "worker", "api", "migrate", "check", "register-search-attributes", "token"}
     parser_commands = _cli_subcommands()
     assert parser_commands == known
     commands = {

@@ -69,7 +69,25 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
     first = _start(env, log)
     try:
         _wait_healthy(api, first, log)
-        created = httpx.post(f"{api}/audits", json=start_body(), timeout=30)
+        token = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "customs-audit"),
+                "token",
+                "--role",
+                "supervisor",
+                "--sub",
+                "S-001",
+                "--office",
+                "55201",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        auth = {"Authorization": f"Bearer {token}"}
+        assert httpx.post(f"{api}/audits", json=start_body(), timeout=30).status_code == 401
+        created = httpx.post(f"{api}/audits", json=start_body(), headers=auth, timeout=30)
         assert created.status_code == 201, created.text
         case = created.json()
         assert case["status"] == "AWAITING_RESPONSE"
@@ -88,8 +106,8 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
     second = _start(env, log)
     try:
         _wait_healthy(api, second, log)
-        again = httpx.get(f"{api}/audits/{case['id']}", timeout=30).json()
-        listed = httpx.get(f"{api}/audits", timeout=30).json()["items"]
+        again = httpx.get(f"{api}/audits/{case['id']}", headers=auth, timeout=30).json()
+        listed = httpx.get(f"{api}/audits", headers=auth, timeout=30).json()["items"]
     finally:
         assert _stop(second) == 0, log.read_text()
     assert again["status"] == "AWAITING_RESPONSE"

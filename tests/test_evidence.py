@@ -13,10 +13,9 @@ from sqlalchemy.engine import Engine
 from tests.cases import started, until
 from tests.factories import PARTY_BIN, explanation_body
 from tests.pki import Identity, make_signer
+from tests.tokens import Tokens
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n% SWIFT MT103 copy\n"
-STAFF = {"X-Actor-Id": "I-001", "X-Actor-Role": "inspector"}
-PARTY = {"X-Actor-Id": PARTY_BIN, "X-Actor-Role": "party"}
 
 
 def files(*parts: tuple[str, str, str, bytes]) -> list[tuple[str, Any]]:
@@ -31,11 +30,11 @@ def files(*parts: tuple[str, str, str, bytes]) -> list[tuple[str, Any]]:
 
 
 async def upload(api: httpx.AsyncClient, audit_id: str, *parts: Any) -> httpx.Response:
-    return await api.post(f"/audits/{audit_id}/documents", files=files(*parts), headers=PARTY)
+    return await api.post(f"/audits/{audit_id}/documents", files=files(*parts))
 
 
 async def test_upload_with_signature_then_read_by_staff_is_traced(
-    api: httpx.AsyncClient, national_ca: tuple[Identity, Path], engine: Engine
+    api: httpx.AsyncClient, national_ca: tuple[Identity, Path], tokens: Tokens
 ) -> None:
     case = await started(api)
     signer = make_signer(national_ca[0], bin_=PARTY_BIN)
@@ -62,7 +61,7 @@ async def test_upload_with_signature_then_read_by_staff_is_traced(
     assert {d["id"] for d in uploaded} == {swift["id"], prices["id"]}
     assert any(d["source"] == "issued" for d in listing)
 
-    got = await api.get(swift["url"], headers=STAFF)
+    got = await api.get(swift["url"], headers=tokens.header("inspector"))
     assert got.content == PDF and got.headers["content-type"] == "application/pdf"
     assert got.headers["x-content-sha256"] == swift["sha256"]
     assert got.headers["x-signature-status"] == "valid"
@@ -180,7 +179,6 @@ async def test_explanation_cites_uploaded_documents_and_requests_get_answers(
     requested = await api.post(
         f"/audits/{audit}/document-requests",
         json={"items": ["Exporter's declaration", "Freight invoice"], "working_days": 3},
-        headers=STAFF,
     )
     assert requested.status_code == 200, requested.text
     request = requested.json()["document_requests"][0]

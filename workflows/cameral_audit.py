@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         MailReturned,
         Payment,
         PostalReceipt,
+        Reassignment,
         RequestState,
         ReviewDecision,
     )
@@ -74,6 +75,7 @@ class CameralAudit:
     @workflow.init
     def __init__(self, start: AuditStart) -> None:
         self._start = start
+        self._inspector_id = start.inspector_id
         self._status = AuditStatus.ISSUED
         self._issued_on = local_date(workflow.now())
         self._events: list[CaseEvent] = []
@@ -273,7 +275,7 @@ class CameralAudit:
             items=request.items,
             requested_at=workflow.now(),
             deadline=deadline,
-            requested_by=request.requested_by or self._start.inspector_id,
+            requested_by=request.requested_by or self._inspector_id,
         )
         self._requests.append(state)
         self._record(
@@ -330,8 +332,28 @@ class CameralAudit:
             )
 
     @workflow.update
+    async def reassign(self, reassignment: Reassignment) -> CaseSnapshot:
+        previous = self._inspector_id
+        self._inspector_id = reassignment.inspector_id
+        self._record(
+            EventKind.REASSIGNED,
+            previous=previous,
+            inspector_id=reassignment.inspector_id,
+            by=reassignment.by,
+        )
+        await self._publish()
+        return self._snapshot()
+
+    @reassign.validator
+    def _validate_reassign(self, reassignment: Reassignment) -> None:
+        if self._status in TERMINAL:
+            raise ApplicationError(
+                f"the case is already {self._status}; it cannot be reassigned", type=WRONG_STATE
+            )
+
+    @workflow.update
     async def review(self, decision: ReviewDecision) -> CaseSnapshot:
-        who = decision.decided_by or self._start.inspector_id
+        who = decision.decided_by or self._inspector_id
         if decision.decision == "accept":
             self._move(AuditStatus.EXPLANATION_ACCEPTED)
             self._record(EventKind.EXPLANATION_ACCEPTED, decided_by=who)
@@ -354,7 +376,7 @@ class CameralAudit:
         self._record(
             EventKind.CANCELLED,
             reason=cancellation.reason,
-            cancelled_by=cancellation.cancelled_by or self._start.inspector_id,
+            cancelled_by=cancellation.cancelled_by or self._inspector_id,
         )
         await self._publish()
         return self._snapshot()
@@ -690,7 +712,7 @@ class CameralAudit:
             StaffNotice(
                 audit_id=self._start.audit_id,
                 customs_office=self._start.customs_office,
-                inspector_id=self._start.inspector_id,
+                inspector_id=self._inspector_id,
                 subject=subject,
                 body=body,
             )
@@ -765,7 +787,7 @@ class CameralAudit:
         return [
             STATUS.value_set(str(self._status)),
             PARTY_BIN.value_set(self._start.party.bin),
-            INSPECTOR.value_set(self._start.inspector_id),
+            INSPECTOR.value_set(self._inspector_id),
             OFFICE.value_set(self._start.customs_office),
             AMOUNT_DUE.value_set(float(self._charges.total if self._charges else 0)),
             REVIEW_OVERDUE.value_set(self._overdue),
@@ -794,7 +816,7 @@ class CameralAudit:
             status=self._status,
             version=len(self._events),
             customs_office=self._start.customs_office,
-            inspector_id=self._start.inspector_id,
+            inspector_id=self._inspector_id,
             party_bin=self._start.party.bin,
             party_name=self._start.party.name,
             language=self._start.party.language,
