@@ -18,10 +18,16 @@ from domain.identifiers import bin_problem
 router = APIRouter(prefix="/parties")
 
 
-def party_bin(party_bin: Annotated[str, Path(description="12-digit BIN/IIN")]) -> str:
+def party_bin(
+    who: Annotated[Principal, allow("party")],
+    party_bin: Annotated[str, Path(description="12-digit BIN/IIN")],
+) -> str:
+    """The caller's own BIN (422 if malformed, 403 if it is someone else's)."""
     problem = bin_problem(party_bin)
     if problem:
         raise ApiError(422, "invalid", f"party_bin {problem}", "party_bin")
+    if party_bin != who.bin:
+        raise ApiError(403, "forbidden", f"you may manage the webhook of {who.bin} only")
     return party_bin
 
 
@@ -42,28 +48,17 @@ class WebhookOut(BaseModel):
 
 
 @router.put("/{party_bin}/webhook", response_model=WebhookOut)
-async def register_webhook(
-    who: Annotated[Principal, allow("party")], party_bin: BinParam, body: WebhookIn, db: Db
-) -> WebhookOut:
+async def register_webhook(party_bin: BinParam, body: WebhookIn, db: Db) -> WebhookOut:
     """Documents are POSTed to `url`, signed `X-Customs-Signature: t=<unix>,v1=<hex>` with
     HMAC-SHA256(secret, "<t>.<body>")."""
-    _own(who, party_bin)
     row = await run_in_threadpool(_save, db, party_bin, body)
     return WebhookOut(party_bin=row.party_bin, url=row.url, registered_at=row.registered_at)
 
 
 @router.delete("/{party_bin}/webhook", status_code=204)
-async def remove_webhook(
-    who: Annotated[Principal, allow("party")], party_bin: BinParam, db: Db
-) -> None:
-    _own(who, party_bin)
+async def remove_webhook(party_bin: BinParam, db: Db) -> None:
     if not await run_in_threadpool(_delete, db, party_bin):
         raise ApiError(404, "not_found", f"no webhook registered for {party_bin}")
-
-
-def _own(who: Principal, party_bin: str) -> None:
-    if party_bin != who.bin:
-        raise ApiError(403, "forbidden", f"you may manage the webhook of {who.bin} only")
 
 
 def _save(db: Engine, party_bin: str, body: WebhookIn) -> PartyWebhookRow:
