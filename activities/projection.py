@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 from temporalio import activity
 
 from db import trail
-from db.models import NO_DEADLINE, AuditRow
+from db.models import NO_DEADLINE, AuditRow, PartyRow, PaymentRow
 from domain.actors import attribute
 from domain.case import CaseSnapshot
 from domain.lifecycle import AuditStatus
@@ -65,6 +65,32 @@ def trail_entries(snapshot: CaseSnapshot) -> list[trail.Entry]:
     return entries
 
 
+def _save_party_and_payments(session: Session, snapshot: CaseSnapshot) -> None:
+    """Upsert the party and insert the payments not stored yet (both idempotent)."""
+    party = snapshot.party
+    session.merge(
+        PartyRow(
+            bin=party.bin,
+            name=party.name,
+            email=party.email,
+            phone=party.phone,
+            language=party.language,
+            updated_at=datetime.now(UTC),
+        )
+    )
+    known = set(
+        session.exec(select(PaymentRow.reference).where(PaymentRow.audit_id == snapshot.id))
+    )
+    for payment in snapshot.payments:
+        if payment.reference not in known:
+            session.add(PaymentRow(audit_id=snapshot.id, **payment.model_dump()))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise  # a concurrent writer stored the same payment; the retry sees it
+
+
 class ProjectionActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -94,4 +120,5 @@ class ProjectionActivities:
                 except IntegrityError:
                     session.rollback()
                     raise  # a concurrent first write won; the retry applies the guard
+            _save_party_and_payments(session, snapshot)
         trail.append(self._engine, snapshot.id, trail_entries(snapshot))

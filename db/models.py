@@ -177,3 +177,30 @@ class TrailRow(SQLModel, table=True):
     source: str = Field(max_length=80)  # where it came from, so it is written once
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class PartyRow(SQLModel, table=True):
+    """The audited parties known from their cases (latest contact details)."""
+
+    __tablename__ = "parties"
+
+    bin: str = Field(primary_key=True, max_length=12)
+    name: str = Field(max_length=500)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=16)
+    language: str = Field(max_length=2)
+    updated_at: datetime
+
+
+class PaymentRow(SQLModel, table=True):
+    """A payment counted for a case, as the workflow counted it (one row per reference)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("audit_id", "reference"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_id: str = Field(index=True, max_length=20)
+    reference: str = Field(max_length=500)
+    amount: Decimal = Field(sa_type=Numeric(18, 2))
+    paid_at: date
+    kind: str | None = Field(default=None, max_length=20)

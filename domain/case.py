@@ -204,6 +204,7 @@ class CaseSnapshot(BaseModel):
     inspector_id: str
     party_bin: str
     party_name: str
+    party: Party
     language: Language
     delivery_method: DeliveryMethod
     awaiting: Literal["postal_receipt", "inspection_act"] | None

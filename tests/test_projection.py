@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
@@ -15,7 +15,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from activities.projection import ProjectionActivities
 from config import Settings
 from db.engine import make_engine, normalise_url
-from db.models import AuditRow
+from db.models import AuditRow, PartyRow, PaymentRow
 from domain.case import CaseSnapshot, Payment
 from domain.lifecycle import AuditStatus
 from tests.cases import start_case, wait_for
@@ -111,3 +111,23 @@ async def test_the_projection_catches_up_after_a_database_outage(
     assert row is not None and row.status == "FULFILLED"
     assert row.version == final.version
     assert Decimal(row.amount_paid) == AMOUNT_DUE + Decimal("100.00")
+
+
+async def test_parties_and_payments_are_stored_once(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        for reference in ("T-1", "T-1", "T-2"):
+            await handle.signal(
+                CameralAudit.record_payment,
+                Payment(reference=reference, amount=AMOUNT_DUE / 2, paid_at=case.issued_on),
+            )
+        final: CaseSnapshot = await handle.result()
+    with Session(engine) as session:
+        party = session.get(PartyRow, final.party_bin)
+        payments = session.exec(select(PaymentRow).where(PaymentRow.audit_id == final.id)).all()
+    assert party is not None and party.name == final.party_name and party.language == "ru"
+    assert sorted(p.reference for p in payments) == ["T-1", "T-2"]
+    assert sum(p.amount for p in payments) == AMOUNT_DUE

@@ -819,6 +819,7 @@ class CameralAudit:
             inspector_id=self._inspector_id,
             party_bin=self._start.party.bin,
             party_name=self._start.party.name,
+            party=self._start.party,
             language=self._start.party.language,
             delivery_method=self._start.delivery_method,
             awaiting=self._awaiting,

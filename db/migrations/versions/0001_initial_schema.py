@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:22:12.784261
+Create Date: 2026-11-22 21:37:55.801825
 """
 
 from collections.abc import Sequence
@@ -151,6 +151,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_evidence_audit_id"), ["audit_id"], unique=False)
 
     op.create_table(
+        "parties",
+        sa.Column("bin", sa.String(length=12), nullable=False),
+        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=True),
+        sa.Column("phone", sa.String(length=16), nullable=True),
+        sa.Column("language", sa.String(length=2), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("bin", name=op.f("pk_parties")),
+    )
+    op.create_table(
         "party_webhooks",
         sa.Column("party_bin", sa.String(length=12), nullable=False),
         sa.Column("url", sa.String(length=2000), nullable=False),
@@ -158,6 +168,20 @@ def upgrade() -> None:
         sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("party_bin", name=op.f("pk_party_webhooks")),
     )
+    op.create_table(
+        "payments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("audit_id", sa.String(length=20), nullable=False),
+        sa.Column("reference", sa.String(length=500), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=18, scale=2), nullable=False),
+        sa.Column("paid_at", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
+        sa.UniqueConstraint("audit_id", "reference", name=op.f("uq_payments_audit_id_reference")),
+    )
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payments_audit_id"), ["audit_id"], unique=False)
+
     op.create_table(
         "trail",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -187,7 +211,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_trail_audit_id"))
 
     op.drop_table("trail")
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payments_audit_id"))
+
+    op.drop_table("payments")
     op.drop_table("party_webhooks")
+    op.drop_table("parties")
     with op.batch_alter_table("evidence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_evidence_audit_id"))
 
