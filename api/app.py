@@ -13,6 +13,7 @@ from api import (
     evidence_routes,
     party_routes,
     payment_routes,
+    review_routes,
     routes,
 )
 from api.auth import TokenVerifier
@@ -61,6 +62,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(payment_routes.router)
     app.include_router(charge_routes.router)
     app.include_router(evidence_routes.router)
+    app.include_router(review_routes.router)
     app.include_router(document_routes.router)
     app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)

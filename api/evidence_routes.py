@@ -1,4 +1,4 @@
-"""Evidence the party uploads, document requests, and the case's tamper-evident trail."""
+"""Evidence the party uploads: checked in full, then stored and its signatures verified."""
 
 import uuid
 from dataclasses import asdict
@@ -14,17 +14,14 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
 from api.auth import Principal
-from api.deps import READERS, AuditIdParam, Case, Config, Db, Gateway, allow
+from api.deps import AuditIdParam, Case, Config, Db, allow
 from api.errors import ApiError
-from api.schemas import DocumentRequestIn, DocumentsProvidedIn
 from config import Settings
 from db import trail
 from db.models import AuditRow, EvidenceRow
-from domain.case import CaseSnapshot
 from evidence.signatures import verify_detached
 from evidence.sniff import sniff
 from evidence.store import BlobStore
-from workflows.cameral_audit import CameralAudit
 
 router = APIRouter()
 EvidenceKind = Literal[
@@ -102,58 +99,6 @@ async def upload(
     ]
     await run_in_threadpool(_save, db, rows, who)
     return [_uploaded(row) for row in rows]
-
-
-@router.post("/audits/{audit_id}/document-requests", response_model=CaseSnapshot)
-async def request_documents(
-    who: Annotated[Principal, allow("inspector", "supervisor")],
-    case: Case,
-    audit_id: AuditIdParam,
-    body: DocumentRequestIn,
-    cases: Gateway,
-    config: Config,
-) -> CaseSnapshot:
-    """An inspector asks for more documents while reviewing; the party is notified."""
-    body = body.model_copy(
-        update={
-            "working_days": body.working_days or config.document_request_working_days,
-            "requested_by": who.sub,
-        }
-    )
-    return await cases.update(audit_id, CameralAudit.request_documents, body)
-
-
-@router.post(
-    "/audits/{audit_id}/document-requests/{request_id}/response", response_model=CaseSnapshot
-)
-async def provide_documents(
-    who: Annotated[Principal, allow("party")],
-    case: Case,
-    audit_id: AuditIdParam,
-    request_id: str,
-    body: DocumentsProvidedIn,
-    cases: Gateway,
-    db: Db,
-) -> CaseSnapshot:
-    await run_in_threadpool(require_uploaded, db, audit_id, body.documents)
-    provided = body.model_copy(update={"request_id": request_id})
-    return await cases.update(audit_id, CameralAudit.provide_documents, provided)
-
-
-@router.get("/audits/{audit_id}/trail", response_model=list[dict[str, Any]])
-async def get_trail(
-    who: Annotated[Principal, allow(*READERS)], case: Case, audit_id: AuditIdParam, db: Db
-) -> list[dict[str, Any]]:
-    rows = await run_in_threadpool(trail.read, db, audit_id)
-    return [row.model_dump(exclude={"id", "source"}) for row in rows]
-
-
-@router.get("/audits/{audit_id}/trail/verify", response_model=trail.Verdict)
-async def verify_trail(
-    who: Annotated[Principal, allow(*READERS)], case: Case, audit_id: AuditIdParam, db: Db
-) -> trail.Verdict:
-    """Recompute the hash chain; names the first row that was changed, removed or moved."""
-    return await run_in_threadpool(trail.verify, db, audit_id)
 
 
 def require_uploaded(db: Engine, audit_id: str, document_ids: list[str]) -> None:
