@@ -1,5 +1,6 @@
 """Evidence the party uploads: checked in full, then stored and its signatures verified."""
 
+import re
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -158,7 +159,7 @@ async def _checked_parts(
             )
         if not title.strip():
             raise ApiError(422, "invalid", "every file needs a non-empty title", "title")
-        filename = upload.filename or "upload"
+        filename = safe_filename(upload.filename or "upload")
         data = await _read(upload, config.upload_max_file_bytes, "UPLOAD_MAX_FILE_BYTES")
         media_type = sniff(data, filename)
         if media_type not in config.upload_allowed_types:
@@ -173,13 +174,19 @@ async def _checked_parts(
             _Part(
                 title=title.strip()[:500],
                 kind=kind,
-                filename=filename[:255],
+                filename=filename,
                 data=data,
                 media_type=media_type,
-                signature=by_name.get(filename),
+                signature=by_name.get(upload.filename or ""),
             )
         )
     return parts
+
+
+def safe_filename(name: str) -> str:
+    """The client's file name, reduced to characters safe in a header and on any disk."""
+    cleaned = re.sub(r"[^\w.\- ]", "_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return cleaned[:255] or "upload"
 
 
 async def _read(upload: UploadFile, limit: int, name: str) -> bytes:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from api.cases import CaseGateway
 from api.deps import AuditIdParam, Case, Gateway, allow
 from api.errors import ApiError
 from api.schemas import PaymentAccepted, PaymentRequest
+from domain.clock import local_date
 from domain.identifiers import AUDIT_ID_PATTERN
 
 router = APIRouter()
@@ -55,6 +57,9 @@ async def record_payment(
     cases: Gateway,
 ) -> PaymentAccepted:
     """A credit from the treasury feed; a reference already counted is reported, not added."""
+    problem = _future(body)
+    if problem:
+        raise ApiError(422, "invalid", problem, "paid_at")
     result = await cases.record_payment(audit_id, PaymentRequest.model_validate(body))
     detail = (
         "accepted"
@@ -144,6 +149,9 @@ async def _apply(
 
     if not AUDIT_ID_PATTERN.match(audit_id):
         return result("unknown_audit", f"no audit with id {audit_id!r}")
+    problem = _future(payment)
+    if problem:
+        return result("invalid", problem)
     try:
         outcome = await cases.record_payment(audit_id, payment)
     except ApiError as error:
@@ -153,6 +161,14 @@ async def _apply(
             return result("closed", error.message)
         raise
     return result(outcome, "counted" if outcome == "accepted" else "already counted; ignored")
+
+
+def _future(payment: PaymentRequest) -> str | None:
+    """A payment dated after today (Almaty) is a feed error: it would count penalty ahead."""
+    today = local_date(datetime.now(UTC))
+    if payment.paid_at > today:
+        return f"paid_at {payment.paid_at} is after today ({today})"
+    return None
 
 
 def _summary(results: list[LineResult]) -> StatementResult:

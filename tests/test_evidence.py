@@ -75,6 +75,18 @@ async def test_upload_with_signature_then_read_by_staff_is_traced(
     assert (read["actor"], read["role"]) == ("I-001", "inspector")
     assert (await api.get(f"/audits/{case['id']}/trail/verify")).json()["valid"] is True
 
+    odd = await upload(
+        api,
+        case["id"],
+        ("file", '../../etc/evil"name;.pdf', "application/pdf", PDF + b"odd"),
+        ("title", "odd name", "", b""),
+        ("kind", "other", "", b""),
+    )
+    # httpx sends the quote as %22; path, quote and semicolon never reach a header or disk
+    assert odd.status_code == 201 and odd.json()[0]["filename"] == "evil_22name_.pdf"
+    fetched = await api.get(odd.json()[0]["url"])
+    assert fetched.headers["content-disposition"] == 'attachment; filename="evil_22name_.pdf"'
+
 
 async def test_bad_uploads_are_refused_and_nothing_is_stored(
     api: httpx.AsyncClient, national_ca: tuple[Identity, Path]
