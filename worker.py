@@ -36,7 +36,9 @@ def build_worker(
     the channels `settings` name."""
     settings = settings or Settings()
     cabinet = CabinetActivities(engine)
-    deadlines = DeadlineActivities(engine, settings.reminder_working_days)
+    deadlines = DeadlineActivities(
+        engine, settings.reminder_working_days, settings.payment_posting_working_days
+    )
     documents = DocumentActivities(engine, settings.public_base_url)
     email = EmailActivities(engine, settings)
     sms = SmsActivities(engine, settings)
@@ -55,8 +57,7 @@ def build_worker(
             email.notify_staff,
             sms.send_sms_alert,
             webhook.send_webhook_alert,
-            charges.assess_charges,
-            charges.settle_payments,
+            charges.fix_case_terms,
             deadlines.compute_deadline,
             deadlines.compute_reminder_days,
             projection.save_case_projection,

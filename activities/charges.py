@@ -1,16 +1,16 @@
-"""The charge arithmetic with the dated rate tables this deployment uses.
+"""The rate tables and charge arithmetic a case runs on, fixed once at its start.
 
-An activity, so the figures are recorded in the history: a later edit of the tables never
-changes a computed notification on replay.
+An activity, so the tables and figures are recorded in the history: a later edit of the
+tables never changes a computed notification on replay, and the workflow can settle
+payments itself (pure arithmetic) with the base-rate table it was given.
 """
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.assessment import Assessment, NothingToCharge, assess
+from domain.assessment import NothingToCharge, assess
 from domain.rates import RateTables
-from domain.settlement import Settlement, settle
-from domain.tasks import ASSESS_CHARGES, SETTLE_PAYMENTS, AssessRequest, SettleRequest
+from domain.tasks import FIX_TERMS, CaseTerms, TermsRequest
 
 UNASSESSABLE = "Unassessable"
 
@@ -19,20 +19,12 @@ class ChargeActivities:
     def __init__(self, tables: RateTables) -> None:
         self._tables = tables
 
-    @activity.defn(name=ASSESS_CHARGES)
-    def assess_charges(self, request: AssessRequest) -> Assessment:
+    @activity.defn(name=FIX_TERMS)
+    def fix_case_terms(self, request: TermsRequest) -> CaseTerms:
+        if request.lines is None:
+            return CaseTerms(base_rates=self._tables.base_rate)
         try:
-            return assess(request.lines, request.notification_date, self._tables)
+            assessment = assess(request.lines, request.notification_date, self._tables)
         except (NothingToCharge, LookupError) as error:
             raise ApplicationError(str(error), type=UNASSESSABLE, non_retryable=True) from error
-
-    @activity.defn(name=SETTLE_PAYMENTS)
-    def settle_payments(self, request: SettleRequest) -> Settlement:
-        return settle(
-            request.charges,
-            request.payments,
-            request.as_of,
-            request.notification_date,
-            request.response_deadline,
-            self._tables.base_rate,
-        )
+        return CaseTerms(base_rates=self._tables.base_rate, assessment=assessment)

@@ -44,14 +44,22 @@ _PERIODS: dict[DeadlineKind, int] = {
 
 
 class DeadlineActivities:
-    def __init__(self, engine: Engine, reminder_working_days: list[int]) -> None:
+    def __init__(
+        self, engine: Engine, reminder_working_days: list[int], posting_working_days: int = 1
+    ) -> None:
         self._engine = engine
         self._reminder_working_days = [n for n in reminder_working_days if n > 0]
+        self._periods: dict[DeadlineKind, int] = {
+            **_PERIODS,
+            # The day the decision on silence is taken: after the treasury's posting lag,
+            # always a working day (at least the first one after the deadline).
+            "decision": max(posting_working_days, 1),
+        }
 
     @activity.defn(name=COMPUTE_DEADLINE)
     def compute_deadline(self, request: DeadlineRequest) -> date:
         calendar = load_calendar(self._engine)
-        days = request.working_days or _PERIODS[request.kind]
+        days = request.working_days or self._periods[request.kind]
         return calendar.nth_working_day_after(request.counted_from, days)
 
     @activity.defn(name=COMPUTE_REMINDERS)

@@ -2,15 +2,21 @@
 
 from datetime import UTC, datetime
 
+from jinja2 import TemplateError
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.rendering import document_language, render
 from db.models import DocumentRow
-from domain.case import CaseSnapshot
+from domain.case import CaseSummary
 from domain.money import to_tiyn
 from domain.tasks import RENDER_DOCUMENT, RenderedDocument, RenderRequest
+
+DOCUMENT_FAILED = "DocumentFailed"
 
 
 def cabinet_url(public_base_url: str, audit_id: str) -> str:
@@ -23,7 +29,7 @@ def reference(row: DocumentRow) -> RenderedDocument:
     )
 
 
-def line_rows(case: CaseSnapshot) -> list[list[object]]:
+def line_rows(case: CaseSummary) -> list[list[object]]:
     """The notification's table: per declaration, value declared and found, and additions."""
     if case.assessment is None:
         return []
@@ -49,7 +55,21 @@ class DocumentActivities:
 
     @activity.defn(name=RENDER_DOCUMENT)
     def render_document(self, request: RenderRequest) -> RenderedDocument:
-        """Render once: a retry returns the stored document, so its hash never changes."""
+        """Render once: a retry returns the stored document, so its hash never changes.
+
+        A template error or a number already taken by another document is not something a
+        retry can fix: it fails for good, and the workflow tells staff and moves on.
+        """
+        try:
+            return self._render(request)
+        except (TemplateError, ValidationError, IntegrityError) as error:
+            raise ApplicationError(
+                f"{request.number} cannot be issued: {type(error).__name__}: {error}"[:2000],
+                type=DOCUMENT_FAILED,
+                non_retryable=True,
+            ) from error
+
+    def _render(self, request: RenderRequest) -> RenderedDocument:
         with Session(self._engine) as session:
             stored = session.get(DocumentRow, request.document_id)
             if stored is not None:

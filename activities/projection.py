@@ -1,57 +1,48 @@
 """The read model: each case's latest snapshot, for listings that never touch Temporal."""
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, datetime
 
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from temporalio import activity
 
 from db import trail
-from db.models import NO_DEADLINE, AuditRow, PartyRow, PaymentRow
+from db.case_rows import projection_values
+from db.models import AuditRow, PartyRow, PaymentRow
 from domain.actors import attribute
-from domain.case import CaseSnapshot
-from domain.lifecycle import AuditStatus
-from domain.tasks import SAVE_PROJECTION
+from domain.case import CaseSummary, Payment
+from domain.case_state import CaseState, evolve
+from domain.case_view import summary
+from domain.lifecycle import EventKind
+from domain.tasks import SAVE_PROJECTION, ProjectionUpdate
 
 
-def next_deadline(snapshot: CaseSnapshot) -> date:
-    if snapshot.status == AuditStatus.AWAITING_RESPONSE and snapshot.response_deadline:
-        return snapshot.response_deadline
-    if snapshot.status == AuditStatus.UNDER_REVIEW and snapshot.review_deadline:
-        return snapshot.review_deadline
-    return NO_DEADLINE
+class ProjectionGap(Exception):
+    """Events arrived past the ones stored; the earlier write is still being retried."""
 
 
-def projection_values(snapshot: CaseSnapshot) -> dict[str, Any]:
-    return {
-        "id": snapshot.id,
-        "version": snapshot.version,
-        "status": str(snapshot.status),
-        "customs_office": snapshot.customs_office,
-        "inspector_id": snapshot.inspector_id,
-        "party_bin": snapshot.party_bin,
-        "party_name": snapshot.party_name,
-        "issued_on": snapshot.issued_on,
-        "delivered_on": snapshot.delivered_on,
-        "response_deadline": snapshot.response_deadline,
-        "review_deadline": snapshot.review_deadline,
-        "overdue": snapshot.overdue,
-        "next_deadline": next_deadline(snapshot),
-        "amount_due": snapshot.amount_due,
-        "amount_paid": snapshot.amount_paid,
-        "snapshot": snapshot.model_dump(mode="json"),
-        "updated_at": datetime.now(UTC),
-    }
-
-
-def trail_entries(snapshot: CaseSnapshot) -> list[trail.Entry]:
-    """The case's events as trail rows; `source` is the event's place in the history."""
-    entries = []
-    for index, event in enumerate(snapshot.events):
-        actor, role = attribute(event, snapshot)
+def fold(
+    stored: CaseState | None, update: ProjectionUpdate
+) -> tuple[CaseState, list[trail.Entry], list[Payment]]:
+    """The state after the update's events that are not stored yet, with their trail rows
+    and new payments. A retried or late write adds nothing; a gap waits for its retry."""
+    state = stored
+    if update.initial is not None and (stored is None or stored.event_count == 0):
+        state = update.initial  # the workflow's own start wins over the API's first row
+    if state is None:
+        raise ProjectionGap(f"{update.audit_id}: the first write has not arrived yet")
+    if state.event_count < update.first_index:
+        raise ProjectionGap(
+            f"{update.audit_id}: {state.event_count} events stored, "
+            f"this write starts at {update.first_index}"
+        )
+    entries: list[trail.Entry] = []
+    payments: list[Payment] = []
+    for index, event in enumerate(update.events, start=update.first_index):
+        if index < state.event_count:
+            continue
+        state = evolve(state, event)
+        actor, role = attribute(event, summary(state))
         entries.append(
             trail.Entry(
                 action=str(event.kind),
@@ -62,12 +53,16 @@ def trail_entries(snapshot: CaseSnapshot) -> list[trail.Entry]:
                 at=event.at,
             )
         )
-    return entries
+        if event.kind == EventKind.PAYMENT_RECEIVED:
+            payments.append(Payment.model_validate(event.details["payment"]))
+    return state, entries, payments
 
 
-def _save_party_and_payments(session: Session, snapshot: CaseSnapshot) -> None:
+def _save_party_and_payments(
+    session: Session, summary: CaseSummary, payments: list[Payment]
+) -> None:
     """Upsert the party and insert the payments not stored yet (both idempotent)."""
-    party = snapshot.party
+    party = summary.party
     session.merge(
         PartyRow(
             bin=party.bin,
@@ -78,17 +73,10 @@ def _save_party_and_payments(session: Session, snapshot: CaseSnapshot) -> None:
             updated_at=datetime.now(UTC),
         )
     )
-    known = set(
-        session.exec(select(PaymentRow.reference).where(PaymentRow.audit_id == snapshot.id))
-    )
-    for payment in snapshot.payments:
+    known = set(session.exec(select(PaymentRow.reference).where(PaymentRow.audit_id == summary.id)))
+    for payment in payments:
         if payment.reference not in known:
-            session.add(PaymentRow(audit_id=snapshot.id, **payment.model_dump()))
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise  # a concurrent writer stored the same payment; the retry sees it
+            session.add(PaymentRow(audit_id=summary.id, **payment.model_dump()))
 
 
 class ProjectionActivities:
@@ -96,29 +84,26 @@ class ProjectionActivities:
         self._engine = engine
 
     @activity.defn(name=SAVE_PROJECTION)
-    def save_case_projection(self, snapshot: CaseSnapshot) -> None:
-        """Write the snapshot unless a newer one is already stored, and the new events to
-        the trail.
+    def save_case_projection(self, update: ProjectionUpdate) -> None:
+        """Fold the new events into the stored state, and write the row, the party, the new
+        payments and the trail rows in one transaction.
 
-        Writes may arrive out of order (concurrent handlers, retries after an outage); the
-        version guard makes the stored state only ever move forward, and each event reaches
-        the trail once, in history order.
+        The workflow writes one update at a time, in order; a retried or late write of
+        events already stored changes nothing, and each event reaches the trail once.
         """
-        values = projection_values(snapshot)
         with Session(self._engine) as session:
-            result = session.exec(
-                update(AuditRow)
-                .where(col(AuditRow.id) == snapshot.id, col(AuditRow.version) < snapshot.version)
-                .values(**values)
-            )
-            if result.rowcount:
-                session.commit()
-            elif session.get(AuditRow, snapshot.id) is None:
-                try:
-                    session.add(AuditRow(**values))
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
-                    raise  # a concurrent first write won; the retry applies the guard
-            _save_party_and_payments(session, snapshot)
-        trail.append(self._engine, snapshot.id, trail_entries(snapshot))
+            row = session.get(AuditRow, update.audit_id, with_for_update=True)
+            stored = CaseState.model_validate(row.snapshot) if row else None
+            state, entries, payments = fold(stored, update)
+            if stored is not None and state.event_count == stored.event_count:
+                return
+            values = projection_values(state)
+            if row is None:
+                session.add(AuditRow(**values))
+            else:
+                for key, value in values.items():
+                    setattr(row, key, value)
+            _save_party_and_payments(session, summary(state), payments)
+            session.flush()
+            trail.append_in(session, update.audit_id, entries)
+            session.commit()

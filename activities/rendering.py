@@ -23,6 +23,9 @@ FALLBACK_LANGUAGE = "ru"
 # Money is shown the Kazakh way (1 576,50 ₸) in every language; dates in the reader's own.
 _MONEY_LOCALE = "kk_KZ"
 _DATE_LOCALES = {"kk": "kk_KZ", "ru": "ru_RU", "en": "en_GB"}
+# CLDR's long Russian date ends in "г." and a sentence's stop after it doubles it ("г..");
+# the full genitive "года" reads as formal Russian and ends no sentence twice.
+_DATE_FORMATS = {"kk": "long", "ru": "d MMMM y 'года'", "en": "long"}
 
 
 def money(amount: Decimal | str) -> str:
@@ -82,7 +85,7 @@ def render(kind: str, language: str, context: dict[str, Any]) -> Rendered:
 
     def longdate(day: date | str) -> str:
         value = date.fromisoformat(day) if isinstance(day, str) else day
-        return format_date(value, format="long", locale=_DATE_LOCALES[language])
+        return format_date(value, format=_DATE_FORMATS[language], locale=_DATE_LOCALES[language])
 
     parts = {}
     for mode, env in (("html", _HTML), ("text", _TEXT)):

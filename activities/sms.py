@@ -21,6 +21,8 @@ class SmsActivities:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self._engine = engine
         self._settings = settings
+        # One client (one TLS context, pooled connections) for the worker's lifetime.
+        self._http = httpx.Client(timeout=settings.sms_timeout_seconds)
 
     @activity.defn(name=SEND_SMS)
     def send_sms_alert(self, request: AlertRequest) -> DeliveryOutcome:
@@ -48,14 +50,13 @@ class SmsActivities:
 
     def _post(self, phone: str, text: str, key: str) -> str | None:
         settings = self._settings
-        reply = httpx.post(
+        reply = self._http.post(
             settings.sms_gateway_url,
             json={"to": phone, "text": text, "reference": key},
             headers={
                 "Authorization": f"Bearer {settings.sms_gateway_token.get_secret_value()}",
                 "Idempotency-Key": key,
             },
-            timeout=settings.sms_timeout_seconds,
         )
         check_http_reply(reply, "SMS gateway")
         provider_id = reply.json().get("id")

@@ -21,6 +21,8 @@ class WebhookActivities:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self._engine = engine
         self._settings = settings
+        # One client (one TLS context, pooled connections) for the worker's lifetime.
+        self._http = httpx.Client(timeout=settings.webhook_timeout_seconds)
 
     @activity.defn(name=SEND_WEBHOOK)
     def send_webhook_alert(self, request: AlertRequest) -> DeliveryOutcome:
@@ -50,7 +52,7 @@ class WebhookActivities:
         ).encode()
 
         def post() -> str | None:
-            reply = httpx.post(
+            reply = self._http.post(
                 url,
                 content=body,
                 headers={
@@ -58,7 +60,6 @@ class WebhookActivities:
                     "Idempotency-Key": key,
                     SIGNATURE_HEADER: sign(secret, int(time.time()), body),
                 },
-                timeout=self._settings.webhook_timeout_seconds,
             )
             check_http_reply(reply, "webhook receiver")
             request_id: str | None = reply.headers.get("X-Request-Id")

@@ -76,33 +76,47 @@ def append(engine: Engine, audit_id: str, entries: list[Entry]) -> None:
 
 def _append_once(engine: Engine, audit_id: str, entries: list[Entry]) -> None:
     with Session(engine) as session:
-        rows = session.exec(
-            select(TrailRow).where(TrailRow.audit_id == audit_id).order_by(col(TrailRow.seq))
-        ).all()
-        seen = {r.source for r in rows}
-        last = rows[-1] if rows else None
-        seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
-        for entry in entries:
-            if entry.source in seen:
-                continue
-            seq += 1
-            row = TrailRow(
-                audit_id=audit_id,
-                seq=seq,
-                at=(entry.at or datetime.now(UTC)).astimezone(UTC),
-                actor=entry.actor,
-                role=entry.role,
-                action=entry.action,
-                details=canonical_dict(entry.details),
-                source=entry.source,
-                prev_hash=prev,
-                hash="",
-            )
-            row.hash = row_hash(row)
-            prev = row.hash
-            seen.add(entry.source)
-            session.add(row)
+        append_in(session, audit_id, entries)
         session.commit()
+
+
+def append_in(session: Session, audit_id: str, entries: list[Entry]) -> None:
+    """Add `entries` after the case's last row within `session` (the caller commits);
+    entries whose source is already in the trail are skipped."""
+    if not entries:
+        return
+    last = session.exec(
+        select(TrailRow).where(TrailRow.audit_id == audit_id).order_by(col(TrailRow.seq).desc())
+    ).first()
+    sources = [entry.source for entry in entries]
+    seen = set(
+        session.exec(
+            select(TrailRow.source).where(
+                TrailRow.audit_id == audit_id, col(TrailRow.source).in_(sources)
+            )
+        )
+    )
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    for entry in entries:
+        if entry.source in seen:
+            continue
+        seq += 1
+        row = TrailRow(
+            audit_id=audit_id,
+            seq=seq,
+            at=(entry.at or datetime.now(UTC)).astimezone(UTC),
+            actor=entry.actor,
+            role=entry.role,
+            action=entry.action,
+            details=canonical_dict(entry.details),
+            source=entry.source,
+            prev_hash=prev,
+            hash="",
+        )
+        row.hash = row_hash(row)
+        prev = row.hash
+        seen.add(entry.source)
+        session.add(row)
 
 
 class Verdict(BaseModel):

@@ -1,18 +1,22 @@
 """Who did what: the actor and role a case event is attributed to in the trail."""
 
-from domain.case import CaseEvent, CaseSnapshot
+from domain.case import CaseEvent, CaseSummary
 from domain.lifecycle import EventKind
 
 SYSTEM = ("system", "system")
 
 
-def attribute(event: CaseEvent, case: CaseSnapshot) -> tuple[str, str]:
+def attribute(event: CaseEvent, case: CaseSummary) -> tuple[str, str]:
     details = event.details
     if event.kind == EventKind.STARTED:
         return str(details.get("inspector_id", case.inspector_id)), "inspector"
     if event.kind in (EventKind.EXPLANATION_RECEIVED, EventKind.DOCUMENTS_PROVIDED):
         return case.party_bin, "party"
-    if event.kind in (EventKind.PAYMENT_RECEIVED, EventKind.PAYMENT_DUPLICATE):
+    if event.kind in (
+        EventKind.PAYMENT_RECEIVED,
+        EventKind.PAYMENT_DUPLICATE,
+        EventKind.PAYMENT_AFTER_CLOSE,
+    ):
         return "treasury-feed", "treasury"
     who = details.get("decided_by") or details.get("cancelled_by") or details.get("by")
     if isinstance(who, str) and who != "system":

@@ -27,7 +27,10 @@ class CalendarOverride:
 
 
 class WorkingCalendar:
-    """Kazakh working-day arithmetic with decree overrides applied on top of `holidays.KZ`."""
+    """Kazakh working-day arithmetic with decree overrides applied on top of `holidays.KZ`,
+    per day and in both directions: an override makes its day a working day or a day off
+    whatever the package says (Art. 5 of the Labour Code lets the Government move days off
+    by decree, and a later decree can undo an earlier one)."""
 
     def __init__(self, overrides: Iterable[CalendarOverride] = ()) -> None:
         overrides = list(overrides)
@@ -38,6 +41,8 @@ class WorkingCalendar:
                     self._days.pop(override.day)
                 self._days.weekend_workdays.add(override.day)
             else:
+                # Also undoes a weekend day the package says a decree made a working day.
+                self._days.weekend_workdays.discard(override.day)
                 self._days[override.day] = override.note or "Day off by decree"
 
     def is_working_day(self, day: date) -> bool:

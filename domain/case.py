@@ -172,7 +172,8 @@ class RequestState(BaseModel):
     id: str
     items: list[str]
     requested_at: datetime
-    deadline: date
+    number: str
+    deadline: date | None = None  # counted right after the request is recorded
     requested_by: str
     answered_at: datetime | None = None
     documents: list[str] = []
@@ -194,8 +195,11 @@ class CaseEvent(BaseModel):
     details: dict[str, Any] = {}
 
 
-class CaseSnapshot(BaseModel):
-    """Everything a user may see of a case at one moment; `version` only ever grows."""
+class CaseSummary(BaseModel):
+    """A case at one moment without the lists that grow with time (requests, payments,
+    events): what update results and render requests carry, so the history does not grow
+    with the square of the case.
+    `version` is the number of events so far: it grows with every change."""
 
     id: str
     status: AuditStatus
@@ -214,7 +218,6 @@ class CaseSnapshot(BaseModel):
     findings: str
     charges: Charges | None
     assessment: Assessment | None
-    payments: list[Payment]
     settlement: Settlement | None
     notification_number: str
     issued_on: date
@@ -222,7 +225,6 @@ class CaseSnapshot(BaseModel):
     response_deadline: date | None
     explanation_received_on: date | None
     review_deadline: date | None
-    document_requests: list[RequestState]
     overdue: bool
     amount_due: Decimal
     amount_paid: Decimal
@@ -230,4 +232,11 @@ class CaseSnapshot(BaseModel):
     credit: Decimal
     decision_reasons: str | None
     cancel_reason: str | None
+
+
+class CaseSnapshot(CaseSummary):
+    """Everything a user may see of a case: the summary with the lists that grow with it."""
+
+    document_requests: list[RequestState]
+    payments: list[Payment]
     events: list[CaseEvent]

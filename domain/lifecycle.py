@@ -54,7 +54,12 @@ def check_transition(current: AuditStatus, target: AuditStatus) -> None:
 
 class EventKind(StrEnum):
     STARTED = "started"
+    TERMS_FIXED = "terms_fixed"
     CHARGES_ASSESSED = "charges_assessed"
+    MAIL_DISPATCHED = "mail_dispatched"
+    DEADLINE_SET = "deadline_set"
+    REMINDER_DUE = "reminder_due"
+    DOCUMENT_FAILED = "document_failed"
     DELIVERED = "delivered"
     DOCUMENT_ISSUED = "document_issued"
     DELIVERY_ATTEMPT = "delivery_attempt"
@@ -64,6 +69,7 @@ class EventKind(StrEnum):
     INSPECTION_OVERDUE = "inspection_overdue"
     PAYMENT_RECEIVED = "payment_received"
     PAYMENT_DUPLICATE = "payment_duplicate_ignored"
+    PAYMENT_AFTER_CLOSE = "payment_after_close"
     EXPLANATION_RECEIVED = "explanation_received"
     REVIEW_OVERDUE = "review_overdue"
     ESCALATED = "escalated_to_supervisor"

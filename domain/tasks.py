@@ -9,10 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from domain.assessment import AuditLine
-from domain.case import CaseSnapshot, Party, Payment
-from domain.charges import Charges
+from domain.assessment import Assessment, AuditLine
+from domain.case import CaseEvent, CaseSummary, Party
+from domain.case_state import CaseState
 from domain.notices import Channel, DeliveryStatus, DocumentKind
+from domain.rates import DatedTable
 
 RENDER_DOCUMENT = "render_document"
 PLACE_IN_CABINET = "place_document_in_cabinet"
@@ -21,8 +22,7 @@ SEND_SMS = "send_sms_alert"
 SEND_WEBHOOK = "send_webhook_alert"
 DISPATCH_REGISTERED_MAIL = "dispatch_registered_mail"
 NOTIFY_STAFF = "notify_staff"
-ASSESS_CHARGES = "assess_charges"
-SETTLE_PAYMENTS = "settle_payments"
+FIX_TERMS = "fix_case_terms"
 COMPUTE_DEADLINE = "compute_deadline"
 COMPUTE_REMINDERS = "compute_reminder_days"
 SAVE_PROJECTION = "save_case_projection"
@@ -33,7 +33,7 @@ ALERT_ACTIVITIES = {
     Channel.WEBHOOK: SEND_WEBHOOK,
 }
 
-DeadlineKind = Literal["response", "review", "appeal", "inspection", "documents"]
+DeadlineKind = Literal["response", "review", "appeal", "inspection", "documents", "decision"]
 
 
 class DeadlineRequest(BaseModel):
@@ -47,17 +47,28 @@ class ReminderDay(BaseModel):
     working_days_left: int
 
 
-class AssessRequest(BaseModel):
-    lines: list[AuditLine]
+class TermsRequest(BaseModel):
+    """The rate tables a case runs on, and its charges worked out when it names lines."""
+
+    lines: list[AuditLine] | None
     notification_date: date
 
 
-class SettleRequest(BaseModel):
-    charges: Charges
-    payments: list[Payment]
-    as_of: date
-    notification_date: date
-    response_deadline: date | None
+class CaseTerms(BaseModel):
+    base_rates: DatedTable
+    assessment: Assessment | None = None
+
+
+class ProjectionUpdate(BaseModel):
+    """One write to the read model: the events not yet written (`events[i]` is the case's
+    event number `first_index + i`), and with the first write the case's initial state.
+    The activity folds them with the same `evolve` as the workflow, so the history carries
+    each event once and never a copy of the whole case."""
+
+    audit_id: str
+    initial: CaseState | None = None
+    first_index: int
+    events: list[CaseEvent]
 
 
 class RenderRequest(BaseModel):
@@ -67,7 +78,7 @@ class RenderRequest(BaseModel):
     number: str
     kind: DocumentKind
     issued_on: date
-    case: CaseSnapshot
+    case: CaseSummary
     extra: dict[str, str] = {}
 
 
@@ -83,7 +94,7 @@ class CabinetPlacement(BaseModel):
     audit_id: str
     party_bin: str
     document: RenderedDocument
-    published_at: datetime
+    requested_at: datetime  # the workflow's clock: placement is never dated before it
 
 
 class AlertRequest(BaseModel):
@@ -102,6 +113,7 @@ class DeliveryOutcome(BaseModel):
     attempts: int = 1
     failures: list[str] = []
     detail: str = ""
+    delivered_on: date | None = None  # legal channels: the Almaty day the document arrived
 
 
 class StaffNotice(BaseModel):

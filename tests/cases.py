@@ -16,7 +16,7 @@ async def start_case(
     client: Client, task_queue: str, start: AuditStart
 ) -> WorkflowHandle[Any, Any]:
     return await client.start_workflow(
-        CameralAudit.run, start, id=start.audit_id, task_queue=task_queue
+        CameralAudit.run, args=[start, None], id=start.audit_id, task_queue=task_queue
     )
 
 
@@ -35,7 +35,15 @@ async def wait_for(
         await asyncio.sleep(0.1)
 
 
-_PAPERWORK = {EventKind.DOCUMENT_ISSUED, EventKind.DELIVERY_ATTEMPT, EventKind.STAFF_NOTIFIED}
+_PAPERWORK = {
+    EventKind.DOCUMENT_ISSUED,
+    EventKind.DELIVERY_ATTEMPT,
+    EventKind.STAFF_NOTIFIED,
+    EventKind.TERMS_FIXED,
+    EventKind.DEADLINE_SET,
+    EventKind.MAIL_DISPATCHED,
+    EventKind.REMINDER_DUE,
+}
 
 
 def milestones(case: CaseSnapshot | dict[str, Any]) -> list[str]:

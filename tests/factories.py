@@ -4,8 +4,9 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
-from domain.case import AuditStart, CaseSnapshot, Explanation
+from domain.case import AuditStart, CaseSnapshot, Explanation, ReviewDecision
 from domain.identifiers import bin_check_digit, format_audit_id
+from workflows.cameral_audit import ReviewOrder
 
 _numbers = itertools.count(1)
 
@@ -77,3 +78,8 @@ def explanation_body(case: CaseSnapshot | dict[str, Any], **overrides: Any) -> d
 
 def explanation_for(case: CaseSnapshot, **overrides: Any) -> Explanation:
     return Explanation.model_validate(explanation_body(case, **overrides))
+
+
+def review_order(role: str = "inspector", **decision: Any) -> ReviewOrder:
+    """A review decision as the API hands it to the workflow, with the decider's role."""
+    return ReviewOrder(decision=ReviewDecision(**decision), role=role)

@@ -73,3 +73,15 @@ def test_a_deadline_ends_at_midnight_almaty() -> None:
 def test_a_period_has_at_least_one_day() -> None:
     with pytest.raises(ValueError):
         WorkingCalendar().nth_working_day_after(date(2026, 1, 5), 0)
+
+
+def test_an_override_wins_both_ways_even_over_a_transferred_working_sunday() -> None:
+    working_sunday = date(2025, 1, 5)  # made a working day by the 2025 transfer decree
+    assert WorkingCalendar().is_working_day(working_sunday)
+    cancelled = WorkingCalendar([CalendarOverride(working_sunday, working=False)])
+    assert not cancelled.is_working_day(working_sunday)
+    holiday = date(2025, 3, 21)  # Nauryz
+    assert not WorkingCalendar().is_working_day(holiday)
+    assert WorkingCalendar([CalendarOverride(holiday, working=True)]).is_working_day(holiday)
+    saturday = date(2025, 3, 1)
+    assert WorkingCalendar([CalendarOverride(saturday, working=True)]).is_working_day(saturday)

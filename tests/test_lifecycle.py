@@ -23,13 +23,13 @@ from domain.case import (
     InspectionAct,
     MailReturned,
     Payment,
-    ReviewDecision,
 )
+from domain.case_rules import decision_time
 from domain.clock import ALMATY, end_of_day, local_date
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
 from tests.cases import milestones, start_case, wait_for
-from tests.factories import AMOUNT_DUE, audit_start, explanation_for, start_body
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order, start_body
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
 from workflows.search_attributes import REVIEW_OVERDUE, STATUS
@@ -49,11 +49,11 @@ async def test_paid_in_two_parts_with_a_duplicated_reference(
         assert case.response_deadline == response_deadline(case.delivered_on)
 
         first = Payment(reference="KZT-1", amount=Decimal("1000000.00"), paid_at=case.issued_on)
-        await handle.signal(CameralAudit.record_payment, first)
-        await handle.signal(CameralAudit.record_payment, first)
+        await handle.signal(CameralAudit.post_payment, first)
+        await handle.signal(CameralAudit.post_payment, first)
         rest = AMOUNT_DUE - first.amount
         await handle.signal(
-            CameralAudit.record_payment,
+            CameralAudit.post_payment,
             Payment(reference="KZT-2", amount=rest, paid_at=case.issued_on),
         )
         result: CaseSnapshot = await handle.result()
@@ -81,7 +81,7 @@ async def test_explanation_accepted(
         assert reviewed.review_deadline == review_deadline(reviewed.explanation_received_on)
 
         accepted = await handle.execute_update(
-            CameralAudit.review, ReviewDecision(decision="accept", decided_by="I-002")
+            CameralAudit.review, review_order(decision="accept", decided_by="I-002")
         )
         assert accepted.status == AuditStatus.EXPLANATION_ACCEPTED
         result: CaseSnapshot = await handle.result()
@@ -99,7 +99,7 @@ async def test_explanation_rejected_records_reasons(
         await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
         rejected = await handle.execute_update(
             CameralAudit.review,
-            ReviewDecision(decision="reject", reasons="SWIFT copy does not match the invoice"),
+            review_order(decision="reject", reasons="SWIFT copy does not match the invoice"),
         )
         result: CaseSnapshot = await handle.result()
     assert rejected.status == result.status == AuditStatus.UNFULFILLED
@@ -117,9 +117,34 @@ async def test_silence_until_the_deadline_is_unfulfilled(
     assert result.status == AuditStatus.UNFULFILLED
     decision = next(e for e in result.events if e.kind == EventKind.DECISION_UNFULFILLED)
     assert case.response_deadline is not None
-    # Decided at the end of the 20th working day (24:00 Almaty), not a moment earlier.
-    assert decision.at >= end_of_day(case.response_deadline)
-    assert local_date(decision.at) == case.response_deadline + timedelta(days=1)
+    # Decided after the treasury's posting lag: at the close of the next working day after
+    # the 20th, and dated that working day (never a weekend or holiday).
+    calendar = WorkingCalendar()
+    decision_day = calendar.nth_working_day_after(case.response_deadline, 1)
+    assert decision.at >= decision_time(decision_day)
+    assert local_date(decision.at) == decision_day
+    assert decision.details["decided_on"] == decision_day.isoformat()
+    assert calendar.is_working_day(decision_day)
+
+
+async def test_a_payment_made_on_the_last_day_and_posted_next_morning_fulfils(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+) -> None:
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        assert case.response_deadline is not None
+        next_morning = end_of_day(case.response_deadline) + timedelta(hours=9)
+        await time_env.sleep(next_morning - await time_env.get_current_time())
+        waiting: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        await handle.execute_update(
+            CameralAudit.record_payment,
+            Payment(reference="LAST-DAY", amount=AMOUNT_DUE, paid_at=case.response_deadline),
+        )
+        result: CaseSnapshot = await handle.result()
+    assert waiting.status == AuditStatus.AWAITING_RESPONSE  # not decided at 00:00
+    assert result.status == AuditStatus.FULFILLED
+    assert result.settlement is not None and result.settlement.late_penalty == 0
 
 
 async def test_cancellation_then_nothing_more(
@@ -158,7 +183,7 @@ async def test_wrong_state_and_wrong_notification_are_refused_by_validators(
         handle = await start_case(time_env.client, task_queue, audit_start())
         case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
         with pytest.raises(WorkflowUpdateFailedError) as early_review:
-            await handle.execute_update(CameralAudit.review, ReviewDecision(decision="accept"))
+            await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
         with pytest.raises(WorkflowUpdateFailedError) as wrong_number:
             await handle.execute_update(
                 CameralAudit.submit_explanation,
@@ -193,8 +218,13 @@ async def test_overdue_review_is_flagged_and_still_decidable(
         await time_env.sleep(timedelta(days=30))
         overdue: CaseSnapshot = await handle.query(CameralAudit.snapshot)
         attributes = (await handle.describe()).typed_search_attributes
+        with pytest.raises(WorkflowUpdateFailedError) as by_inspector:
+            await handle.execute_update(
+                CameralAudit.review, review_order(decision="accept", decided_by="I-001")
+            )
         decided = await handle.execute_update(
-            CameralAudit.review, ReviewDecision(decision="accept", decided_by="S-1")
+            CameralAudit.review,
+            review_order(role="supervisor", decision="accept", decided_by="S-1"),
         )
         await handle.result()
     assert overdue.status == AuditStatus.UNDER_REVIEW
@@ -204,6 +234,9 @@ async def test_overdue_review_is_flagged_and_still_decidable(
     assert attributes.get(REVIEW_OVERDUE) is True
     assert attributes.get(STATUS) == "UNDER_REVIEW"
     assert decided.status == AuditStatus.EXPLANATION_ACCEPTED
+    # The rule is the workflow's own, not the read model's: an inspector is refused.
+    refusal = by_inspector.value.cause
+    assert isinstance(refusal, ApplicationError) and refusal.type == "Forbidden"
 
 
 async def test_full_payment_during_review_fulfils(
@@ -214,7 +247,7 @@ async def test_full_payment_during_review_fulfils(
         case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
         await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
         await handle.signal(
-            CameralAudit.record_payment,
+            CameralAudit.post_payment,
             Payment(reference="KZT-9", amount=AMOUNT_DUE + 100, paid_at=case.issued_on),
         )
         result: CaseSnapshot = await handle.result()
@@ -335,14 +368,14 @@ async def test_paying_after_the_deadline_during_review_owes_the_late_penalty_too
         await time_env.sleep(timedelta(days=40))  # past the response and review deadlines
         today = local_date(await time_env.get_current_time())
         await handle.signal(
-            CameralAudit.record_payment,
+            CameralAudit.post_payment,
             Payment(reference="LATE-1", amount=AMOUNT_DUE, paid_at=today),
         )
         short = await wait_for_payment(handle, "LATE-1")
         assert short.settlement is not None
         late_penalty = short.settlement.late_penalty
         await handle.signal(
-            CameralAudit.record_payment,
+            CameralAudit.post_payment,
             Payment(reference="LATE-2", amount=late_penalty, paid_at=today, kind="penalty"),
         )
         result: CaseSnapshot = await handle.result()

@@ -18,6 +18,7 @@ from db.engine import make_engine, normalise_url
 from db.models import AuditRow, PartyRow, PaymentRow
 from domain.case import CaseSnapshot, Payment
 from domain.lifecycle import AuditStatus
+from domain.tasks import ProjectionUpdate
 from tests.cases import start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start
 from worker import build_worker
@@ -36,13 +37,14 @@ async def test_an_older_snapshot_never_overwrites_a_newer_one(
         handle = await start_case(time_env.client, task_queue, audit_start())
         early = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
         await handle.signal(
-            CameralAudit.record_payment,
+            CameralAudit.post_payment,
             Payment(reference="P", amount=AMOUNT_DUE, paid_at=early.issued_on),
         )
         final: CaseSnapshot = await handle.result()
     # A retried write of an earlier state arrives late: it must change nothing.
     activity = ProjectionActivities(engine).save_case_projection
-    await asyncio.to_thread(ActivityEnvironment().run, activity, early)
+    late = ProjectionUpdate(audit_id=early.id, first_index=0, events=early.events)
+    await asyncio.to_thread(ActivityEnvironment().run, activity, late)
     row = stored(engine, final.id)
     assert row is not None and row.status == "FULFILLED" and row.version == final.version
 
@@ -82,11 +84,11 @@ async def test_the_projection_catches_up_after_a_database_outage(
         await asyncio.to_thread(outage, True)
         try:
             await handle.signal(
-                CameralAudit.record_payment,
+                CameralAudit.post_payment,
                 Payment(reference="P-1", amount=Decimal("100.00"), paid_at=case.issued_on),
             )
             await handle.signal(
-                CameralAudit.record_payment,
+                CameralAudit.post_payment,
                 Payment(reference="P-2", amount=AMOUNT_DUE, paid_at=case.issued_on),
             )
             moved_on = await wait_for(handle, AuditStatus.FULFILLED)  # the case did not wait
@@ -121,7 +123,7 @@ async def test_parties_and_payments_are_stored_once(
         case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
         for reference in ("T-1", "T-1", "T-2"):
             await handle.signal(
-                CameralAudit.record_payment,
+                CameralAudit.post_payment,
                 Payment(reference=reference, amount=AMOUNT_DUE / 2, paid_at=case.issued_on),
             )
         final: CaseSnapshot = await handle.result()

@@ -1,70 +1,210 @@
-"""Recorded histories of finished cases must replay on the current workflow code.
+"""Recorded histories of every branch of a case must replay on the current workflow code.
 
 A change that alters the commands of running cases must be guarded with
-`workflow.patched(...)`; this test fails if it is not. To record the histories again after a
-deliberate, patched change, run with RECORD_HISTORIES=1 (the files are then rewritten).
+`workflow.patched(...)`; this test fails if it is not. Recordings are only ever added:
+RECORD_HISTORIES=1 records the scenarios that have no file yet, under the name of the
+scenario, and never rewrites an existing one. Record a new scenario (or a new variant of an
+old one under a new name) whenever a change adds commands.
 """
 
+import asyncio
 import os
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from temporalio.client import WorkflowHistory
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from config import Settings
-from domain.case import CaseSnapshot, Payment, ReviewDecision
+from db.models import CalendarOverrideRow
+from domain.case import (
+    Cancellation,
+    CaseSnapshot,
+    DocumentRequest,
+    DocumentsProvided,
+    InspectionAct,
+    MailReturned,
+    Payment,
+    PostalReceipt,
+)
 from domain.lifecycle import AuditStatus
 from tests.cases import start_case, wait_for
-from tests.factories import AMOUNT_DUE, audit_start, explanation_for
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order, start_body
 from worker import build_worker, workflow_runner
 from workflows.cameral_audit import CameralAudit
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORD = os.environ.get("RECORD_HISTORIES") == "1"
+Handle = WorkflowHandle[Any, Any]
+Scenario = Callable[[WorkflowEnvironment, str, Engine], Awaitable[Handle]]
 
 
-@pytest.mark.skipif(not RECORD, reason="set RECORD_HISTORIES=1 to record histories again")
-async def test_record_histories(
-    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
-) -> None:
-    client = time_env.client
-    async with build_worker(client, task_queue, engine, settings):
-        accepted = await start_case(client, task_queue, audit_start())
-        case = await wait_for(accepted, AuditStatus.AWAITING_RESPONSE)
-        await accepted.execute_update(CameralAudit.submit_explanation, explanation_for(case))
-        await accepted.execute_update(CameralAudit.review, ReviewDecision(decision="accept"))
-        paid = await start_case(client, task_queue, audit_start())
-        case = await wait_for(paid, AuditStatus.AWAITING_RESPONSE)
-        await paid.signal(
-            CameralAudit.record_payment,
-            Payment(reference="R-1", amount=AMOUNT_DUE, paid_at=case.issued_on),
-        )
-        silent = await start_case(client, task_queue, audit_start())
-        for name, handle in (("accepted", accepted), ("paid", paid), ("silent", silent)):
-            result: CaseSnapshot = await handle.result()
-            history = await handle.fetch_history()
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
-            assert result.status in TERMINAL_STATUSES
+async def _awaiting(env: WorkflowEnvironment, queue: str, **overrides: Any) -> tuple[Handle, Any]:
+    handle = await start_case(env.client, queue, audit_start(**overrides))
+    return handle, await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
 
 
-TERMINAL_STATUSES = {
-    AuditStatus.EXPLANATION_ACCEPTED,
-    AuditStatus.FULFILLED,
-    AuditStatus.UNFULFILLED,
+async def accepted(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, case = await _awaiting(env, queue)
+    await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+    await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
+    return handle
+
+
+async def rejected(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, case = await _awaiting(env, queue)
+    await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+    await handle.execute_update(
+        CameralAudit.review, review_order(decision="reject", reasons="price unproven")
+    )
+    return handle
+
+
+async def partial_payments(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, case = await _awaiting(env, queue)
+    first = Decimal("1000000.00")
+    for reference, amount in (("R-1", first), ("R-1", first), ("R-2", AMOUNT_DUE - first)):
+        payment = Payment(reference=reference, amount=amount, paid_at=case.issued_on)
+        await handle.execute_update(CameralAudit.record_payment, payment)
+    return handle
+
+
+async def silent(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, _ = await _awaiting(env, queue)
+    return handle
+
+
+async def cancelled(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, _ = await _awaiting(env, queue)
+    await handle.execute_update(CameralAudit.cancel, Cancellation(reason="withdrawn"))
+    return handle
+
+
+async def calendar_change(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, case = await _awaiting(env, queue)
+    with Session(engine) as session:
+        session.add(CalendarOverrideRow(day=case.response_deadline, working=False))
+        session.commit()
+    await handle.signal(CameralAudit.calendar_changed)
+    for _ in range(50):
+        moved = await handle.query(CameralAudit.snapshot)
+        if moved.response_deadline != case.response_deadline:
+            break
+        await asyncio.sleep(0.1)
+    return handle
+
+
+async def document_requests(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, case = await _awaiting(env, queue)
+    await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+    await handle.execute_update(
+        CameralAudit.request_documents, DocumentRequest(items=["SWIFT copy"])
+    )
+    await handle.execute_update(
+        CameralAudit.provide_documents, DocumentsProvided(request_id="R1", documents=["d-1"])
+    )
+    await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
+    return handle
+
+
+async def overdue_review(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, case = await _awaiting(env, queue)
+    await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+    await env.sleep(timedelta(days=30))
+    await handle.execute_update(
+        CameralAudit.review, review_order(role="supervisor", decision="accept")
+    )
+    return handle
+
+
+def _on_paper() -> dict[str, Any]:
+    return {
+        "delivery_method": "registered_mail",
+        "party": {**start_body()["party"], "address": "Almaty, Abay ave. 1"},
+    }
+
+
+async def _posted(env: WorkflowEnvironment, queue: str) -> tuple[Handle, CaseSnapshot]:
+    handle = await start_case(env.client, queue, audit_start(**_on_paper()))
+    for _ in range(100):
+        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        if case.awaiting == "postal_receipt":
+            return handle, case
+        await asyncio.sleep(0.1)
+    raise AssertionError("the letter was never dispatched")
+
+
+async def registered_mail(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, case = await _posted(env, queue)
+    receipt = PostalReceipt(delivered_on=case.issued_on, receipt_no="RR1")
+    await handle.execute_update(CameralAudit.record_postal_receipt, receipt)
+    await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
+    return handle
+
+
+async def returned_mail(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle, case = await _posted(env, queue)
+    returned = MailReturned(returned_on=case.issued_on, reason="absent")
+    answer = await handle.execute_update(CameralAudit.record_mail_returned, returned)
+    assert answer.inspection_deadline is not None
+    await env.sleep(timedelta(days=12))
+    act_date = answer.inspection_deadline + timedelta(1)
+    act = InspectionAct(act_no="A-1", act_date=act_date, finding="party_absent")
+    await handle.execute_update(CameralAudit.record_inspection_act, act)
+    await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
+    return handle
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "accepted": accepted,
+    "rejected": rejected,
+    "partial_payments": partial_payments,
+    "silent": silent,  # recorded before the decision waited for the posting lag
+    "silent_posting_lag": silent,
+    "cancelled": cancelled,
+    "calendar_change": calendar_change,
+    "document_requests": document_requests,
+    "overdue_review": overdue_review,
+    "registered_mail": registered_mail,
+    "returned_mail_inspection_act": returned_mail,
 }
 
 
-@pytest.mark.parametrize("name", ["accepted", "paid", "silent"])
-async def test_recorded_history_replays(name: str) -> None:
-    path = HISTORIES / f"{name}.json"
-    history = WorkflowHistory.from_json(f"recorded-{name}", path.read_text())
+@pytest.mark.skipif(not RECORD, reason="set RECORD_HISTORIES=1 to record missing histories")
+async def test_record_missing_histories(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+) -> None:
+    client: Client = time_env.client
+    async with build_worker(client, task_queue, engine, settings):
+        for name, scenario in SCENARIOS.items():
+            path = HISTORIES / f"{name}.json"
+            if path.exists():
+                continue  # recordings are added, never rewritten
+            handle = await scenario(time_env, task_queue, engine)
+            result: CaseSnapshot = await handle.result()
+            assert result.status != AuditStatus.ISSUED
+            path.write_text((await handle.fetch_history()).to_json())
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+async def test_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(f"recorded-{path.stem}", path.read_text())
     replayer = Replayer(
         workflows=[CameralAudit],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )
     await replayer.replay_workflow(history)
+
+
+def test_every_scenario_has_a_recording() -> None:
+    missing = [name for name in SCENARIOS if not (HISTORIES / f"{name}.json").exists()]
+    assert not missing, f"record them with RECORD_HISTORIES=1: {missing}"

@@ -93,6 +93,9 @@ def test_every_document_renders_in_every_language(kind: DocumentKind, language: 
     assert "<" not in rendered.text.replace("< similar", "")  # text has no markup
     if (kind, language) in TITLES:
         assert rendered.title == TITLES[(kind, language)]
+    # Typographic slips a reader would notice: "г.." after a date, a stop or comma after a space.
+    for slip in ("..", " .", " ,", "г.."):
+        assert slip not in rendered.text.replace("...", ""), (slip, kind, language)
 
 
 def test_notification_states_amounts_deadline_and_escapes_input() -> None:

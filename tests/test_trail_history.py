@@ -8,10 +8,10 @@ from temporalio.worker import Replayer
 
 from config import Settings
 from db import trail
-from domain.case import CaseSnapshot, ReviewDecision
+from domain.case import CaseSnapshot
 from domain.lifecycle import AuditStatus
 from tests.cases import start_case, wait_for
-from tests.factories import audit_start, explanation_for
+from tests.factories import audit_start, explanation_for, review_order
 from worker import build_worker, workflow_runner
 from workflows.cameral_audit import CameralAudit
 
@@ -25,7 +25,7 @@ async def test_every_transition_of_the_history_is_in_the_trail(
         handle = await start_case(time_env.client, task_queue, audit_start())
         case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
         await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
-        await handle.execute_update(CameralAudit.review, ReviewDecision(decision="accept"))
+        await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
         await handle.result()
         history = await handle.fetch_history()
 

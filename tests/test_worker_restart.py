@@ -29,14 +29,14 @@ async def test_restarted_worker_resumes_every_case(
 
     # No worker now: the payment waits in Temporal's history, nothing is lost.
     first = Payment(reference="P-1", amount=Decimal("500000.00"), paid_at=before.issued_on)
-    await paying.signal(CameralAudit.record_payment, first)
+    await paying.signal(CameralAudit.post_payment, first)
 
     async with build_worker(client, task_queue, engine, settings):
         reviewing = await explaining.execute_update(
             CameralAudit.submit_explanation, explanation_for(before)
         )
         rest = Payment(reference="P-2", amount=AMOUNT_DUE - first.amount, paid_at=first.paid_at)
-        await paying.signal(CameralAudit.record_payment, rest)
+        await paying.signal(CameralAudit.post_payment, rest)
         paid: CaseSnapshot = await paying.result()
         explained = await wait_for(explaining, AuditStatus.UNDER_REVIEW)
 

@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.case import CaseSnapshot, Party
+    from domain.case import CaseSummary, Party
     from domain.lifecycle import EventKind
     from domain.notices import ALERT_CHANNELS, Channel, DeliveryStatus, DocumentKind
     from domain.tasks import (
@@ -47,7 +47,7 @@ Record = Callable[..., None]
 
 
 async def issue(
-    kind: DocumentKind, number: str, case: CaseSnapshot, issued_on: date, **extra: str
+    kind: DocumentKind, number: str, case: CaseSummary, issued_on: date, **extra: str
 ) -> RenderedDocument:
     document: RenderedDocument = await workflow.execute_activity(
         RENDER_DOCUMENT,
@@ -70,7 +70,7 @@ async def to_cabinet(audit_id: str, party_bin: str, document: RenderedDocument) 
     outcome: DeliveryOutcome = await workflow.execute_activity(
         PLACE_IN_CABINET,
         CabinetPlacement(
-            audit_id=audit_id, party_bin=party_bin, document=document, published_at=workflow.now()
+            audit_id=audit_id, party_bin=party_bin, document=document, requested_at=workflow.now()
         ),
         result_type=DeliveryOutcome,
         start_to_close_timeout=ACTIVITY_TIMEOUT,

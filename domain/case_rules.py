@@ -1,0 +1,534 @@
+"""The rules of a case: what each command does to it, or why it is refused.
+
+`decide(state, command, now)` is pure and synchronous: it returns the events a command
+causes (possibly none, when the command is stale) or raises `Refused` with the reason a user
+is shown. The workflow calls it from update validators (to refuse early, changing nothing)
+and from handlers, timers and activity results (to change the case before its next `await`),
+so two requests that race can never both pass a rule that only one of them may pass.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Literal
+
+from domain.assessment import Assessment
+from domain.case import (
+    Cancellation,
+    CaseEvent,
+    DocumentRequest,
+    DocumentsProvided,
+    Explanation,
+    InspectionAct,
+    MailReturned,
+    Payment,
+    PostalReceipt,
+    Reassignment,
+    RequestState,
+    ReviewDecision,
+)
+from domain.case_state import CaseState, event, evolve
+from domain.clock import ALMATY, end_of_day, local_date
+from domain.lifecycle import AuditStatus, EventKind
+from domain.notices import DocumentKind
+from domain.rates import DatedTable
+
+RefusalCode = Literal["wrong_state", "invalid_input", "forbidden"]
+DECISION_TIME = time(18, 0)
+
+
+class Refused(Exception):
+    """A command the case does not take now; `code` says how the caller should read it."""
+
+    def __init__(self, code: RefusalCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixTerms:
+    """The rate tables (and, for audits started from lines, the assessment) the case runs on."""
+
+    base_rates: DatedTable
+    assessment: Assessment | None = None
+
+
+@dataclass(frozen=True)
+class TermsFailed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class DispatchMail:
+    documents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlaceInCabinet:
+    """The notification is in the party's cabinet: legal delivery on that Almaty day."""
+
+    reference: str
+    placed_on: date
+
+
+@dataclass(frozen=True)
+class RecordReceipt:
+    receipt: PostalReceipt
+
+
+@dataclass(frozen=True)
+class RecordReturned:
+    returned: MailReturned
+
+
+@dataclass(frozen=True)
+class RecordInspectionAct:
+    act: InspectionAct
+
+
+DeadlineName = Literal["response", "review", "inspection", "documents", "decision"]
+
+
+@dataclass(frozen=True)
+class SetDeadline:
+    """A deadline counted (by an activity that reads the calendar) for the case to keep."""
+
+    deadline: DeadlineName
+    day: date
+    request_id: str | None = None
+    reason: str = "counted"
+
+
+@dataclass(frozen=True)
+class RecordPayment:
+    payment: Payment
+
+
+@dataclass(frozen=True)
+class SubmitExplanation:
+    explanation: Explanation
+
+
+@dataclass(frozen=True)
+class RequestDocuments:
+    request: DocumentRequest
+
+
+@dataclass(frozen=True)
+class ProvideDocuments:
+    provided: DocumentsProvided
+
+
+@dataclass(frozen=True)
+class Review:
+    decision: ReviewDecision
+    role: str = "inspector"
+
+
+@dataclass(frozen=True)
+class Cancel:
+    cancellation: Cancellation
+
+
+@dataclass(frozen=True)
+class Reassign:
+    reassignment: Reassignment
+
+
+@dataclass(frozen=True)
+class DeadlinePassed:
+    deadline: Literal["response", "review", "inspection"]
+
+
+@dataclass(frozen=True)
+class Remind:
+    day: date
+    working_days_left: int
+
+
+Command = (
+    FixTerms
+    | TermsFailed
+    | DispatchMail
+    | PlaceInCabinet
+    | RecordReceipt
+    | RecordReturned
+    | RecordInspectionAct
+    | SetDeadline
+    | RecordPayment
+    | SubmitExplanation
+    | RequestDocuments
+    | ProvideDocuments
+    | Review
+    | Cancel
+    | Reassign
+    | DeadlinePassed
+    | Remind
+)
+
+
+# ---- the rules -----------------------------------------------------------------------------
+
+
+def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]:
+    """The events `command` causes in `state` at `now`; raises `Refused` if it is not taken."""
+    today = local_date(now)
+    match command:
+        case FixTerms(base_rates, assessment):
+            if state.terms_fixed:
+                return []
+            details = {"base_rates": base_rates.model_dump(mode="json")}
+            if assessment is None:
+                return _then_fulfil(state, [event(EventKind.TERMS_FIXED, now, **details)], now)
+            assessed = event(
+                EventKind.CHARGES_ASSESSED,
+                now,
+                **details,
+                assessment=assessment.model_dump(mode="json"),
+                lines=len(assessment.lines),
+                amount_due=str(assessment.charges.total),
+                penalty=str(assessment.penalty),
+            )
+            return _then_fulfil(state, [assessed], now)
+        case TermsFailed(reason):
+            if state.status != AuditStatus.ISSUED:
+                return []
+            why = f"charges could not be assessed: {reason}"
+            return [event(EventKind.CANCELLED, now, reason=why, cancelled_by="system")]
+        case DispatchMail(documents):
+            _require_status(state, AuditStatus.ISSUED, "Dispatch by registered mail")
+            return [event(EventKind.MAIL_DISPATCHED, now, documents=list(documents))]
+        case PlaceInCabinet(reference, placed_on):
+            if state.status != AuditStatus.ISSUED or state.delivered_on is not None:
+                return []
+            return [_delivered(now, "cabinet", reference, placed_on)]
+        case RecordReceipt(receipt):
+            _require_awaiting(state, "postal_receipt", "A postal receipt")
+            _require_date_between(
+                "delivered_on", receipt.delivered_on, state.issued_on, today, "issued"
+            )
+            return [_delivered(now, "registered_mail", receipt.receipt_no, receipt.delivered_on)]
+        case RecordReturned(returned):
+            _require_awaiting(state, "postal_receipt", "A returned-mail report")
+            _require_date_between(
+                "returned_on", returned.returned_on, state.issued_on, today, "issued"
+            )
+            return [
+                event(
+                    EventKind.MAIL_RETURNED,
+                    now,
+                    returned_on=returned.returned_on.isoformat(),
+                    reason=returned.reason,
+                )
+            ]
+        case RecordInspectionAct(act):
+            _require_awaiting(state, "inspection_act", "An inspection act")
+            assert state.returned_on is not None
+            _require_date_between(
+                "act_date", act.act_date, state.returned_on, today, "the mail came back"
+            )
+            delivered = _delivered(now, "inspection_act", act.act_no, act.act_date)
+            delivered.details["finding"] = act.finding
+            return [delivered]
+        case SetDeadline():
+            return _set_deadline(state, command, now)
+        case RecordPayment(payment):
+            return _payment(state, payment, now)
+        case SubmitExplanation(explanation):
+            return [_explanation(state, explanation, now)]
+        case RequestDocuments(request):
+            return [_document_request(state, request, now)]
+        case ProvideDocuments(provided):
+            return [_documents_provided(state, provided, now)]
+        case Review(decision, role):
+            return [_review(state, decision, role, now)]
+        case Cancel(cancellation):
+            _require_open(state, "cancelled")
+            return [
+                event(
+                    EventKind.CANCELLED,
+                    now,
+                    reason=cancellation.reason,
+                    cancelled_by=cancellation.cancelled_by or state.inspector_id,
+                )
+            ]
+        case Reassign(reassignment):
+            _require_open(state, "reassigned")
+            return [
+                event(
+                    EventKind.REASSIGNED,
+                    now,
+                    previous=state.inspector_id,
+                    inspector_id=reassignment.inspector_id,
+                    by=reassignment.by,
+                )
+            ]
+        case DeadlinePassed(deadline):
+            return _deadline_passed(state, deadline, now)
+        case Remind(day, left):
+            if state.status != AuditStatus.AWAITING_RESPONSE or day in state.reminders_sent:
+                return []
+            return [
+                event(
+                    EventKind.REMINDER_DUE,
+                    now,
+                    day=day.isoformat(),
+                    working_days_left=left,
+                    number=state.next_number(DocumentKind.REMINDER),
+                )
+            ]
+    raise AssertionError(f"unknown command {command!r}")
+
+
+def _delivered(now: datetime, channel: str, reference: str, on: date) -> CaseEvent:
+    return event(
+        EventKind.DELIVERED, now, channel=channel, reference=reference, delivered_on=on.isoformat()
+    )
+
+
+def _set_deadline(state: CaseState, command: SetDeadline, now: datetime) -> list[CaseEvent]:
+    """Keep a counted deadline if the case still runs against it; a stale count is dropped."""
+    current = {
+        "response": state.response_deadline,
+        "review": state.review_deadline,
+        "inspection": state.inspection_deadline,
+    }
+    current["decision"] = state.decision_due
+    running = {
+        "decision": state.status == AuditStatus.AWAITING_RESPONSE and state.explanation is None,
+        "response": state.delivered_on is not None
+        and state.status in (AuditStatus.ISSUED, AuditStatus.AWAITING_RESPONSE),
+        "review": state.status == AuditStatus.UNDER_REVIEW,
+        "inspection": state.awaiting == "inspection_act",
+    }
+    name = command.deadline
+    if name == "documents":
+        request = state.request(command.request_id or "")
+        if request is None or request.deadline == command.day:
+            return []
+    elif not running[name] or current[name] == command.day:
+        return []
+    set_ = event(
+        EventKind.DEADLINE_SET,
+        now,
+        deadline=name,
+        day=command.day.isoformat(),
+        reason=command.reason,
+        **({"request_id": command.request_id} if command.request_id else {}),
+    )
+    return _then_fulfil(state, [set_], now) if name == "response" else [set_]
+
+
+def _payment(state: CaseState, payment: Payment, now: datetime) -> list[CaseEvent]:
+    details = {
+        "reference": payment.reference,
+        "amount": str(payment.amount),
+        "paid_at": payment.paid_at.isoformat(),
+        "payment_kind": payment.kind,
+    }
+    if state.paid_reference(payment.reference):
+        return [event(EventKind.PAYMENT_DUPLICATE, now, reference=payment.reference)]
+    if not state.open:
+        return [event(EventKind.PAYMENT_AFTER_CLOSE, now, status=str(state.status), **details)]
+    received = event(
+        EventKind.PAYMENT_RECEIVED, now, payment=payment.model_dump(mode="json"), **details
+    )
+    return _then_fulfil(state, [received], now)
+
+
+def _then_fulfil(state: CaseState, events: list[CaseEvent], now: datetime) -> list[CaseEvent]:
+    """`events`, followed by FULFILLED if after them the period runs and all is paid."""
+    after = state
+    for e in events:
+        after = evolve(after, e)
+    if after.status not in (AuditStatus.AWAITING_RESPONSE, AuditStatus.UNDER_REVIEW):
+        return events
+    settlement = after.settlement()
+    if settlement is None or not settlement.fulfilled:
+        return events
+    fulfilled = event(
+        EventKind.FULFILLED,
+        now,
+        amount_paid=str(after.amount_paid),
+        as_of=settlement.as_of.isoformat(),
+        late_penalty=str(settlement.late_penalty),
+    )
+    return [*events, fulfilled]
+
+
+def _explanation(state: CaseState, explanation: Explanation, now: datetime) -> CaseEvent:
+    _require_status(state, AuditStatus.AWAITING_RESPONSE, "An explanation")
+    if state.explanation is not None:
+        raise Refused("wrong_state", "an explanation was already submitted")
+    assert state.response_deadline is not None
+    if now >= end_of_day(state.response_deadline):
+        raise Refused(
+            "wrong_state",
+            f"the response deadline {state.response_deadline} (24:00 Almaty) has passed",
+        )
+    expected = {
+        "party_bin": (explanation.party_bin, state.start.party.bin),
+        "notification_number": (explanation.notification_number, state.audit_id),
+        "notification_date": (explanation.notification_date, state.issued_on),
+    }
+    for field, (given, wanted) in expected.items():
+        if given != wanted:
+            raise Refused(
+                "invalid_input", f"{field} is {given}, but the notification says {wanted}", field
+            )
+    return event(
+        EventKind.EXPLANATION_RECEIVED,
+        now,
+        explanation=explanation.model_dump(mode="json"),
+        received_on=local_date(now).isoformat(),
+        signed_on=explanation.signed_on.isoformat(),
+        documents=list(explanation.documents),
+    )
+
+
+def _document_request(state: CaseState, request: DocumentRequest, now: datetime) -> CaseEvent:
+    _require_status(state, AuditStatus.UNDER_REVIEW, "A request for documents")
+    reserved = RequestState(
+        id=f"R{len(state.requests) + 1}",
+        number=state.next_number(DocumentKind.DOCUMENT_REQUEST),
+        items=request.items,
+        requested_at=now,
+        requested_by=request.requested_by or state.inspector_id,
+    )
+    return event(
+        EventKind.DOCUMENTS_REQUESTED,
+        now,
+        request=reserved.model_dump(mode="json"),
+        request_id=reserved.id,
+        items=reserved.items,
+        working_days=request.working_days,
+        by=reserved.requested_by,
+    )
+
+
+def _documents_provided(state: CaseState, provided: DocumentsProvided, now: datetime) -> CaseEvent:
+    _require_status(state, AuditStatus.UNDER_REVIEW, "Documents for a request")
+    request = state.request(provided.request_id)
+    if request is None:
+        raise Refused(
+            "invalid_input", f"there is no document request {provided.request_id}", "request_id"
+        )
+    if request.answered_at is not None:
+        raise Refused(
+            "wrong_state", f"request {request.id} was already answered at {request.answered_at}"
+        )
+    late = request.deadline is not None and now >= end_of_day(request.deadline)
+    return event(
+        EventKind.DOCUMENTS_PROVIDED,
+        now,
+        request_id=request.id,
+        documents=list(provided.documents),
+        requested_at=request.requested_at.isoformat(),
+        late=late,
+    )
+
+
+def _review(state: CaseState, decision: ReviewDecision, role: str, now: datetime) -> CaseEvent:
+    _require_status(state, AuditStatus.UNDER_REVIEW, "A review decision")
+    if state.overdue and role != "supervisor":
+        raise Refused("forbidden", "the review is overdue: a supervisor decides it now")
+    who = decision.decided_by or state.inspector_id
+    if decision.decision == "accept":
+        return event(EventKind.EXPLANATION_ACCEPTED, now, decided_by=who)
+    return event(EventKind.DECISION_UNFULFILLED, now, decided_by=who, reasons=decision.reasons)
+
+
+def _deadline_passed(
+    state: CaseState, deadline: Literal["response", "review", "inspection"], now: datetime
+) -> list[CaseEvent]:
+    """What the end of a period means, judged from the settled state, never mid-handler."""
+    if deadline == "response":
+        due = state.response_deadline
+        if state.status != AuditStatus.AWAITING_RESPONSE or due is None:
+            return []
+        if now < end_of_day(due) or state.explanation is not None:
+            return []
+        if state.decision_due is not None and now < decision_time(state.decision_due):
+            return []  # payments dated within the period may still be posted
+        return [
+            event(
+                EventKind.DECISION_UNFULFILLED,
+                now,
+                reason="no payment and no explanation by the response deadline",
+                decided_on=local_date(now).isoformat(),
+            )
+        ]
+    if deadline == "review":
+        due = state.review_deadline
+        if state.status != AuditStatus.UNDER_REVIEW or state.overdue or due is None:
+            return []
+        if now < end_of_day(due):
+            return []
+        return [
+            event(EventKind.REVIEW_OVERDUE, now, review_deadline=due.isoformat()),
+            event(EventKind.ESCALATED, now, customs_office=state.start.customs_office),
+        ]
+    due = state.inspection_deadline
+    if state.awaiting != "inspection_act" or state.inspection_overdue or due is None:
+        return []
+    if now < end_of_day(due):
+        return []
+    return [event(EventKind.INSPECTION_OVERDUE, now, inspection_deadline=due.isoformat())]
+
+
+def decision_time(day: date) -> datetime:
+    """When the decision on silence is taken on its working day: at the close of business,
+    so every payment the treasury posts that day is counted first."""
+    return datetime.combine(day, DECISION_TIME, tzinfo=ALMATY)
+
+
+# ---- shared checks -------------------------------------------------------------------------
+
+
+def _require_status(state: CaseState, expected: AuditStatus, what: str) -> None:
+    if state.status != expected:
+        raise Refused(
+            "wrong_state",
+            f"{what} is only accepted while the case is {expected}; it is {state.status}",
+        )
+
+
+def _require_open(state: CaseState, what: str) -> None:
+    if not state.open:
+        raise Refused(
+            "wrong_state", f"the case is already {state.status}; a closed case cannot be {what}"
+        )
+
+
+def _require_awaiting(state: CaseState, awaiting: str, what: str) -> None:
+    if state.status == AuditStatus.ISSUED and state.awaiting == awaiting:
+        return
+    if state.delivered_on is not None:
+        raise Refused(
+            "wrong_state",
+            f"{what} is not taken: the notification was already served on {state.delivered_on}",
+        )
+    if state.awaiting == "inspection_act":
+        raise Refused(
+            "wrong_state",
+            f"{what} is not taken: the mail came back on {state.returned_on}; "
+            "record an inspection act",
+        )
+    now = state.awaiting or str(state.status)
+    raise Refused(
+        "wrong_state", f"{what} is only accepted while the case awaits a {awaiting}; it is {now}"
+    )
+
+
+def _require_date_between(field: str, day: date, earliest: date, today: date, since: str) -> None:
+    if not earliest <= day <= today:
+        what = "the notification was issued" if since == "issued" else since
+        raise Refused(
+            "invalid_input",
+            f"{field} {day} must be between {earliest} ({what}) and today {today}",
+            field,
+        )

@@ -1,0 +1,213 @@
+"""The case as an immutable value, and how each recorded event changes it.
+
+`evolve(state, event)` is the only way a case changes. The workflow, the snapshot shown to
+users and the tests all fold the same events through it, so there is one answer to "what is
+the state of this case" however the events arrived. Events carry JSON-ready details (ISO
+dates, decimal strings) because they are also the case's legal trail.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.assessment import Assessment
+from domain.case import AuditStart, CaseEvent, Explanation, Payment, RequestState
+from domain.charges import Charges
+from domain.lifecycle import AuditStatus, EventKind, check_transition
+from domain.notices import DocumentKind, document_number
+from domain.rates import DatedTable
+from domain.settlement import Settlement, settle
+
+Awaiting = Literal["postal_receipt", "inspection_act"]
+
+
+class CaseState(BaseModel):
+    """Everything the rules of a case need to know; replaced, never changed in place."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: AuditStart
+    inspector_id: str
+    status: AuditStatus = AuditStatus.ISSUED
+    issued_on: date
+    charges: Charges | None
+    assessment: Assessment | None = None
+    base_rates: DatedTable | None = None
+    terms_fixed: bool = False
+    awaiting: Awaiting | None = None
+    returned_on: date | None = None
+    inspection_deadline: date | None = None
+    inspection_overdue: bool = False
+    delivered_on: date | None = None
+    response_deadline: date | None = None
+    decision_due: date | None = None  # silence: decided on this working day, after posting
+    explanation: Explanation | None = None
+    explanation_received_on: date | None = None
+    review_deadline: date | None = None
+    overdue: bool = False
+    requests: tuple[RequestState, ...] = ()
+    payments: tuple[Payment, ...] = ()
+    documents_issued: dict[str, int] = {}
+    reminders_sent: tuple[date, ...] = ()
+    alerts_failed: bool = False
+    decision_reasons: str | None = None
+    cancel_reason: str | None = None
+    event_count: int = 0
+
+    @property
+    def audit_id(self) -> str:
+        return self.start.audit_id
+
+    @property
+    def open(self) -> bool:
+        return self.status in (
+            AuditStatus.ISSUED,
+            AuditStatus.AWAITING_RESPONSE,
+            AuditStatus.UNDER_REVIEW,
+        )
+
+    @property
+    def amount_paid(self) -> Decimal:
+        return sum((p.amount for p in self.payments), Decimal(0))
+
+    def paid_reference(self, reference: str) -> bool:
+        return any(p.reference == reference for p in self.payments)
+
+    def request(self, request_id: str) -> RequestState | None:
+        return next((r for r in self.requests if r.id == request_id), None)
+
+    def next_number(self, kind: DocumentKind) -> str:
+        """The number the next document of `kind` gets; reserved by the event that issues it."""
+        return document_number(self.audit_id, kind, self.documents_issued.get(kind, 0) + 1)
+
+    def settlement(self) -> Settlement | None:
+        """What the payments cover, as of the latest payment date (pure arithmetic)."""
+        if self.charges is None or not self.payments or self.base_rates is None:
+            return None
+        return settle(
+            self.charges,
+            self.payments,
+            max(p.paid_at for p in self.payments),
+            self.issued_on,
+            self.response_deadline,
+            self.base_rates,
+        )
+
+
+def initial_state(start: AuditStart, issued_on: date) -> CaseState:
+    return CaseState(
+        start=start, inspector_id=start.inspector_id, issued_on=issued_on, charges=start.charges
+    )
+
+
+def event(kind: EventKind, at: datetime, **details: Any) -> CaseEvent:
+    return CaseEvent(at=at, kind=kind, details=details)
+
+
+def _day(value: Any) -> date:
+    return date.fromisoformat(str(value))
+
+
+def evolve(state: CaseState, event: CaseEvent) -> CaseState:
+    """The state after `event`; events that are only paperwork just count."""
+    d = event.details
+    change: dict[str, Any] = {"event_count": state.event_count + 1}
+    kind = event.kind
+    if kind in (EventKind.TERMS_FIXED, EventKind.CHARGES_ASSESSED):
+        change["base_rates"] = DatedTable.model_validate(d["base_rates"])
+        change["terms_fixed"] = True
+        if d.get("assessment") is not None:
+            assessment = Assessment.model_validate(d["assessment"])
+            change["assessment"] = assessment
+            change["charges"] = assessment.charges
+    elif kind == EventKind.MAIL_DISPATCHED:
+        change["awaiting"] = "postal_receipt"
+    elif kind == EventKind.MAIL_RETURNED:
+        change["awaiting"] = "inspection_act"
+        change["returned_on"] = _day(d["returned_on"])
+    elif kind == EventKind.INSPECTION_OVERDUE:
+        change["inspection_overdue"] = True
+    elif kind == EventKind.DELIVERED:
+        change["delivered_on"] = _day(d["delivered_on"])
+        change["awaiting"] = None
+    elif kind == EventKind.DEADLINE_SET:
+        change.update(_deadline_change(state, d))
+    elif kind == EventKind.PAYMENT_RECEIVED:
+        change["payments"] = (*state.payments, Payment.model_validate(d["payment"]))
+    elif kind == EventKind.EXPLANATION_RECEIVED:
+        change["explanation"] = Explanation.model_validate(d["explanation"])
+        if d.get("superseded_by") is None:
+            change["explanation_received_on"] = _day(d["received_on"])
+            change["status"] = _moved(state, AuditStatus.UNDER_REVIEW)
+    elif kind == EventKind.DOCUMENTS_REQUESTED:
+        change["requests"] = (*state.requests, RequestState.model_validate(d["request"]))
+        change["documents_issued"] = _counted(state, DocumentKind.DOCUMENT_REQUEST)
+    elif kind == EventKind.DOCUMENTS_PROVIDED:
+        change["requests"] = tuple(
+            r.model_copy(update={"answered_at": event.at, "documents": d["documents"]})
+            if r.id == d["request_id"]
+            else r
+            for r in state.requests
+        )
+    elif kind == EventKind.DOCUMENT_ISSUED:
+        if d["document_kind"] not in _RESERVED_EARLIER:
+            change["documents_issued"] = _counted(state, DocumentKind(d["document_kind"]))
+    elif kind == EventKind.REMINDER_DUE:
+        change["reminders_sent"] = (*state.reminders_sent, _day(d["day"]))
+        change["documents_issued"] = _counted(state, DocumentKind.REMINDER)
+    elif kind == EventKind.ALERTS_FAILED:
+        change["alerts_failed"] = True
+    elif kind == EventKind.REVIEW_OVERDUE:
+        change["overdue"] = True
+    elif kind == EventKind.REASSIGNED:
+        change["inspector_id"] = d["inspector_id"]
+    elif kind == EventKind.FULFILLED:
+        change["status"] = _moved(state, AuditStatus.FULFILLED)
+    elif kind == EventKind.EXPLANATION_ACCEPTED:
+        change["status"] = _moved(state, AuditStatus.EXPLANATION_ACCEPTED)
+    elif kind == EventKind.DECISION_UNFULFILLED:
+        change["status"] = _moved(state, AuditStatus.UNFULFILLED)
+        change["decision_reasons"] = d.get("reasons")
+    elif kind == EventKind.CANCELLED:
+        change["status"] = _moved(state, AuditStatus.CANCELLED)
+        change["cancel_reason"] = d["reason"]
+        change["awaiting"] = None
+    return state.model_copy(update=change)
+
+
+# Numbers of these kinds are taken by the event that asks for the document, before any wait.
+_RESERVED_EARLIER = (DocumentKind.DOCUMENT_REQUEST, DocumentKind.REMINDER)
+
+
+def _moved(state: CaseState, target: AuditStatus) -> AuditStatus:
+    check_transition(state.status, target)
+    return target
+
+
+def _counted(state: CaseState, kind: DocumentKind) -> dict[str, int]:
+    return {**state.documents_issued, kind: state.documents_issued.get(kind, 0) + 1}
+
+
+def _deadline_change(state: CaseState, d: dict[str, Any]) -> dict[str, Any]:
+    day = _day(d["day"])
+    which = d["deadline"]
+    if which == "response":
+        change: dict[str, Any] = {"response_deadline": day}
+        if state.status == AuditStatus.ISSUED:
+            change["status"] = _moved(state, AuditStatus.AWAITING_RESPONSE)
+        return change
+    if which == "review":
+        return {"review_deadline": day}
+    if which == "decision":
+        return {"decision_due": day}
+    if which == "inspection":
+        return {"inspection_deadline": day}
+    # "documents": the answer period of one request
+    return {
+        "requests": tuple(
+            r.model_copy(update={"deadline": day}) if r.id == d["request_id"] else r
+            for r in state.requests
+        )
+    }

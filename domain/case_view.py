@@ -1,0 +1,55 @@
+"""What users see of a case: its summary and snapshot, derived from the state alone."""
+
+from decimal import Decimal
+
+from domain.case import CaseEvent, CaseSnapshot, CaseSummary
+from domain.case_state import CaseState
+
+
+def summary(state: CaseState) -> CaseSummary:
+    start = state.start
+    settlement = state.settlement()
+    paid = state.amount_paid
+    due = settlement.owed if settlement else state.charges.total if state.charges else Decimal(0)
+    return CaseSummary(
+        id=start.audit_id,
+        status=state.status,
+        version=state.event_count,
+        customs_office=start.customs_office,
+        inspector_id=state.inspector_id,
+        party_bin=start.party.bin,
+        party_name=start.party.name,
+        party=start.party,
+        language=start.party.language,
+        delivery_method=start.delivery_method,
+        awaiting=state.awaiting,
+        inspection_deadline=state.inspection_deadline,
+        alerts_failed=state.alerts_failed,
+        declarations=start.declarations,
+        findings=start.findings,
+        charges=state.charges,
+        assessment=state.assessment,
+        settlement=settlement,
+        notification_number=start.audit_id,
+        issued_on=state.issued_on,
+        delivered_on=state.delivered_on,
+        response_deadline=state.response_deadline,
+        explanation_received_on=state.explanation_received_on,
+        review_deadline=state.review_deadline,
+        overdue=state.overdue,
+        amount_due=due,
+        amount_paid=paid,
+        amount_outstanding=settlement.outstanding if settlement else max(due - paid, Decimal(0)),
+        credit=settlement.credit if settlement else max(paid - due, Decimal(0)),
+        decision_reasons=state.decision_reasons,
+        cancel_reason=state.cancel_reason,
+    )
+
+
+def snapshot(state: CaseState, events: list[CaseEvent]) -> CaseSnapshot:
+    return CaseSnapshot(
+        **dict(summary(state)),
+        document_requests=list(state.requests),
+        payments=list(state.payments),
+        events=list(events),
+    )

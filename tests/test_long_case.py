@@ -1,0 +1,69 @@
+"""A case that lives for months continues as new when Temporal suggests it, carrying its
+state and events over, and ends exactly as a short case would."""
+
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest_asyncio
+from sqlalchemy.engine import Engine
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from config import Settings
+from devserver import find_binary
+from domain.case import CaseSnapshot, Payment
+from domain.lifecycle import AuditStatus, EventKind
+from tests.cases import start_case, wait_for
+from tests.factories import AMOUNT_DUE, audit_start
+from worker import build_worker
+from workflows.cameral_audit import CameralAudit
+from workflows.search_attributes import SEARCH_ATTRIBUTES
+
+SUGGEST_AFTER_EVENTS = 150
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def short_history_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server that suggests continue-as-new after a short history."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=find_binary("temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            f"limit.historyCount.suggestContinueAsNew={SUGGEST_AFTER_EVENTS}",
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+async def test_a_long_case_continues_as_new_and_loses_nothing(
+    short_history_env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    client = short_history_env.client
+    queue = f"long-{uuid.uuid4()}"
+    settings = settings.model_copy(update={"temporal_task_queue": queue})
+    async with build_worker(client, queue, engine, settings):
+        handle = await start_case(client, queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        small = Decimal("100.00")
+        for n in range(60):
+            await handle.execute_update(
+                CameralAudit.record_payment,
+                Payment(reference=f"P-{n}", amount=small, paid_at=case.issued_on),
+            )
+        rest = AMOUNT_DUE - 60 * small
+        await handle.execute_update(
+            CameralAudit.record_payment,
+            Payment(reference="P-last", amount=rest, paid_at=case.issued_on),
+        )
+        result: CaseSnapshot = await handle.result()
+        runs = [e async for e in client.list_workflows(f'WorkflowId = "{case.id}"')]
+    assert len(runs) > 1  # it did continue as new
+    assert result.status == AuditStatus.FULFILLED
+    assert result.amount_paid == AMOUNT_DUE and result.amount_outstanding == 0
+    assert len(result.payments) == 61
+    kinds = [e.kind for e in result.events]
+    assert kinds.count(EventKind.PAYMENT_RECEIVED) == 61 and kinds[0] == EventKind.STARTED

@@ -1,0 +1,283 @@
+"""The workflow's side of a case: it holds the state value, feeds commands to the pure rules
+(`domain/case_rules.py`), and runs the effects the resulting events ask for.
+
+Every change goes through `_apply` (or `_note` for bookkeeping), synchronously, so a handler
+has changed the case before its first `await`. Publishing is one background loop that writes
+the summary and only the events not yet written, one activity at a time, so the read model
+gets every change in order and the history grows with the case, not with its square.
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows import courier
+from workflows.errors import EXPIRED, FORBIDDEN, INVALID_INPUT, WRONG_STATE
+from workflows.search_attributes import (
+    AMOUNT_DUE,
+    INSPECTOR,
+    OFFICE,
+    PARTY_BIN,
+    RESPONSE_DEADLINE,
+    REVIEW_DEADLINE,
+    REVIEW_OVERDUE,
+    STATUS,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from domain.case import CaseEvent, CaseSummary
+    from domain.case_rules import Command, Refused, decide
+    from domain.case_state import CaseState, event, evolve
+    from domain.case_view import summary
+    from domain.clock import end_of_day, local_date
+    from domain.lifecycle import EventKind
+    from domain.notices import DeliveryMethod, DocumentKind
+    from domain.tasks import (
+        COMPUTE_DEADLINE,
+        SAVE_PROJECTION,
+        DeadlineKind,
+        DeadlineRequest,
+        ProjectionUpdate,
+        RenderedDocument,
+        StaffNotice,
+    )
+
+_REFUSAL_TYPES = {
+    "wrong_state": WRONG_STATE,
+    "invalid_input": INVALID_INPUT,
+    "forbidden": FORBIDDEN,
+}
+
+
+class CaseShell:
+    _state: CaseState
+    _initial: CaseState | None  # before the first event; the read model starts from it
+    _events: list[CaseEvent]
+    _published: int
+
+    def _init_shell(self) -> None:
+        self._background: list[asyncio.Task[None]] = []
+        self._publisher: asyncio.Task[None] | None = None
+        self._upserted: tuple[Any, ...] | None = None
+
+    # ---- changing the case ------------------------------------------------------------------
+
+    def _check_not_expired(self) -> None:
+        """Refuse an update its caller stopped waiting for (the API puts that moment in the
+        update's id): a request answered "unavailable" must never take effect later."""
+        info = workflow.current_update_info()
+        parts = info.id.rsplit(":", 2) if info else []
+        if len(parts) == 3 and parts[2].isdigit():
+            not_after = datetime.fromtimestamp(int(parts[2]) / 1000, tz=UTC)
+            if workflow.now() > not_after:
+                raise ApplicationError(
+                    f"this request waited for a worker until {not_after:%H:%M:%S} UTC and "
+                    "was given up; nothing was changed, send it again",
+                    type=EXPIRED,
+                )
+
+    def _check(self, command: Command) -> None:
+        """For validators: raise the refusal a user sees, change nothing."""
+        self._check_not_expired()
+        self._decide(command)
+
+    def _decide(self, command: Command) -> list[CaseEvent]:
+        try:
+            return decide(self._state, command, workflow.now())
+        except Refused as refusal:
+            raise ApplicationError(
+                refusal.message,
+                {"field": refusal.field} if refusal.field else {},
+                type=_REFUSAL_TYPES[refusal.code],
+            ) from None
+
+    def _apply(self, command: Command) -> list[CaseEvent]:
+        """Decide and append at once; a refusal here (state moved since validation) is raised
+        as the same ApplicationError a validator would have raised."""
+        events = self._decide(command)
+        self._append(events)
+        return events
+
+    def _note(self, kind: EventKind, **details: Any) -> None:
+        self._append([event(kind, workflow.now(), **details)])
+
+    def _append(self, events: list[CaseEvent]) -> None:
+        for item in events:
+            self._state = evolve(self._state, item)
+            self._events.append(item)
+        if events:
+            self._upsert_search_attributes()
+            if self._publisher is None or self._publisher.done():
+                self._publisher = asyncio.create_task(self._publish())
+
+    def _summary(self) -> CaseSummary:
+        return summary(self._state)
+
+    # ---- publishing -------------------------------------------------------------------------
+
+    async def _publish(self) -> None:
+        """Write the latest summary and the unwritten events until nothing is left; a burst
+        of changes becomes one write."""
+        while self._published < len(self._events):
+            upto = len(self._events)
+            await workflow.execute_activity(
+                SAVE_PROJECTION,
+                ProjectionUpdate(
+                    audit_id=self._state.audit_id,
+                    initial=self._initial if self._published == 0 else None,
+                    first_index=self._published,
+                    events=self._events[self._published : upto],
+                ),
+                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+                retry_policy=courier.DURABLE,
+            )
+            self._published = upto
+
+    async def _drain(self) -> None:
+        """Every handler, background step and write finished: safe to end or continue."""
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            pending = [t for t in self._background if not t.done()]
+            if self._publisher is not None and not self._publisher.done():
+                pending.append(self._publisher)
+            if not pending:
+                return
+            await asyncio.gather(*pending)
+
+    def _upsert_search_attributes(self) -> None:
+        state = self._state
+        values = (
+            str(state.status),
+            state.inspector_id,
+            float(self._summary().amount_due),
+            state.overdue,
+            state.response_deadline,
+            state.review_deadline,
+        )
+        if values == self._upserted:
+            return
+        self._upserted = values
+
+        def deadline(key: SearchAttributeKey[datetime], day: date | None) -> Any:
+            return key.value_set(end_of_day(day)) if day else key.value_unset()
+
+        updates: list[SearchAttributeUpdate[Any]] = [
+            STATUS.value_set(values[0]),
+            PARTY_BIN.value_set(state.start.party.bin),
+            INSPECTOR.value_set(values[1]),
+            OFFICE.value_set(state.start.customs_office),
+            AMOUNT_DUE.value_set(values[2]),
+            REVIEW_OVERDUE.value_set(values[3]),
+            deadline(RESPONSE_DEADLINE, values[4]),
+            deadline(REVIEW_DEADLINE, values[5]),
+        ]
+        workflow.upsert_search_attributes(updates)
+
+    # ---- waiting ----------------------------------------------------------------------------
+
+    async def _wait_until(self, condition: Callable[[], bool], instant: datetime) -> bool:
+        """Wait for `condition` until `instant`; False if the instant came first."""
+        if condition():
+            return True
+        remaining = instant - workflow.now()
+        if remaining <= timedelta(0):
+            return False
+        try:
+            await workflow.wait_condition(condition, timeout=remaining)
+        except TimeoutError:
+            return bool(condition())
+        return True
+
+    async def _count(
+        self, kind: DeadlineKind, counted_from: date, working_days: int | None = None
+    ) -> date:
+        """A deadline counted by an activity (it reads the calendar's decree overrides), so a
+        later calendar change never changes a replay."""
+        result: date = await workflow.execute_activity(
+            COMPUTE_DEADLINE,
+            DeadlineRequest(kind=kind, counted_from=counted_from, working_days=working_days),
+            result_type=date,
+            start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+            retry_policy=courier.DURABLE,
+        )
+        return result
+
+    def _today(self) -> date:
+        return local_date(workflow.now())
+
+    # ---- documents and messages -------------------------------------------------------------
+
+    async def _issue(
+        self, kind: DocumentKind, number: str, **extra: str
+    ) -> RenderedDocument | None:
+        """Render a document under a number already taken; None (staff told) if it cannot be
+        rendered at all, so the case can still move on."""
+        try:
+            document = await courier.issue(kind, number, self._summary(), self._today(), **extra)
+        except ActivityError as error:
+            reason = str(
+                error.cause.message if isinstance(error.cause, ApplicationError) else error
+            )
+            self._note(
+                EventKind.DOCUMENT_FAILED, document=number, document_kind=str(kind), reason=reason
+            )
+            await self._tell_staff(
+                "A document could not be issued", f"{number} ({kind}) failed: {reason}"
+            )
+            return None
+        self._note(
+            EventKind.DOCUMENT_ISSUED,
+            document=document.number,
+            document_kind=str(kind),
+            document_id=document.document_id,
+            sha256=document.sha256,
+        )
+        return document
+
+    async def _deliver_later(self, document: RenderedDocument, deadline: date | None) -> None:
+        """A document of a served case: the same legal channel, then the alerts. A reminder is
+        only an alert, so a party served on paper gets it without a letter."""
+        start = self._state.start
+        if start.delivery_method == DeliveryMethod.CABINET:
+            outcome = await courier.to_cabinet(start.audit_id, start.party.bin, document)
+            courier.record_outcome(self._note, document, outcome)
+        elif document.kind != DocumentKind.REMINDER:
+            outcome = await courier.by_registered_mail(start.audit_id, start.party, document)
+            courier.record_outcome(self._note, document, outcome)
+        await self._alert(document, deadline)
+
+    def _alert_in_background(self, document: RenderedDocument, deadline: date | None) -> None:
+        self._background.append(asyncio.create_task(self._alert(document, deadline)))
+
+    def _in_background(self, step: Any) -> None:
+        self._background.append(asyncio.create_task(step))
+
+    async def _alert(self, document: RenderedDocument, deadline: date | None) -> None:
+        start = self._state.start
+        outcomes = await courier.alert(start.audit_id, start.party, document, deadline)
+        for outcome in outcomes:
+            courier.record_outcome(self._note, document, outcome)
+        if courier.every_alert_failed(outcomes):
+            self._note(EventKind.ALERTS_FAILED, document=document.number)
+            await self._tell_staff(
+                "The party could not be alerted",
+                f"Every electronic channel failed for {document.number}; contact the party.",
+            )
+
+    async def _tell_staff(self, subject: str, body: str) -> None:
+        state = self._state
+        told = await courier.notify_staff(
+            StaffNotice(
+                audit_id=state.audit_id,
+                customs_office=state.start.customs_office,
+                inspector_id=state.inspector_id,
+                subject=subject,
+                body=body,
+            )
+        )
+        self._note(EventKind.STAFF_NOTIFIED, subject=subject, delivered=told)
