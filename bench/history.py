@@ -1,0 +1,108 @@
+"""History size of a case that lives for months: payments and document-request cycles.
+
+    python -m bench.history [--counts 10,100,1000]
+
+Runs the real worker on the time-skipping test server with a fresh SQLite database, drives
+one case per figure through N partial payments (or N request-and-answer cycles during a
+review), and prints the history's events and bytes, and the bytes per payment/cycle. A flat
+cost per item means the history grows with the case, not with its square. When Temporal
+suggests it the case continues as new: the bytes of every run of the chain are counted.
+"""
+
+import argparse
+import asyncio
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from config import Settings
+from db.engine import make_engine
+from db.migrate import upgrade
+from devserver import find_binary, register_search_attributes
+from domain.case import DocumentRequest, DocumentsProvided, Payment
+from domain.identifiers import format_audit_id
+from tests.cases import start_case, wait_for
+from tests.factories import audit_start, explanation_for
+from worker import build_worker
+from workflows.cameral_audit import CameralAudit
+
+Driver = Callable[[WorkflowHandle[Any, Any], Any, int], Awaitable[None]]
+
+
+async def payments(handle: WorkflowHandle[Any, Any], case: Any, count: int) -> None:
+    for n in range(count):
+        payment = Payment(reference=f"P-{n}", amount=Decimal("1.00"), paid_at=case.issued_on)
+        await handle.execute_update(CameralAudit.record_payment, payment)
+
+
+async def uploads(handle: WorkflowHandle[Any, Any], case: Any, count: int) -> None:
+    await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+    for n in range(count):
+        await handle.execute_update(
+            CameralAudit.request_documents, DocumentRequest(items=[f"document {n}"])
+        )
+        answer = DocumentsProvided(request_id=f"R{n + 1}", documents=[f"upload-{n}"])
+        await handle.execute_update(CameralAudit.provide_documents, answer)
+
+
+async def history_size(client: Client, workflow_id: str) -> tuple[int, int, int]:
+    """Events, bytes and runs of the whole continue-as-new chain of one case."""
+    events = size = runs = 0
+    async for execution in client.list_workflows(f'WorkflowId = "{workflow_id}"'):
+        history = await client.get_workflow_handle(
+            workflow_id, run_id=execution.run_id
+        ).fetch_history()
+        events += len(history.events)
+        size += sum(event.ByteSize() for event in history.events)
+        runs += 1
+    return events, size, runs
+
+
+async def measure(counts: list[int]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'app.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        env = await WorkflowEnvironment.start_local(
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=find_binary("temporal"),
+        )
+        await register_search_attributes(env.client, "default")
+        queue = f"bench-{uuid.uuid4()}"
+        settings = Settings(data_dir=Path(folder), database_url=url, temporal_task_queue=queue)
+        drivers: dict[str, Driver] = {"payments": payments, "request cycles": uploads}
+        print(f"{'what':>15} {'count':>6} {'events':>8} {'bytes':>11} {'bytes/item':>11} runs")
+        try:
+            async with build_worker(env.client, queue, engine, settings):
+                for label, drive in drivers.items():
+                    for n, count in enumerate(counts):
+                        audit_id = format_audit_id(2026, 800_000 + 10 * n + len(label))
+                        handle = await start_case(env.client, queue, audit_start(audit_id))
+                        case = await wait_for(handle, "AWAITING_RESPONSE")  # type: ignore[arg-type]
+                        _, before, _ = await history_size(env.client, audit_id)
+                        await drive(handle, case, count)
+                        events, size, runs = await history_size(env.client, audit_id)
+                        per_item = (size - before) / count
+                        figures = f"{events:>8} {size:>11} {per_item:>11.0f} {runs}"
+                        print(f"{label:>15} {count:>6} {figures}")
+        finally:
+            await env.shutdown()
+            engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--counts", default="10,100,1000")
+    args = parser.parse_args()
+    asyncio.run(measure([int(c) for c in args.counts.split(",")]))
+
+
+if __name__ == "__main__":
+    main()

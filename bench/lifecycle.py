@@ -1,0 +1,256 @@
+"""Cost per case: the full lifecycle against a bare workflow, side by side on one dev server.
+
+    python -m bench.lifecycle [--audits 200] [--concurrency 20]
+
+Lifecycle: HTTP `POST /audits` -> cabinet delivery (notice, memo, alerts to the local mail
+sink and SMS gateway) -> `POST .../payments` in full -> FULFILLED, through the real API and
+worker on a fresh SQLite database. Bare: a workflow that runs 14 activities that do nothing,
+waits for one signal and ends. Prints throughput, CPU per case (this process, which runs
+API and worker, plus the Temporal server's process), history events and bytes per case,
+the latency of `POST /audits`, and each figure's ratio to the bare workflow.
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from api.auth import issue_dev_token
+from bench.bare_case import BareCase, bare_step
+from config import Settings
+from db.engine import make_engine
+from db.migrate import upgrade
+from devserver import find_binary
+from devsinks.mail import MailSink
+from devsinks.sms_gateway import create_gateway
+from tests.conftest import free_port, serving
+from tests.factories import AMOUNT_DUE, start_body
+from worker import build_worker
+from workflows.search_attributes import SEARCH_ATTRIBUTES
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pid() -> int:
+    """The Temporal dev server started by this process (its only `temporal` child)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"start-dev" in cmdline:
+                return int(entry.name)
+    raise RuntimeError("the dev server process was not found")
+
+
+async def history_cost(client: Client, ids: list[str]) -> tuple[float, float]:
+    events = size = 0
+    for workflow_id in ids:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        events += len(history.events)
+        size += sum(e.ByteSize() for e in history.events)
+    return events / len(ids), size / len(ids)
+
+
+async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def guarded(n: int) -> None:
+        async with gate:
+            await one(n)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(guarded(n) for n in range(count)))
+    return time.perf_counter() - started
+
+
+async def measure(count: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory() as folder, MailSink("127.0.0.1", free_port()) as mail:
+        url = f"sqlite:///{Path(folder) / 'app.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        env = await WorkflowEnvironment.start_local(
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=find_binary("temporal"),
+            search_attributes=SEARCH_ATTRIBUTES,
+        )
+        pid = server_pid()
+        queue = f"bench-{uuid.uuid4()}"
+        async with serving(create_gateway("bench")) as sms:
+            settings = Settings(
+                data_dir=Path(folder),
+                database_url=url,
+                temporal_task_queue=queue,
+                smtp_port=mail.port,
+                sms_gateway_url=f"{sms}/messages",
+                sms_gateway_token=SecretStr("bench"),
+            )
+            headers = {
+                role: {"Authorization": f"Bearer {token}"}
+                for role, token in {
+                    "inspector": issue_dev_token(
+                        settings, role="inspector", sub="I-001", office="55201"
+                    ),
+                    "treasury": issue_dev_token(settings, role="treasury", sub="feed"),
+                }.items()
+            }
+            bare_worker = Worker(
+                env.client,
+                task_queue=f"{queue}-bare",
+                workflows=[BareCase],
+                activities=[bare_step],
+            )
+            try:
+                async with (
+                    bare_worker,
+                    build_worker(env.client, queue, engine, settings),
+                    serving(create_app(settings, client=env.client)) as base,
+                    httpx.AsyncClient(base_url=base, timeout=60) as api,
+                ):
+                    figures = {
+                        "bare": await bare_run(
+                            env.client, f"{queue}-bare", count, concurrency, pid
+                        ),
+                        "lifecycle": await lifecycle_run(
+                            api, env.client, headers, count, concurrency, pid
+                        ),
+                    }
+            finally:
+                await env.shutdown()
+                engine.dispose()
+    report(figures, count, concurrency)
+
+
+async def bare_run(
+    client: Client, queue: str, count: int, concurrency: int, pid: int
+) -> dict[str, float]:
+    ids = [f"bare-{uuid.uuid4()}" for _ in range(count)]
+
+    async def one(n: int) -> None:
+        handle = await client.start_workflow(BareCase.run, id=ids[n], task_queue=queue)
+        await handle.signal(BareCase.pay)
+        await handle.result()
+
+    cpu = time.process_time(), cpu_seconds(pid)
+    wall = await run_all(count, concurrency, one)
+    used = time.process_time() - cpu[0], cpu_seconds(pid) - cpu[1]
+    events, size = await history_cost(client, ids[:20])
+    return {
+        "wall": wall,
+        "app_cpu": used[0],
+        "server_cpu": used[1],
+        "events": events,
+        "bytes": size,
+    }
+
+
+async def lifecycle_run(
+    api: httpx.AsyncClient,
+    client: Client,
+    headers: dict[str, dict[str, str]],
+    count: int,
+    concurrency: int,
+    pid: int,
+) -> dict[str, float]:
+    ids: list[str] = []
+    start_latency: list[float] = []
+
+    async def one(n: int) -> None:
+        began = time.perf_counter()
+        reply = await api.post("/audits", json=start_body(), headers=headers["inspector"])
+        start_latency.append(time.perf_counter() - began)
+        reply.raise_for_status()
+        audit_id = reply.json()["id"]
+        ids.append(audit_id)
+        case = reply.json()
+        if case["status"] != "AWAITING_RESPONSE":
+            case = await until(api, audit_id, "AWAITING_RESPONSE", headers["inspector"])
+        payment = {"reference": f"T-{n}", "amount": str(AMOUNT_DUE), "paid_at": case["issued_on"]}
+        paid = await api.post(
+            f"/audits/{audit_id}/payments", json=payment, headers=headers["treasury"]
+        )
+        paid.raise_for_status()
+        await client.get_workflow_handle(audit_id).result()
+
+    cpu = time.process_time(), cpu_seconds(pid)
+    wall = await run_all(count, concurrency, one)
+    used = time.process_time() - cpu[0], cpu_seconds(pid) - cpu[1]
+    events, size = await history_cost(client, ids[:20])
+    ordered = sorted(start_latency)
+    return {
+        "wall": wall,
+        "app_cpu": used[0],
+        "server_cpu": used[1],
+        "events": events,
+        "bytes": size,
+        "start_p50": statistics.median(ordered),
+        "start_p95": ordered[int(0.95 * (len(ordered) - 1))],
+    }
+
+
+async def until(
+    api: httpx.AsyncClient, audit_id: str, status: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    for _ in range(1200):
+        case: dict[str, Any] = (await api.get(f"/audits/{audit_id}", headers=headers)).json()
+        if case.get("status") == status:
+            return case
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{audit_id} never reached {status}")
+
+
+def report(figures: dict[str, dict[str, float]], count: int, concurrency: int) -> None:
+    bare, full = figures["bare"], figures["lifecycle"]
+    print(f"{count} cases, concurrency {concurrency}, one dev server, {os.cpu_count()} cores")
+    print(f"{'':28}{'bare':>12}{'lifecycle':>12}{'ratio':>8}")
+
+    def row(label: str, b: float, f: float, fmt: str = ".2f") -> None:
+        print(f"{label:28}{b:>12{fmt}}{f:>12{fmt}}{f / b:>8.2f}")
+
+    row("throughput (cases/s)", count / bare["wall"], count / full["wall"])
+    row("app CPU per case (ms)", 1000 * bare["app_cpu"] / count, 1000 * full["app_cpu"] / count)
+    row(
+        "server CPU per case (ms)",
+        1000 * bare["server_cpu"] / count,
+        1000 * full["server_cpu"] / count,
+    )
+    total_bare = bare["app_cpu"] + bare["server_cpu"]
+    total_full = full["app_cpu"] + full["server_cpu"]
+    row("all CPU per case (ms)", 1000 * total_bare / count, 1000 * total_full / count)
+    row("history events per case", bare["events"], full["events"], ".0f")
+    row("history bytes per case", bare["bytes"], full["bytes"], ".0f")
+    print(
+        f"POST /audits p50 {full['start_p50'] * 1000:.0f} ms, p95 {full['start_p95'] * 1000:.0f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--audits", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+    asyncio.run(measure(args.audits, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
