@@ -4,7 +4,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "cameral-audit"
     temporal_ui_port: int = 8233
+    # How long the API waits for a worker: a query (then the stored copy is shown), and an
+    # update (then 503; the case refuses the update if a worker takes it later).
+    query_wait_seconds: float = 3
+    update_wait_seconds: float = 10
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
@@ -67,6 +71,9 @@ class Settings(BaseSettings):
     auth_dev_key_file: Path | None = None
 
     reminder_working_days: Annotated[list[int], NoDecode] = [5, 1]
+    # Working days the treasury feed may take to post a payment made on the last day; the
+    # decision on silence waits for them (Art. 417: a payment is judged by its date).
+    payment_posting_working_days: Annotated[int, Field(ge=1, le=2)] = 1
 
     @field_validator(
         "reminder_working_days", "upload_allowed_types", "signature_crl_files", mode="before"

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from temporalio.client import Client
@@ -46,7 +47,12 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
             else []
         )
         app.state.crls = load_crls([path.read_bytes() for path in settings.signature_crl_files])
-        app.state.gateway = CaseGateway(app.state.client, settings.temporal_task_queue)
+        app.state.gateway = CaseGateway(
+            app.state.client,
+            settings.temporal_task_queue,
+            query_wait=timedelta(seconds=settings.query_wait_seconds),
+            update_wait=timedelta(seconds=settings.update_wait_seconds),
+        )
         yield
         app.state.engine.dispose()
 

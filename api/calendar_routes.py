@@ -73,8 +73,11 @@ async def delete_override(
 
 
 async def _recount(cases: CaseGateway, audit_ids: list[str]) -> int:
+    """Signal every running case. Temporal's visibility knows each running workflow, even
+    one still serving its notice; the read model's open rows cover a case started a moment
+    ago that visibility has not indexed yet."""
     recounted = 0
-    for audit_id in audit_ids:
+    for audit_id in sorted(set(audit_ids) | await cases.running_case_ids()):
         try:
             await cases.signal(audit_id, CameralAudit.calendar_changed)
         except ApiError:

@@ -1,18 +1,16 @@
 """Talking to the case workflows: start, query, update and signal, with Temporal's failures
 turned into answers a user understands."""
 
-import asyncio
-import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
-    WorkflowHandle,
-    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -23,41 +21,68 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import ApiError, from_update_failure, not_found
-from domain.case import AuditStart, CaseSnapshot, Payment
+from api.errors import RETRY_AFTER_SECONDS, ApiError, from_update_failure, not_found
+from domain.case import AuditStart, CaseSnapshot, CaseSummary, Payment
+from domain.case_state import CaseState, initial_state
+from domain.clock import local_date
 from domain.lifecycle import AuditStatus
-from workflows.cameral_audit import CameralAudit
+from workflows.cameral_audit import CameralAudit, PaymentResult
 from workflows.search_attributes import AMOUNT_DUE, INSPECTOR, OFFICE, PARTY_BIN, STATUS
 
 T = TypeVar("T")
-QUERY_TIMEOUT = timedelta(seconds=5)
-FIRST_SNAPSHOT_POLLS = 30
+RPC_TIMEOUT = timedelta(seconds=10)
+# What Temporal answers when no worker took a query or update in time, or it is unreachable.
+_UNAVAILABLE = {
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+}
 
 
 class WorkerUnavailable(ApiError):
     """No worker answered in time; the case itself is safe in Temporal."""
 
-    def __init__(self, audit_id: str) -> None:
+    def __init__(self, audit_id: str, what: str = "no worker answered") -> None:
         super().__init__(
-            503, "worker_unavailable", f"audit {audit_id}: no worker answered; retry shortly"
+            503,
+            "worker_unavailable",
+            f"audit {audit_id}: {what}; nothing was changed, retry shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
 
+def update_id(name: str, not_after: datetime) -> str:
+    """An update id that carries the moment its caller stops waiting (see workflows)."""
+    return f"{name}:{uuid.uuid4().hex}:{int(not_after.timestamp() * 1000)}"
+
+
 class CaseGateway:
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        query_wait: timedelta = timedelta(seconds=3),
+        update_wait: timedelta = timedelta(seconds=10),
+    ) -> None:
         self._client = client
         self._task_queue = task_queue
+        self._query_wait = query_wait
+        # How long a user's request may wait for a worker; past it the case refuses the
+        # request (its id carries this deadline), so one the caller gave up on never acts.
+        self._update_wait = update_wait
 
-    async def start(self, start: AuditStart) -> CaseSnapshot:
+    async def start(self, start: AuditStart) -> CaseState:
         """Start the workflow; an id used before, even by a closed case, is a 409."""
         try:
-            handle = await self._client.start_workflow(
+            await self._client.start_workflow(
                 CameralAudit.run,
-                start,
+                args=[start, None],  # the second argument only ever carries a long case over
                 id=start.audit_id,
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                rpc_timeout=RPC_TIMEOUT,
                 search_attributes=TypedSearchAttributes(
                     [
                         SearchAttributePair(STATUS, str(AuditStatus.ISSUED)),
@@ -72,51 +97,88 @@ class CaseGateway:
                     ]
                 ),
             )
+        except RPCError as error:
+            if error.status in _UNAVAILABLE:
+                raise ApiError(
+                    503,
+                    "temporal_unavailable",
+                    "Temporal did not answer; retry with the same Idempotency-Key or audit_id",
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                ) from error
+            raise
         except WorkflowAlreadyStartedError as error:
             raise ApiError(
                 409, "exists", f"audit {start.audit_id} already exists; choose another audit_id"
             ) from error
-        return await self._first_snapshot(handle)
+        # The case as its workflow starts it (the same pure function): the notification
+        # number is reserved; delivery follows in a moment (GET /audits/{id} shows it).
+        return initial_state(start, local_date(datetime.now(UTC)))
+
+    async def running_case_ids(self) -> set[str]:
+        """Ids of every running case, from Temporal's visibility store."""
+        query = 'WorkflowType = "CameralAudit" AND ExecutionStatus = "Running"'
+        return {
+            execution.id
+            async for execution in self._client.list_workflows(query, rpc_timeout=self._query_wait)
+        }
 
     async def snapshot(self, audit_id: str) -> CaseSnapshot:
         handle = self._client.get_workflow_handle(audit_id)
         return await self._guard(
-            audit_id, lambda: handle.query(CameralAudit.snapshot, rpc_timeout=QUERY_TIMEOUT)
+            audit_id, lambda: handle.query(CameralAudit.snapshot, rpc_timeout=self._query_wait)
         )
 
-    async def update(self, audit_id: str, update: Any, argument: Any) -> CaseSnapshot:
+    async def update(self, audit_id: str, update: Any, argument: Any) -> CaseSummary:
+        result: CaseSummary = await self._update(audit_id, update, argument)
+        return result
+
+    async def _update(self, audit_id: str, update: Any, argument: Any) -> Any:
+        """Run an update with a deadline; a worker that takes it later refuses it then."""
         handle = self._client.get_workflow_handle(audit_id)
+        not_after = datetime.now(UTC) + self._update_wait
         try:
-            result: CaseSnapshot = await self._guard(
-                audit_id, lambda: handle.execute_update(update, argument)
+            return await self._guard(
+                audit_id,
+                lambda: handle.execute_update(
+                    update,
+                    argument,
+                    id=update_id(getattr(update, "__name__", "update"), not_after),
+                    rpc_timeout=self._update_wait + timedelta(seconds=1),
+                ),
             )
         except WorkflowUpdateFailedError as error:
             raise from_update_failure(error) from error
-        return result
+        except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+            raise WorkerUnavailable(audit_id) from error
 
     async def record_payment(
         self, audit_id: str, payment: Payment
     ) -> Literal["accepted", "duplicate"]:
-        """Signal a payment; "duplicate" if the case already counted its reference."""
-        try:
-            case = await self.snapshot(audit_id)
-        except WorkerUnavailable:
-            case = None  # cannot tell now; the workflow still counts a reference only once
-        if case is not None and any(p.reference == payment.reference for p in case.payments):
-            return "duplicate"
-        await self.signal(audit_id, CameralAudit.record_payment, payment)
-        return "accepted"
+        """Post a payment; the case answers at once whether it counted it. A case that is
+        already decided records that the payment came and answers 409."""
+        result: PaymentResult = await self._update(audit_id, CameralAudit.record_payment, payment)
+        if result.result == "closed":
+            raise ApiError(
+                409,
+                "closed",
+                f"audit {audit_id} is closed ({result.status}); the payment is recorded on the "
+                "case but not counted",
+            )
+        return result.result
 
     async def signal(self, audit_id: str, signal: Any, *argument: Any) -> None:
+        """Signals are kept by Temporal until a worker runs: they need no worker now."""
         handle = self._client.get_workflow_handle(audit_id)
-        await self._guard(audit_id, lambda: handle.signal(signal, *argument))
+        await self._guard(
+            audit_id, lambda: handle.signal(signal, *argument, rpc_timeout=RPC_TIMEOUT)
+        )
 
     async def _guard(self, audit_id: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run `call`; an unknown id is a 404 and a closed case a 409 naming its outcome."""
         try:
             return await call()
         except RPCError as error:
-            if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            if error.status in _UNAVAILABLE or "no poller" in error.message.lower():
                 raise WorkerUnavailable(audit_id) from error
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -125,26 +187,14 @@ class CaseGateway:
     async def _closed_or_missing(self, audit_id: str) -> ApiError:
         handle = self._client.get_workflow_handle(audit_id)
         try:
-            description = await handle.describe()
+            description = await handle.describe(rpc_timeout=RPC_TIMEOUT)
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return not_found(audit_id)
+            if error.status in _UNAVAILABLE:
+                return WorkerUnavailable(audit_id, "Temporal did not answer")
             raise
         if description.status == WorkflowExecutionStatus.RUNNING:
             return ApiError(409, "busy", f"audit {audit_id} is busy; retry in a moment")
         outcome = description.typed_search_attributes.get(STATUS) or str(description.status)
         return ApiError(409, "closed", f"audit {audit_id} is closed ({outcome}); it takes no input")
-
-    async def _first_snapshot(self, handle: WorkflowHandle[Any, Any]) -> CaseSnapshot:
-        """The new case once its notice is in the cabinet (normally well under a second), so
-        the inspector sees the delivery date and deadline; an ISSUED case if that takes long."""
-        latest: CaseSnapshot | None = None
-        for _ in range(FIRST_SNAPSHOT_POLLS):
-            with contextlib.suppress(WorkflowQueryFailedError, RPCError):
-                latest = await handle.query(CameralAudit.snapshot, rpc_timeout=QUERY_TIMEOUT)
-            if latest is not None and latest.status != AuditStatus.ISSUED:
-                return latest
-            await asyncio.sleep(0.1)
-        if latest is None:
-            raise WorkerUnavailable(handle.id)
-        return latest

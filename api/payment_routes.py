@@ -5,22 +5,26 @@ import io
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.engine import Engine
 
 from api.auth import Principal
-from api.cases import CaseGateway
-from api.deps import AuditIdParam, Case, Gateway, allow
+from api.cases import CaseGateway, WorkerUnavailable
+from api.deps import AuditIdParam, Db, Gateway, allow
 from api.errors import ApiError
-from api.schemas import PaymentAccepted, PaymentRequest
+from api.schemas import PaymentAccepted, PaymentRequest, UnmatchedPayment
+from db import unmatched
 from domain.clock import local_date
 from domain.identifiers import AUDIT_ID_PATTERN
+from workflows.cameral_audit import CameralAudit
 
 router = APIRouter()
 CSV_COLUMNS = ("audit_id", "reference", "amount", "paid_at", "kind")
 MAX_BATCH = 5000
 
-Outcome = Literal["accepted", "duplicate", "unknown_audit", "closed", "invalid"]
+Outcome = Literal["accepted", "duplicate", "queued", "unknown_audit", "closed", "invalid"]
 
 
 class StatementLine(PaymentRequest):
@@ -48,39 +52,53 @@ class StatementResult(BaseModel):
     rejected: int
 
 
-@router.post("/audits/{audit_id}/payments", status_code=202, response_model=PaymentAccepted)
+@router.post(
+    "/audits/{audit_id}/payments",
+    status_code=202,
+    response_model=PaymentAccepted,
+    responses={409: {"description": "the case is closed; the payment is kept as unmatched"}},
+)
 async def record_payment(
     who: Annotated[Principal, allow("treasury")],
-    case: Case,
     audit_id: AuditIdParam,
     body: PaymentRequest,
     cases: Gateway,
+    db: Db,
 ) -> PaymentAccepted:
-    """A credit from the treasury feed; a reference already counted is reported, not added."""
-    problem = _future(body)
-    if problem:
-        raise ApiError(422, "invalid", problem, "paid_at")
-    result = await cases.record_payment(audit_id, PaymentRequest.model_validate(body))
-    detail = (
-        "accepted"
-        if result == "accepted"
-        else f"reference {body.reference} was already counted for this case; ignored"
-    )
+    """A credit from the treasury feed, answered by the case: `accepted`, `duplicate` (the
+    reference was already counted), or `queued` when no worker runs (Temporal keeps it and
+    the case counts it once). For an unknown audit the payment is kept as unmatched (202,
+    `unknown_audit`); for a closed one too, with a 409."""
+    line = await _apply(cases, db, 1, audit_id, body)
+    if line.result == "invalid":
+        raise ApiError(422, "invalid", line.detail, "paid_at")
+    if line.result == "closed":
+        raise ApiError(409, "closed", line.detail)
     return PaymentAccepted(
-        audit_id=audit_id,
-        reference=body.reference,
-        result=result,
-        detail=detail,
+        audit_id=audit_id, reference=body.reference, result=line.result, detail=line.detail
     )
+
+
+@router.get("/payments/unmatched", response_model=list[UnmatchedPayment])
+async def unmatched_payments(
+    who: Annotated[Principal, allow("treasury", "supervisor", "operator")],
+    db: Db,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[UnmatchedPayment]:
+    """Postings no running case counted, oldest first, for the treasury to reconcile
+    (`after` = the last `id` seen, for the next page)."""
+    rows = await run_in_threadpool(unmatched.listing, db, after, limit)
+    return [UnmatchedPayment.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.post("/payments/batch", response_model=StatementResult)
 async def record_statement(
-    who: Annotated[Principal, allow("treasury")], body: Statement, cases: Gateway
+    who: Annotated[Principal, allow("treasury")], body: Statement, cases: Gateway, db: Db
 ) -> StatementResult:
     """A day's statement: each line is reported on; one bad line does not stop the rest."""
     results = [
-        await _apply(cases, number, line.audit_id, line)
+        await _apply(cases, db, number, line.audit_id, line)
         for number, line in enumerate(body.payments, start=1)
     ]
     return _summary(results)
@@ -92,7 +110,7 @@ async def record_statement(
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def import_statement(
-    who: Annotated[Principal, allow("treasury")], request: Request, cases: Gateway
+    who: Annotated[Principal, allow("treasury")], request: Request, cases: Gateway, db: Db
 ) -> StatementResult:
     """CSV with a header row `audit_id,reference,amount,paid_at,kind` (kind may be empty)."""
     raw = await request.body()
@@ -131,13 +149,16 @@ async def import_statement(
                 )
             )
             continue
-        results.append(await _apply(cases, number, audit_id, payment))
+        results.append(await _apply(cases, db, number, audit_id, payment))
     return _summary(results)
 
 
 async def _apply(
-    cases: CaseGateway, number: int, audit_id: str, payment: PaymentRequest
+    cases: CaseGateway, db: Engine, number: int, audit_id: str, payment: PaymentRequest
 ) -> LineResult:
+    """One posting, never lost: counted by its case, queued for it in Temporal when no
+    worker runs, or kept as unmatched when the case is unknown or closed."""
+
     def result(outcome: Outcome, detail: str) -> LineResult:
         return LineResult(
             line=number,
@@ -147,20 +168,28 @@ async def _apply(
             detail=detail,
         )
 
-    if not AUDIT_ID_PATTERN.match(audit_id):
-        return result("unknown_audit", f"no audit with id {audit_id!r}")
     problem = _future(payment)
     if problem:
         return result("invalid", problem)
+    if not AUDIT_ID_PATTERN.fullmatch(audit_id):
+        await run_in_threadpool(unmatched.keep, db, audit_id, payment, "no such audit id")
+        return result("unknown_audit", f"no audit with id {audit_id!r}; kept as unmatched")
     try:
         outcome = await cases.record_payment(audit_id, payment)
+    except WorkerUnavailable:
+        await cases.signal(audit_id, CameralAudit.post_payment, payment)
+        return result("queued", "no worker answered now; the case will count it (once)")
     except ApiError as error:
-        if error.status == 404:
-            return result("unknown_audit", error.message)
-        if error.status == 409:
-            return result("closed", error.message)
-        raise
-    return result(outcome, "counted" if outcome == "accepted" else "already counted; ignored")
+        if error.status not in (404, 409):
+            raise
+        await run_in_threadpool(unmatched.keep, db, audit_id, payment, error.message)
+        outcome_name: Outcome = "unknown_audit" if error.status == 404 else "closed"
+        return result(outcome_name, f"{error.message}; kept as unmatched")
+    if outcome == "accepted":
+        return result("accepted", "counted")
+    return result(
+        "duplicate", f"reference {payment.reference} was already counted for this case; ignored"
+    )
 
 
 def _future(payment: PaymentRequest) -> str | None:

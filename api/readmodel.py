@@ -15,8 +15,10 @@ from sqlmodel import Session, col, select
 
 from api.errors import ApiError
 from api.schemas import AuditPage, AuditSummary
-from db.models import NO_DEADLINE, AuditRow
-from domain.case import CaseSnapshot
+from db.models import NO_DEADLINE, AuditRow, TrailRow
+from domain.case import CaseEvent, CaseSnapshot
+from domain.case_state import CaseState
+from domain.case_view import snapshot
 from domain.lifecycle import AuditStatus
 
 Sort = Literal["deadline", "id"]
@@ -96,6 +98,16 @@ def _decode(cursor: str) -> tuple[date, str]:
 
 
 def stored_snapshot(engine: Engine, audit_id: str) -> CaseSnapshot | None:
+    """The case as last written: its stored state value and its events from the trail,
+    where each event was written once, under its place in the history."""
     with Session(engine) as session:
         row = session.get(AuditRow, audit_id)
-    return CaseSnapshot.model_validate(row.snapshot) if row else None
+        if row is None:
+            return None
+        trail_rows = session.exec(
+            select(TrailRow)
+            .where(TrailRow.audit_id == audit_id, col(TrailRow.source).startswith("event:"))
+            .order_by(col(TrailRow.seq))
+        ).all()
+    events = [CaseEvent(at=t.at, kind=t.action, details=t.details) for t in trail_rows]
+    return snapshot(CaseState.model_validate(row.snapshot), events)

@@ -32,7 +32,8 @@ async def request_documents(
             "requested_by": who.sub,
         }
     )
-    return await cases.update(audit_id, CameralAudit.request_documents, body)
+    await cases.update(audit_id, CameralAudit.request_documents, body)
+    return await cases.snapshot(audit_id)
 
 
 @router.post(
@@ -49,7 +50,8 @@ async def provide_documents(
 ) -> CaseSnapshot:
     await run_in_threadpool(require_uploaded, db, audit_id, body.documents)
     provided = body.model_copy(update={"request_id": request_id})
-    return await cases.update(audit_id, CameralAudit.provide_documents, provided)
+    await cases.update(audit_id, CameralAudit.provide_documents, provided)
+    return await cases.snapshot(audit_id)
 
 
 @router.get("/audits/{audit_id}/trail", response_model=list[dict[str, Any]])

@@ -1,9 +1,10 @@
 """HTTP routes of the case API. Thin: validate, hand to the workflow, shape the answer."""
 
+import hashlib
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -27,14 +28,18 @@ from api.schemas import (
     ReviewRequest,
     StartAuditRequest,
 )
+from db import start_keys
+from db.case_rows import insert_started
 from db.counters import next_audit_number
 from domain.assessment import NothingToCharge, assess
-from domain.case import AuditStart, CaseSnapshot
+from domain.case import AuditStart, CaseSnapshot, CaseSummary
+from domain.case_state import CaseState, initial_state
+from domain.case_view import snapshot
 from domain.clock import local_date
 from domain.identifiers import format_audit_id
 from domain.lifecycle import AuditStatus
 from domain.settlement import settle
-from workflows.cameral_audit import CameralAudit
+from workflows.cameral_audit import CameralAudit, ReviewOrder
 
 router = APIRouter()
 _GENERATED_ID_ATTEMPTS = 5
@@ -48,8 +53,15 @@ async def start_audit(
     cases: Gateway,
     db: Db,
     rates: Tables,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$"),
+    ] = None,
 ) -> CaseSnapshot:
     """Start a cameral audit; the notification goes to the party's cabinet at once.
+
+    Send an `Idempotency-Key` header to make retries safe: the same key and body return the
+    same case (201), however often the request is repeated.
 
     With `lines` the charges are worked out by the system (see POST /charges/preview). An
     inspector starts audits of their own office, as themselves; a supervisor may name any
@@ -65,22 +77,74 @@ async def start_audit(
         except (NothingToCharge, LookupError) as error:
             raise ApiError(422, "invalid", str(error), "lines") from error
     fields = body.model_dump(exclude={"audit_id"})
-    if body.audit_id is not None:
-        case = await cases.start(AuditStart(audit_id=body.audit_id, **fields))
+    if idempotency_key is not None:
+        state = await _start_once(cases, db, who.sub, idempotency_key, body, fields)
+    elif body.audit_id is not None:
+        state = await cases.start(AuditStart(audit_id=body.audit_id, **fields))
     else:
-        case = await _start_with_generated_id(cases, db, fields)
-    response.headers["Location"] = f"/audits/{case.id}"
-    return case
+        state = await _start_with_generated_id(cases, db, fields)
+    await run_in_threadpool(insert_started, db, state)
+    response.headers["Location"] = f"/audits/{state.audit_id}"
+    return snapshot(state, [])
+
+
+async def _start_once(
+    cases: CaseGateway,
+    db: Engine,
+    owner: str,
+    key: str,
+    body: StartAuditRequest,
+    fields: dict[str, object],
+) -> CaseState:
+    """Start under an Idempotency-Key: a retry of the same request (after a timeout or a
+    503 that came after the start) gets the same case; the key with another body is a 422."""
+    digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    bound = await run_in_threadpool(start_keys.find, db, owner, key)
+    if bound is None:
+        audit_id = body.audit_id or await _next_audit_id(db)
+        bound = await run_in_threadpool(start_keys.claim, db, owner, key, audit_id, digest)
+        claimed_now = bound.audit_id == audit_id and bound.body_sha256 == digest
+    else:
+        claimed_now = False
+    if bound.body_sha256 != digest:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            f"Idempotency-Key {key!r} was used for another request (audit {bound.audit_id}); "
+            "use a new key for a new audit",
+            "Idempotency-Key",
+        )
+    audit_id = bound.audit_id
+    for _ in range(_GENERATED_ID_ATTEMPTS):
+        start = AuditStart(audit_id=audit_id, **fields)
+        try:
+            return await cases.start(start)
+        except ApiError as error:
+            if error.code != "exists":
+                raise
+        if not claimed_now or body.audit_id is not None:
+            # Started by an earlier try of this very request: the same case, as started.
+            stored = await run_in_threadpool(stored_snapshot, db, audit_id)
+            return initial_state(
+                start, stored.issued_on if stored else local_date(datetime.now(UTC))
+            )
+        # The generated number was taken by an explicit audit_id: move the key on.
+        taken, audit_id = audit_id, await _next_audit_id(db)
+        await run_in_threadpool(start_keys.rebind, db, owner, key, taken, audit_id)
+    raise ApiError(503, "id_exhausted", "could not allocate a free audit id; retry")
+
+
+async def _next_audit_id(db: Engine) -> str:
+    year = local_date(datetime.now(UTC)).year
+    return format_audit_id(year, await run_in_threadpool(next_audit_number, db, year))
 
 
 async def _start_with_generated_id(
     cases: CaseGateway, db: Engine, fields: dict[str, object]
-) -> CaseSnapshot:
-    year = local_date(datetime.now(UTC)).year
+) -> CaseState:
     for _ in range(_GENERATED_ID_ATTEMPTS):
-        number = await run_in_threadpool(next_audit_number, db, year)
         try:
-            return await cases.start(AuditStart(audit_id=format_audit_id(year, number), **fields))
+            return await cases.start(AuditStart(audit_id=await _next_audit_id(db), **fields))
         except ApiError as error:
             if error.code != "exists":
                 raise  # the number was taken by an explicit audit_id; try the next one
@@ -138,13 +202,14 @@ async def get_case(
 ) -> CaseView:
     """The live case from its workflow (the last stored snapshot if no worker answers), with
     what it takes to settle it today."""
+    stored_at = None
     try:
         case = await cases.snapshot(audit_id)
     except WorkerUnavailable:
         stored = await run_in_threadpool(stored_snapshot, db, audit_id)
         if stored is None:
             raise
-        case = stored
+        case, stored_at = stored, row.updated_at
     owed_today = None
     if case.charges is not None:
         owed_today = settle(
@@ -155,10 +220,12 @@ async def get_case(
             case.response_deadline,
             rates.base_rate,
         )
-    return CaseView(**case.model_dump(), owed_today=owed_today)
+    return CaseView(
+        **dict(case), owed_today=owed_today, live=stored_at is None, stored_at=stored_at
+    )
 
 
-@router.post("/audits/{audit_id}/explanation", response_model=CaseSnapshot)
+@router.post("/audits/{audit_id}/explanation", response_model=CaseSummary)
 async def submit_explanation(
     who: Annotated[Principal, allow("party")],
     row: Case,
@@ -166,84 +233,84 @@ async def submit_explanation(
     body: ExplanationRequest,
     cases: Gateway,
     db: Db,
-) -> CaseSnapshot:
+) -> CaseSummary:
     """The party disputes the notification; the 10-working-day review starts."""
     await run_in_threadpool(require_uploaded, db, audit_id, body.documents)
     return await cases.update(audit_id, CameralAudit.submit_explanation, body)
 
 
-@router.post("/audits/{audit_id}/delivery", response_model=CaseSnapshot)
+@router.post("/audits/{audit_id}/delivery", response_model=CaseSummary)
 async def postal_receipt(
     who: Annotated[Principal, allow("inspector", "supervisor")],
     row: Case,
     audit_id: AuditIdParam,
     body: PostalReceiptRequest,
     cases: Gateway,
-) -> CaseSnapshot:
+) -> CaseSummary:
     """The post office's receipt: its date is the delivery date the deadline counts from."""
     return await cases.update(audit_id, CameralAudit.record_postal_receipt, body)
 
 
-@router.post("/audits/{audit_id}/delivery/returned", response_model=CaseSnapshot)
+@router.post("/audits/{audit_id}/delivery/returned", response_model=CaseSummary)
 async def mail_returned(
     who: Annotated[Principal, allow("inspector", "supervisor")],
     row: Case,
     audit_id: AuditIdParam,
     body: MailReturnedRequest,
     cases: Gateway,
-) -> CaseSnapshot:
+) -> CaseSummary:
     """The letter came back: the inspector has 5 working days to inspect the address."""
     return await cases.update(audit_id, CameralAudit.record_mail_returned, body)
 
 
-@router.post("/audits/{audit_id}/delivery/inspection", response_model=CaseSnapshot)
+@router.post("/audits/{audit_id}/delivery/inspection", response_model=CaseSummary)
 async def inspection_act(
     who: Annotated[Principal, allow("inspector", "supervisor")],
     row: Case,
     audit_id: AuditIdParam,
     body: InspectionActRequest,
     cases: Gateway,
-) -> CaseSnapshot:
+) -> CaseSummary:
     """The act of inspecting the registered address: its date becomes the delivery date."""
     return await cases.update(audit_id, CameralAudit.record_inspection_act, body)
 
 
-@router.post("/audits/{audit_id}/review", response_model=CaseSnapshot)
+@router.post("/audits/{audit_id}/review", response_model=CaseSummary)
 async def review(
     who: Annotated[Principal, allow("inspector", "supervisor")],
     row: Case,
     audit_id: AuditIdParam,
     body: ReviewRequest,
     cases: Gateway,
-) -> CaseSnapshot:
+) -> CaseSummary:
     """Customs accepts the explanation or decides the notification is unfulfilled; once the
     review is overdue, only a supervisor decides."""
-    if row.overdue and who.role != "supervisor":
-        raise ApiError(403, "forbidden", "the review is overdue: a supervisor decides it now")
     decided = body.model_copy(update={"decided_by": who.sub})
-    return await cases.update(audit_id, CameralAudit.review, decided)
+    return await cases.update(
+        audit_id, CameralAudit.review, ReviewOrder(decision=decided, role=who.role)
+    )
 
 
-@router.post("/audits/{audit_id}/cancel", response_model=CaseSnapshot)
+@router.post("/audits/{audit_id}/cancel", response_model=CaseSummary)
 async def cancel(
     who: Annotated[Principal, allow("supervisor")],
     row: Case,
     audit_id: AuditIdParam,
     body: CancelRequest,
     cases: Gateway,
-) -> CaseSnapshot:
+) -> CaseSummary:
     cancelled = body.model_copy(update={"cancelled_by": who.sub})
     return await cases.update(audit_id, CameralAudit.cancel, cancelled)
 
 
-@router.post("/audits/{audit_id}/reassign", response_model=CaseSnapshot)
+@router.post("/audits/{audit_id}/reassign", response_model=CaseSummary)
 async def reassign(
     who: Annotated[Principal, allow("supervisor")],
     row: Case,
     audit_id: AuditIdParam,
     body: ReassignRequest,
     cases: Gateway,
-) -> CaseSnapshot:
+) -> CaseSummary:
     """Hand the case to another inspector of the office."""
     moved = body.model_copy(update={"by": who.sub})
     return await cases.update(audit_id, CameralAudit.reassign, moved)

@@ -1,7 +1,7 @@
 """Request and response bodies. Requests reject unknown fields so a typo is a 422, not a
 silently ignored value."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -129,14 +129,30 @@ class AuditPage(BaseModel):
 class PaymentAccepted(BaseModel):
     audit_id: str
     reference: str
-    result: Literal["accepted", "duplicate"]
+    result: Literal["accepted", "duplicate", "queued", "unknown_audit"]
     detail: str
 
 
+class UnmatchedPayment(BaseModel):
+    id: int
+    audit_id: str
+    reference: str
+    amount: Decimal
+    paid_at: date
+    kind: str | None
+    reason: str
+    received_at: datetime
+
+
 class CaseView(CaseSnapshot):
-    """The case, plus what the party owes if it pays today (penalty keeps running)."""
+    """The case, plus what the party owes if it pays today (penalty keeps running).
+
+    `live` is false when no worker answered and this is the copy the read model stored at
+    `stored_at`."""
 
     owed_today: Settlement | None
+    live: bool = True
+    stored_at: datetime | None = None
 
 
 class Health(BaseModel):

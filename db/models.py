@@ -204,3 +204,32 @@ class PaymentRow(SQLModel, table=True):
     amount: Decimal = Field(sa_type=Numeric(18, 2))
     paid_at: date
     kind: str | None = Field(default=None, max_length=20)
+
+
+class UnmatchedPaymentRow(SQLModel, table=True):
+    """A treasury posting no running case counted: an unknown audit id or a closed case."""
+
+    __tablename__ = "unmatched_payments"
+    __table_args__ = (UniqueConstraint("audit_id", "reference"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_id: str = Field(max_length=40)
+    reference: str = Field(max_length=500)
+    amount: Decimal = Field(sa_type=Numeric(18, 2))
+    paid_at: date
+    kind: str | None = Field(default=None, max_length=20)
+    reason: str = Field(max_length=500)
+    received_at: datetime
+
+
+class StartKeyRow(SQLModel, table=True):
+    """An `Idempotency-Key` of `POST /audits`: a retry of the same request by the same user
+    gets the same case, never a second one."""
+
+    __tablename__ = "start_keys"
+
+    owner: str = Field(primary_key=True, max_length=200)
+    key: str = Field(primary_key=True, max_length=200)
+    audit_id: str = Field(max_length=20)
+    body_sha256: str = Field(max_length=64)
+    created_at: datetime

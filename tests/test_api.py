@@ -154,7 +154,8 @@ async def test_cancel_and_unknown_ids(api: httpx.AsyncClient) -> None:
     assert (await api.get(f"/audits/{unknown}")).status_code == 404
     assert (await api.get("/audits/not-an-id")).status_code == 404
     pay = {"reference": "X", "amount": "1.00", "paid_at": "2026-01-01"}
-    assert (await api.post(f"/audits/{unknown}/payments", json=pay)).status_code == 404
+    stray = await api.post(f"/audits/{unknown}/payments", json=pay)
+    assert stray.status_code == 202 and stray.json()["result"] == "unknown_audit"
     assert (
         await api.post(f"/audits/{unknown}/review", json={"decision": "accept"})
     ).status_code == 404
@@ -209,3 +210,23 @@ async def test_a_decree_override_moves_open_deadlines(api: httpx.AsyncClient) ->
         await asyncio.sleep(0.1)
     assert back["response_deadline"] == case["response_deadline"]
     assert (await api.delete(f"/calendar/overrides/{deadline.isoformat()}")).status_code == 404
+
+
+async def test_a_start_retried_with_its_idempotency_key_gets_the_same_case(
+    api: httpx.AsyncClient,
+) -> None:
+    body = start_body()
+    del body["audit_id"]
+    key = {"Idempotency-Key": "start-7f3c9a"}
+    first = await api.post("/audits", json=body, headers=key)
+    again = await api.post("/audits", json=body, headers=key)  # e.g. after a 503 or timeout
+    other = await api.post("/audits", json={**body, "findings": "another case"}, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    case = await until(api, first.json()["id"], "AWAITING_RESPONSE")
+    assert milestones(case).count("started") == 1
+    listed = (await api.get("/audits", params={"inspector_id": body["inspector_id"]})).json()
+    assert [i["id"] for i in listed["items"]].count(case["id"]) == 1
+    bad_key = await api.post("/audits", json=body, headers={"Idempotency-Key": "bad key"})
+    assert bad_key.status_code == 422

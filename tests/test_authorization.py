@@ -6,8 +6,6 @@ from typing import Any
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
 
 from api.auth import dev_key
 from config import Settings
@@ -175,22 +173,6 @@ async def test_a_party_cannot_learn_of_another_partys_audit(
     assert listing.status_code == 200 and listing.json()["items"] == []
     own = await api.get("/audits", headers=tokens.header("party"))
     assert case["id"] in [item["id"] for item in own.json()["items"]]
-
-
-async def test_an_overdue_review_is_for_a_supervisor(
-    api: httpx.AsyncClient, tokens: Tokens, engine: Engine
-) -> None:
-    case = await started(api)
-    with engine.begin() as connection:
-        connection.execute(
-            text("UPDATE audits SET overdue = true WHERE id = :id"), {"id": case["id"]}
-        )
-    reply = await api.post(
-        f"/audits/{case['id']}/review",
-        json={"decision": "accept"},
-        headers=tokens.header("inspector"),
-    )
-    assert reply.status_code == 403 and "supervisor" in reply.json()["detail"]
 
 
 def bad_tokens(settings: Settings) -> dict[str, str]:

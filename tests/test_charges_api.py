@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.cases import started
+from tests.cases import started, until
 from tests.factories import start_body
 
 SEED_LINE = {
@@ -77,7 +77,7 @@ def audit_with_lines(**changes: Any) -> dict[str, Any]:
 async def test_an_audit_started_from_lines_charges_the_difference(api: httpx.AsyncClient) -> None:
     reply = await api.post("/audits", json=audit_with_lines())
     assert reply.status_code == 201, reply.text
-    case = reply.json()
+    case = await until(api, reply.json()["id"], "AWAITING_RESPONSE")
     assessed = case["assessment"]["lines"][0]
     assert assessed["additional"]["customs_duty"] == "157500.00"
     assert assessed["additional"]["vat"] == "144900.00"

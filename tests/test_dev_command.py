@@ -45,6 +45,16 @@ def _eventually(read: Callable[[], list[Any]], timeout: float = 30) -> list[Any]
     return found
 
 
+def _served(api: str, audit_id: str, auth: dict[str, str]) -> dict[str, Any]:
+    """The case once its notice is in the cabinet (it is served just after the start)."""
+    give_up = time.monotonic() + 30
+    while True:
+        case: dict[str, Any] = httpx.get(f"{api}/audits/{audit_id}", headers=auth).json()
+        if case["status"] == "AWAITING_RESPONSE" or time.monotonic() > give_up:
+            return case
+        time.sleep(0.2)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> int:
     process.send_signal(signal.SIGINT)
     return process.wait(timeout=60)
@@ -89,7 +99,7 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
         assert httpx.post(f"{api}/audits", json=start_body(), timeout=30).status_code == 401
         created = httpx.post(f"{api}/audits", json=start_body(), headers=auth, timeout=30)
         assert created.status_code == 201, created.text
-        case = created.json()
+        case = _served(api, created.json()["id"], auth)
         assert case["status"] == "AWAITING_RESPONSE"
         ui = httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10)
         assert ui.status_code == 200
