@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
 from api import (
@@ -19,7 +21,14 @@ from api import (
 )
 from api.auth import TokenVerifier
 from api.cases import CaseGateway
-from api.errors import ApiError, api_error_handler
+from api.errors import (
+    ERROR_RESPONSES,
+    ApiError,
+    api_error_handler,
+    http_error_handler,
+    unexpected_error_handler,
+    validation_error_handler,
+)
 from config import Settings
 from db.engine import make_engine
 from db.reference import load_rate_tables
@@ -62,8 +71,12 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         "Republic of Kazakhstan, each one a durable Temporal workflow.",
         version="0.1.0",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(HTTPException, http_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)
     app.include_router(routes.router)
     app.include_router(payment_routes.router)
     app.include_router(charge_routes.router)

@@ -90,7 +90,7 @@ def principal_from(claims: dict[str, Any]) -> Principal:
     if role not in ROLES:
         raise unauthenticated(f"the token's role claim must be one of {', '.join(ROLES)}")
     office = claims.get("office")
-    if role in OFFICE_ROLES and not (isinstance(office, str) and OFFICE_PATTERN.match(office)):
+    if role in OFFICE_ROLES and not (isinstance(office, str) and OFFICE_PATTERN.fullmatch(office)):
         raise unauthenticated(f"a {role} token needs an 'office' claim of 5 digits")
     party_bin = claims.get("bin")
     if role == "party" and (not isinstance(party_bin, str) or bin_problem(party_bin)):

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import StringConstraints
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -13,6 +13,7 @@ from api.auth import ROLES, Principal
 from api.cases import CaseGateway
 from api.deps import Db, Gateway, allow
 from api.errors import ApiError
+from api.schemas import EdgeInput
 from db.models import AuditRow, CalendarOverrideRow
 from domain.lifecycle import AuditStatus
 from workflows.cameral_audit import CameralAudit
@@ -21,9 +22,7 @@ router = APIRouter(prefix="/calendar")
 _COUNTING = (str(AuditStatus.AWAITING_RESPONSE), str(AuditStatus.UNDER_REVIEW))
 
 
-class OverrideIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OverrideIn(EdgeInput):
     working: bool
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 

@@ -26,7 +26,7 @@ def engine(request: Request) -> Engine:
 
 
 def audit_id(audit_id: Annotated[str, Path(description="e.g. CA-2026-000123")]) -> str:
-    if not AUDIT_ID_PATTERN.match(audit_id):
+    if not AUDIT_ID_PATTERN.fullmatch(audit_id):
         raise not_found(audit_id)
     return audit_id
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from api.auth import Principal
 from api.deps import READERS, AuditIdParam, Case, Db, allow
+from api.downloads import file_headers
 from api.errors import ApiError, not_found
 from db import trail
 from db.models import AuditRow, DocumentRow, EvidenceRow
@@ -97,7 +98,7 @@ async def get_document(
             "ETag": f'"{digest}"',
             "X-Content-SHA256": digest,
             "X-Document-Number": row.number,
-            "Content-Disposition": f'inline; filename="{row.number.replace("/", "_")}"',
+            **file_headers(row.number.replace("/", "_"), "inline"),
         },
     )
 
@@ -119,7 +120,7 @@ async def get_signature(
     return Response(
         content=data,
         media_type="application/pkcs7-signature",
-        headers={"Content-Disposition": f'attachment; filename="{evidence.filename}.p7s"'},
+        headers=file_headers(f"{evidence.filename}.p7s", "attachment"),
     )
 
 
@@ -143,7 +144,7 @@ async def _uploaded_file(
             "ETag": f'"{evidence.sha256}"',
             "X-Content-SHA256": evidence.sha256,
             "X-Signature-Status": evidence.signature_status,
-            "Content-Disposition": f'attachment; filename="{evidence.filename}"',
+            **file_headers(evidence.filename, "attachment"),
         },
     )
 

@@ -1,13 +1,54 @@
-"""How failures a user can cause become HTTP answers: always JSON saying what and how to fix."""
+"""How failures a user can cause become HTTP answers: always JSON saying what and how to fix.
+
+Every error, 500 included, has one shape (`ErrorBody`), and the OpenAPI schema says so for
+every status an endpoint can answer, so clients and contract tests need no special cases.
+"""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from workflows.errors import EXPIRED, FORBIDDEN, INVALID_INPUT, WRONG_STATE
 
 RETRY_AFTER_SECONDS = 30
+log = logging.getLogger(__name__)
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """`code` is stable for programs, `detail` is for people, `field` names the input at fault
+    (dotted, e.g. `party.bin`); a 422 lists every problem in `errors`."""
+
+    code: str
+    detail: str
+    field: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+_DESCRIPTIONS = {
+    401: "No token, or one that is not accepted",
+    403: "The caller's role or office may not do this",
+    404: "No such case (or not one the caller may see)",
+    409: "The case is not in a state that takes this",
+    413: "The request body is larger than REQUEST_MAX_BYTES",
+    422: "The input is not valid; `field` names it",
+    503: "A part the answer needs is down; retry after `Retry-After` seconds",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _DESCRIPTIONS.items()
+}
 
 
 class ApiError(Exception):
@@ -52,9 +93,40 @@ def from_update_failure(error: WorkflowUpdateFailedError) -> ApiError:
     raise error
 
 
+def _answer(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content=body.model_dump(exclude_none=True), headers=headers
+    )
+
+
 async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    body: dict[str, str] = {"code": error.code, "detail": error.message}
-    if error.field:
-        body["field"] = error.field
-    return JSONResponse(status_code=error.status, content=body, headers=error.headers)
+    body = ErrorBody(code=error.code, detail=error.message, field=error.field)
+    return _answer(error.status, body, error.headers)
+
+
+async def validation_error_handler(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        FieldProblem(field=".".join(str(part) for part in item["loc"][1:]), message=item["msg"])
+        for item in error.errors()
+    ]
+    first = problems[0] if problems else FieldProblem(field="", message="invalid request")
+    detail = f"{first.field}: {first.message}" if first.field else first.message
+    body = ErrorBody(code="invalid", detail=detail, field=first.field or None, errors=problems)
+    return _answer(422, body)
+
+
+async def http_error_handler(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    return _answer(error.status_code, ErrorBody(code=code, detail=str(error.detail)), error.headers)
+
+
+async def unexpected_error_handler(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error answering %s %s", request.method, request.url.path)
+    body = ErrorBody(
+        code="internal",
+        detail="an unexpected error; it has been logged. Retry later, or report the time.",
+    )
+    return _answer(500, body)

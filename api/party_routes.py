@@ -5,13 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.auth import Principal
 from api.deps import Db, allow
 from api.errors import ApiError
+from api.schemas import EdgeInput
 from db.models import PartyWebhookRow
 from domain.identifiers import bin_problem
 
@@ -34,9 +35,7 @@ def party_bin(
 BinParam = Annotated[str, Depends(party_bin)]
 
 
-class WebhookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebhookIn(EdgeInput):
     url: AnyHttpUrl
     secret: Annotated[str, Field(min_length=32, max_length=200)]
 

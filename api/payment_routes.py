@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.engine import Engine
 
 from api.auth import Principal
 from api.cases import CaseGateway, WorkerUnavailable
 from api.deps import AuditIdParam, Db, Gateway, allow
 from api.errors import ApiError
-from api.schemas import PaymentAccepted, PaymentRequest, UnmatchedPayment
+from api.schemas import EdgeInput, PaymentAccepted, PaymentRequest, UnmatchedPayment
 from db import unmatched
 from domain.clock import local_date
 from domain.identifiers import AUDIT_ID_PATTERN
@@ -31,9 +31,7 @@ class StatementLine(PaymentRequest):
     audit_id: str
 
 
-class Statement(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Statement(EdgeInput):
     payments: Annotated[list[StatementLine], Field(min_length=1, max_length=MAX_BATCH)]
 
 

@@ -39,6 +39,7 @@ from domain.clock import local_date
 from domain.identifiers import format_audit_id
 from domain.lifecycle import AuditStatus
 from domain.settlement import settle
+from domain.storable import AmountTooLarge
 from workflows.cameral_audit import CameralAudit, ReviewOrder
 
 router = APIRouter()
@@ -74,7 +75,7 @@ async def start_audit(
     if body.lines is not None:
         try:
             assess(list(body.lines), local_date(datetime.now(UTC)), rates)
-        except (NothingToCharge, LookupError) as error:
+        except (NothingToCharge, LookupError, AmountTooLarge) as error:
             raise ApiError(422, "invalid", str(error), "lines") from error
     fields = body.model_dump(exclude={"audit_id"})
     if idempotency_key is not None:
@@ -156,9 +157,9 @@ async def list_cases(
     who: Annotated[Principal, allow(*READERS)],
     db: Db,
     status: AuditStatus | None = None,
-    party_bin: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    party_bin: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     inspector_id: str | None = None,
-    customs_office: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    customs_office: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     overdue: bool | None = None,
     deadline_from: date | None = None,
     deadline_to: date | None = None,

@@ -1,11 +1,12 @@
 """Request and response bodies. Requests reject unknown fields so a typo is a 422, not a
-silently ignored value."""
+silently ignored value, and hold every string to what the database can store."""
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from domain.assessment import AuditLine
 from domain.case import (
@@ -27,33 +28,57 @@ from domain.case import (
 from domain.charges import ChargeLine, Charges
 from domain.lifecycle import AuditStatus
 from domain.settlement import Settlement
-
-_STRICT = ConfigDict(extra="forbid")
-
-
-class PartyIn(Party):
-    model_config = _STRICT
+from domain.storable import ascii_number, storable_text
 
 
-class ChargesIn(Charges):
-    model_config = _STRICT
+class EdgeInput(BaseModel):
+    """Base of every request body. Nested bodies are EdgeInput too, so each checks its own
+    strings and a refusal names the innermost field (`party.name`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        for text in _strings(value):
+            storable_text(text)
+        if info.field_name is not None and _is_number(cls.model_fields[info.field_name]):
+            ascii_number(value)
+        return value
 
 
-class ChargeLineIn(ChargeLine):
-    model_config = _STRICT
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
 
 
-class AuditLineIn(AuditLine):
-    model_config = _STRICT
+def _is_number(field: Any) -> bool:
+    annotation = field.annotation
+    return annotation is Decimal or Decimal in get_args(annotation)
 
+
+class PartyIn(EdgeInput, Party):
+    pass
+
+
+class ChargesIn(EdgeInput, Charges):
+    pass
+
+
+class ChargeLineIn(EdgeInput, ChargeLine):
+    pass
+
+
+class AuditLineIn(EdgeInput, AuditLine):
     declared: ChargeLineIn
     adjusted: ChargeLineIn
 
 
-class StartAuditRequest(AuditStart):
+class StartAuditRequest(EdgeInput, AuditStart):
     """As the workflow's start order, but the id may be left to the system."""
-
-    model_config = _STRICT
 
     audit_id: AuditId | None = None  # type: ignore[assignment]
     party: PartyIn
@@ -61,46 +86,44 @@ class StartAuditRequest(AuditStart):
     lines: Annotated[list[AuditLineIn], Field(min_length=1, max_length=500)] | None = None  # type: ignore[assignment]
 
 
-class ExplanationRequest(Explanation):
-    model_config = _STRICT
+class ExplanationRequest(EdgeInput, Explanation):
+    pass
 
 
-class PaymentRequest(Payment):
-    model_config = _STRICT
+class PaymentRequest(EdgeInput, Payment):
+    pass
 
 
-class PostalReceiptRequest(PostalReceipt):
-    model_config = _STRICT
+class PostalReceiptRequest(EdgeInput, PostalReceipt):
+    pass
 
 
-class MailReturnedRequest(MailReturned):
-    model_config = _STRICT
+class MailReturnedRequest(EdgeInput, MailReturned):
+    pass
 
 
-class InspectionActRequest(InspectionAct):
-    model_config = _STRICT
+class InspectionActRequest(EdgeInput, InspectionAct):
+    pass
 
 
-class DocumentRequestIn(DocumentRequest):
-    model_config = _STRICT
+class DocumentRequestIn(EdgeInput, DocumentRequest):
+    pass
 
 
-class DocumentsProvidedIn(DocumentsProvided):
-    model_config = _STRICT
-
+class DocumentsProvidedIn(EdgeInput, DocumentsProvided):
     request_id: str = ""  # taken from the URL
 
 
-class ReassignRequest(Reassignment):
-    model_config = _STRICT
+class ReassignRequest(EdgeInput, Reassignment):
+    pass
 
 
-class ReviewRequest(ReviewDecision):
-    model_config = _STRICT
+class ReviewRequest(EdgeInput, ReviewDecision):
+    pass
 
 
-class CancelRequest(Cancellation):
-    model_config = _STRICT
+class CancelRequest(EdgeInput, Cancellation):
+    pass
 
 
 class AuditSummary(BaseModel):

@@ -16,13 +16,14 @@ from domain.identifiers import bin_problem
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DeliveryMethod
 from domain.settlement import PaymentKind, Settlement
+from domain.storable import BusinessDate
 
 Language = Literal["kk", "ru", "en"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 PositiveAmount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
-OfficeCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
-AuditId = Annotated[str, StringConstraints(pattern=r"^CA-\d{4}-\d{6}$")]
+OfficeCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
+AuditId = Annotated[str, StringConstraints(pattern=r"^CA-[0-9]{4}-[0-9]{6}$")]
 
 
 def _valid_bin(value: str) -> str:
@@ -43,7 +44,7 @@ class Party(BaseModel):
     email: Annotated[
         str | None, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     ] = None
-    phone: Annotated[str | None, StringConstraints(pattern=r"^\+?\d{10,15}$")] = None
+    phone: Annotated[str | None, StringConstraints(pattern=r"^\+?[0-9]{10,15}$")] = None
     address: ShortText | None = None
     language: Language = "ru"
 
@@ -78,13 +79,13 @@ class Explanation(BaseModel):
     """The party's dispute; Art. 417(3-2) lists what it must state besides its text."""
 
     text: Text
-    signed_on: date
+    signed_on: BusinessDate
     party_name: ShortText
     party_address: ShortText
     party_bin: Bin
     customs_authority: ShortText
     notification_number: ShortText
-    notification_date: date
+    notification_date: BusinessDate
     grounds: Text
     documents: Annotated[list[ShortText], Field(max_length=200)] = []
     no_documents_reason: Text | None = None
@@ -124,7 +125,7 @@ class Payment(BaseModel):
 
     reference: ShortText
     amount: PositiveAmount
-    paid_at: date
+    paid_at: BusinessDate
     kind: PaymentKind | None = None
 
 
@@ -132,14 +133,14 @@ class PostalReceipt(BaseModel):
     """The post office's acknowledgement that the party received the registered letter."""
 
     channel: Literal["registered_mail"] = "registered_mail"
-    delivered_on: date
+    delivered_on: BusinessDate
     receipt_no: ShortText
 
 
 class MailReturned(BaseModel):
     """The registered letter came back undelivered."""
 
-    returned_on: date
+    returned_on: BusinessDate
     reason: ShortText
 
 
@@ -147,7 +148,7 @@ class InspectionAct(BaseModel):
     """Act of inspecting the registered address after returned mail; its date is delivery."""
 
     act_no: ShortText
-    act_date: date
+    act_date: BusinessDate
     finding: Literal["party_absent", "handed_over"]
     inspector_id: ShortText | None = None
 

@@ -31,6 +31,7 @@ from domain.clock import ALMATY, end_of_day, local_date
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
 from domain.rates import DatedTable
+from domain.storable import MAX_AMOUNT
 
 RefusalCode = Literal["wrong_state", "invalid_input", "forbidden"]
 DECISION_TIME = time(18, 0)
@@ -334,6 +335,12 @@ def _payment(state: CaseState, payment: Payment, now: datetime) -> list[CaseEven
         return [event(EventKind.PAYMENT_DUPLICATE, now, reference=payment.reference)]
     if not state.open:
         return [event(EventKind.PAYMENT_AFTER_CLOSE, now, status=str(state.status), **details)]
+    if state.amount_paid + payment.amount > MAX_AMOUNT:
+        raise Refused(
+            "invalid_input",
+            f"payments would add up to more than {MAX_AMOUNT} KZT; check the amount",
+            "amount",
+        )
     received = event(
         EventKind.PAYMENT_RECEIVED, now, payment=payment.model_dump(mode="json"), **details
     )

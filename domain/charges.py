@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from domain.money import to_tiyn
 from domain.rates import RateTables
+from domain.storable import BusinessDate, within_amount_limit
 
 ZERO = Decimal("0")
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
@@ -45,6 +46,7 @@ class Charges(BaseModel):
     def _something_is_charged(self) -> "Charges":
         if self.total <= 0:
             raise ValueError("at least one charge must be greater than zero")
+        within_amount_limit(self.total)
         return self
 
 
@@ -52,7 +54,7 @@ class ChargeLine(BaseModel):
     """One declaration line as declared or as the audit found it (contract field names)."""
 
     declaration: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-    registered_on: date
+    registered_on: BusinessDate
     currency: Currency = "KZT"
     exchange_rate: Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=6)] = Decimal(1)
     price_paid: Figure
@@ -151,12 +153,10 @@ def compute_line(line: ChargeLine, tables: RateTables) -> LineFigures:
 
 def totals(figures: Sequence[LineFigures | Totals]) -> Totals:
     return Totals(
-        customs_value=sum((f.customs_value for f in figures), ZERO),
-        customs_duty=sum((f.customs_duty for f in figures), ZERO),
-        customs_fee=sum((f.customs_fee for f in figures), ZERO),
-        vat=sum((f.vat for f in figures), ZERO),
-        excise=sum((f.excise for f in figures), ZERO),
-        total=sum((f.total for f in figures), ZERO),
+        **{
+            kind: within_amount_limit(sum((getattr(f, kind) for f in figures), ZERO))
+            for kind in Totals.model_fields
+        }
     )
 
 

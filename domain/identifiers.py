@@ -4,8 +4,10 @@ import re
 
 _BIN_FIRST_WEIGHTS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 _BIN_SECOND_WEIGHTS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
-AUDIT_ID_PATTERN = re.compile(r"^CA-\d{4}-\d{6}$")
-OFFICE_PATTERN = re.compile(r"^\d{5}$")
+# ASCII digits only (\d admits Arabic-Indic and full-width ones); use with fullmatch, as a `$`
+# would admit a trailing newline.
+AUDIT_ID_PATTERN = re.compile(r"CA-[0-9]{4}-[0-9]{6}")
+OFFICE_PATTERN = re.compile(r"[0-9]{5}")
 
 
 def bin_check_digit(first_eleven: str) -> int | None:
@@ -24,7 +26,7 @@ def bin_check_digit(first_eleven: str) -> int | None:
 
 def bin_problem(value: str) -> str | None:
     """Why `value` is not a valid BIN/IIN, or None if it is one."""
-    if len(value) != 12 or not value.isdigit():
+    if len(value) != 12 or not (value.isascii() and value.isdigit()):
         return "must be exactly 12 digits"
     if bin_check_digit(value[:11]) != int(value[11]):
         return "check digit does not match (mistyped BIN/IIN?)"
