@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     dev_sinks: bool = True
     rates_file: Path | None = None
 
+    request_max_bytes: int = 64 * 1024 * 1024  # any body; must exceed the upload limits
     upload_max_file_bytes: int = 20 * 1024 * 1024
     upload_max_case_bytes: int = 200 * 1024 * 1024
     upload_allowed_types: Annotated[list[str], NoDecode] = [

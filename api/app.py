@@ -29,6 +29,7 @@ from api.errors import (
     unexpected_error_handler,
     validation_error_handler,
 )
+from api.gate import RequestGate
 from config import Settings
 from db.engine import make_engine
 from db.reference import load_rate_tables
@@ -73,6 +74,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
     )
+    app.add_middleware(RequestGate, max_bytes=settings.request_max_bytes, open_paths=frozenset())
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)

@@ -46,6 +46,9 @@ Tables = Annotated[RateTables, Depends(tables)]
 
 def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
     """The verified caller; 401 with the reason when the token is missing or not accepted."""
+    checked: Principal | None = getattr(request.state, "principal", None)
+    if checked is not None:
+        return checked  # verified by the request gate before the body was read
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthenticated("send `Authorization: Bearer <token>`")

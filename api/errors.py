@@ -93,7 +93,7 @@ def from_update_failure(error: WorkflowUpdateFailedError) -> ApiError:
     raise error
 
 
-def _answer(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def answer(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         status_code=status, content=body.model_dump(exclude_none=True), headers=headers
     )
@@ -102,7 +102,7 @@ def _answer(status: int, body: ErrorBody, headers: Mapping[str, str] | None = No
 async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
     body = ErrorBody(code=error.code, detail=error.message, field=error.field)
-    return _answer(error.status, body, error.headers)
+    return answer(error.status, body, error.headers)
 
 
 async def validation_error_handler(_request: Request, error: Exception) -> JSONResponse:
@@ -114,13 +114,18 @@ async def validation_error_handler(_request: Request, error: Exception) -> JSONR
     first = problems[0] if problems else FieldProblem(field="", message="invalid request")
     detail = f"{first.field}: {first.message}" if first.field else first.message
     body = ErrorBody(code="invalid", detail=detail, field=first.field or None, errors=problems)
-    return _answer(422, body)
+    return answer(422, body)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 async def http_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-    return _answer(error.status_code, ErrorBody(code=code, detail=str(error.detail)), error.headers)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+        error.status_code, "http_error"
+    )
+    return answer(error.status_code, ErrorBody(code=code, detail=str(error.detail)), error.headers)
 
 
 async def unexpected_error_handler(request: Request, error: Exception) -> JSONResponse:
@@ -129,4 +134,4 @@ async def unexpected_error_handler(request: Request, error: Exception) -> JSONRe
         code="internal",
         detail="an unexpected error; it has been logged. Retry later, or report the time.",
     )
-    return _answer(500, body)
+    return answer(500, body)

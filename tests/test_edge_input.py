@@ -3,18 +3,24 @@ a 422 naming the field, and nothing is started or stored. Each case here reached
 (or answered 500) before the edge checks existed."""
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
 from api.auth import principal_from
 from api.errors import ApiError
+from config import Settings
 from domain.identifiers import AUDIT_ID_PATTERN, bin_problem
 from tests.cases import started
+from tests.conftest import serving
 from tests.factories import start_body
 from tests.test_charges_api import SEED_LINE
 from tests.test_evidence import PDF, files
+from tests.tokens import Tokens
 
 
 async def _refused(reply: httpx.Response, field: str) -> None:
@@ -119,3 +125,33 @@ def test_identifiers_are_ascii_digits_matched_whole() -> None:
         with pytest.raises(ApiError):
             principal_from({"sub": "I-001", "role": "inspector", "office": office})
     assert AUDIT_ID_PATTERN.fullmatch("CA-2026-000001\n") is None
+
+
+async def test_the_gate_answers_before_any_body_is_read(
+    dev_env: WorkflowEnvironment, settings: Settings, tokens: Tokens
+) -> None:
+    app = create_app(settings.model_copy(update={"request_max_bytes": 4096}), dev_env.client)
+    staff = tokens.header("inspector")
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        big = start_body(findings="x" * 5000)
+        declared = await client.post("/audits", json=big, headers=staff)
+        assert declared.status_code == 413 and declared.json()["code"] == "too_large"
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(10):
+                yield b" " * 1024
+
+        streamed = await client.post(
+            "/audits", content=chunks(), headers={**staff, "Content-Type": "application/json"}
+        )
+        assert streamed.status_code == 413 and streamed.json()["code"] == "too_large"
+        # a malformed body is not even looked at without valid credentials
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+            anonymous = await client.post(
+                "/audits",
+                content=b"{not json",
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            assert anonymous.status_code == 401, anonymous.text
+        odd_query = await client.get("/audits", params={"inspector_id": "I\x00"}, headers=staff)
+        assert odd_query.status_code == 422 and odd_query.json()["field"] == "inspector_id"
