@@ -22,7 +22,7 @@ from devserver import register_search_attributes, start_dev_server
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from worker import build_worker, run_worker
-from workflows.client import connect
+from workflows.client import connect, live_pollers
 
 TEMPORAL_START_TIMEOUT = 60.0
 
@@ -151,9 +151,12 @@ def _stop_temporal(temporal: subprocess.Popen[bytes]) -> None:
 
 
 async def _check(settings: Settings) -> None:
-    """Exit non-zero unless Temporal and the database answer (container health checks)."""
+    """Exit non-zero unless Temporal and the database answer and a worker polls the task
+    queue (container health checks)."""
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     await client.service_client.check_health()
+    if not await live_pollers(client, settings.temporal_task_queue):
+        raise SystemExit(f"no worker polls task queue {settings.temporal_task_queue}")
     engine = make_engine(settings.effective_database_url)
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from api.auth import Principal
 from api.cases import CaseGateway, WorkerUnavailable
-from api.deps import READERS, AuditIdParam, Case, Db, Gateway, Tables, allow
+from api.deps import READERS, AuditIdParam, Case, Config, Db, Gateway, Tables, allow
 from api.errors import ApiError
 from api.evidence_routes import require_uploaded
 from api.readmodel import Sort, list_audits, stored_snapshot
@@ -41,6 +41,7 @@ from domain.lifecycle import AuditStatus
 from domain.settlement import settle
 from domain.storable import AmountTooLarge
 from workflows.cameral_audit import CameralAudit, ReviewOrder
+from workflows.client import live_pollers
 
 router = APIRouter()
 _GENERATED_ID_ATTEMPTS = 5
@@ -318,18 +319,27 @@ async def reassign(
 
 
 @router.get("/healthz", response_model=Health)
-async def healthz(request: Request, response: Response, db: Db) -> Health:
-    """200 only when both Temporal and the database answer."""
-    health = Health(temporal="ok", database="ok")
+async def healthz(request: Request, response: Response, db: Db, config: Config) -> Health:
+    """200 only when Temporal and the database answer and a worker polls the task queue:
+    without a worker, cases accept nothing and no deadline is acted on."""
+    health = Health(temporal="ok", database="ok", worker="ok")
+    client = request.app.state.client
     try:
-        await request.app.state.client.service_client.check_health()
+        await client.service_client.check_health()
+        pollers = await live_pollers(client, config.temporal_task_queue)
+        health.worker = (
+            f"ok ({pollers} polling)"
+            if pollers
+            else f"no worker polls task queue {config.temporal_task_queue}"
+        )
     except Exception as error:
         health.temporal = f"unreachable: {error}"
+        health.worker = "unknown"
     try:
         await run_in_threadpool(_ping, db)
     except Exception as error:
         health.database = f"unreachable: {error}"
-    if health.temporal != "ok" or health.database != "ok":
+    if health.temporal != "ok" or health.database != "ok" or not health.worker.startswith("ok"):
         response.status_code = 503
     return health
 

@@ -181,3 +181,4 @@ class CaseView(CaseSnapshot):
 class Health(BaseModel):
     temporal: str
     database: str
+    worker: str

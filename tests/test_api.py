@@ -171,7 +171,7 @@ async def test_listing_filters_and_health(api: httpx.AsyncClient) -> None:
     assert (await api.get("/audits", params={"party_bin": "12"})).status_code == 422
     health = await api.get("/healthz")
     assert health.status_code == 200
-    assert health.json() == {"temporal": "ok", "database": "ok"}
+    assert health.json() == {"temporal": "ok", "database": "ok", "worker": "ok (1 polling)"}
 
 
 def _date(value: str) -> Any:

@@ -78,3 +78,20 @@ async def test_no_worker_means_stored_reads_503_writes_and_queued_payments(
     assert "cancelled" not in [e["kind"] for e in done["events"]]
     refusal = late.value.cause
     assert isinstance(refusal, ApplicationError) and refusal.type == "Expired"
+
+
+async def test_health_is_503_while_no_worker_polls_the_task_queue(
+    dev_env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    app = create_app(settings, client=dev_env.client)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as api:
+        without = await api.get("/healthz")
+        async with build_worker(dev_env.client, settings.temporal_task_queue, engine, settings):
+            for _ in range(50):  # the first poll reaches the server a moment after start
+                served = await api.get("/healthz")
+                if served.status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+    assert without.status_code == 503
+    assert without.json()["worker"] == f"no worker polls task queue {settings.temporal_task_queue}"
+    assert served.status_code == 200 and served.json()["worker"].startswith("ok")
