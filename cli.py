@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from devserver import register_search_attributes, start_dev_server
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from worker import build_worker, run_worker
-from workflows.client import connect, live_pollers
+from workflows.client import connect, live_pollers, metrics_runtime
 
 TEMPORAL_START_TIMEOUT = 60.0
 
@@ -38,6 +39,7 @@ class _Server(uvicorn.Server):
 async def _connect_when_ready(settings: Settings, temporal: subprocess.Popen[bytes]) -> Client:
     loop = asyncio.get_running_loop()
     give_up = loop.time() + TEMPORAL_START_TIMEOUT
+    runtime = metrics_runtime(settings.worker_metrics_address)
     while True:
         if temporal.poll() is not None:
             raise SystemExit(
@@ -46,7 +48,7 @@ async def _connect_when_ready(settings: Settings, temporal: subprocess.Popen[byt
                 "Set TEMPORAL_ADDRESS / TEMPORAL_UI_PORT to free ones."
             )
         try:
-            return await connect(settings.temporal_address, settings.temporal_namespace)
+            return await connect(settings.temporal_address, settings.temporal_namespace, runtime)
         except RuntimeError:
             if loop.time() > give_up:
                 raise
@@ -195,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "token":
         _print_token(args, settings)
         return

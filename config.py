@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     dev_sinks: bool = True
     rates_file: Path | None = None
 
+    log_level: str = "INFO"
+    worker_metrics_address: str = "127.0.0.1:9464"  # Temporal SDK metrics; "" turns them off
     request_max_bytes: int = 64 * 1024 * 1024  # any body; must exceed the upload limits
     upload_max_file_bytes: int = 20 * 1024 * 1024
     upload_max_case_bytes: int = 200 * 1024 * 1024

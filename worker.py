@@ -24,7 +24,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from db.reference import load_rate_tables
 from workflows.cameral_audit import CameralAudit
-from workflows.client import connect
+from workflows.client import connect, metrics_runtime
 
 ACTIVITY_THREADS = 16
 
@@ -79,7 +79,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 async def run_worker(settings: Settings) -> None:
     upgrade(settings.effective_database_url)
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    runtime = metrics_runtime(settings.worker_metrics_address)
+    client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
     engine = make_engine(settings.effective_database_url)
     await build_worker(client, settings.temporal_task_queue, engine, settings).run()
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
@@ -30,6 +31,7 @@ from api.errors import (
     validation_error_handler,
 )
 from api.gate import RequestGate
+from api.metrics import RequestMetrics, metrics_endpoint
 from config import Settings
 from db.engine import make_engine
 from db.reference import load_rate_tables
@@ -75,6 +77,9 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     app.add_middleware(RequestGate, max_bytes=settings.request_max_bytes, open_paths=frozenset())
+    registry = CollectorRegistry()
+    app.add_middleware(RequestMetrics, registry=registry)  # outermost: counts refusals too
+    app.add_route("/metrics", metrics_endpoint(registry), include_in_schema=False)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)

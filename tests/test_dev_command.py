@@ -62,7 +62,7 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 
 def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) -> None:
     api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
-    smtp_port, sms_port = free_port(), free_port()
+    smtp_port, sms_port, metrics_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "DATA_DIR": str(tmp_path / "data"),
@@ -71,6 +71,7 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
         "TEMPORAL_UI_PORT": str(ui_port),
         "SMTP_PORT": str(smtp_port),
         "SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}/messages",
+        "WORKER_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
     }
     env.pop("DATABASE_URL", None)
     api = f"http://127.0.0.1:{api_port}"
@@ -103,6 +104,9 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
         assert case["status"] == "AWAITING_RESPONSE"
         ui = httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10)
         assert ui.status_code == 200
+        worker_metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+        assert "temporal_workflow_task" in worker_metrics.text
+        assert "api_requests_total" in httpx.get(f"{api}/metrics", timeout=10).text
         texts = _eventually(lambda: httpx.get(env["SMS_GATEWAY_URL"], timeout=5).json())
         assert [t["to"] for t in texts] == [start_body()["party"]["phone"]]
         mails = _eventually(lambda: sorted((tmp_path / "data" / "outbox" / "mail").glob("*.eml")))

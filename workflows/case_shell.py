@@ -110,6 +110,8 @@ class CaseShell:
         for item in events:
             self._state = evolve(self._state, item)
             self._events.append(item)
+            # workflow.logger adds the workflow id (the audit id) and is silent on replay
+            workflow.logger.info("case event %s, now %s", item.kind, self._state.status)
         if events:
             self._upsert_search_attributes()
             if self._publisher is None or self._publisher.done():
