@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     sms_gateway_token: SecretStr = SecretStr("dev-token")
     sms_timeout_seconds: float = 10
     webhook_timeout_seconds: float = 10
+    # Receivers on loopback, private, link-local (cloud metadata) or reserved addresses are
+    # refused unless their host is listed here (e.g. an intranet bridge of a large importer).
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = []
 
     dev_sinks: bool = True
     rates_file: Path | None = None
@@ -79,7 +82,11 @@ class Settings(BaseSettings):
     payment_posting_working_days: Annotated[int, Field(ge=1, le=2)] = 1
 
     @field_validator(
-        "reminder_working_days", "upload_allowed_types", "signature_crl_files", mode="before"
+        "reminder_working_days",
+        "upload_allowed_types",
+        "signature_crl_files",
+        "webhook_allowed_hosts",
+        mode="before",
     )
     @classmethod
     def _comma_separated(cls, value: object) -> object:

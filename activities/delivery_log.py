@@ -108,11 +108,13 @@ _RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 
 
 def check_http_reply(reply: httpx.Response, who: str) -> None:
-    """A 4xx (but timeouts and rate limits) is a refusal for good; a 5xx is worth a retry."""
+    """A 4xx (but timeouts and rate limits) is a refusal for good; a 5xx is worth a retry.
+    The reply's body is never kept: it is the receiver's text, and delivery records are shown
+    to the party."""
     if reply.is_success:
         return
     if 400 <= reply.status_code < 500 and reply.status_code not in _RETRYABLE_4XX:
-        raise PermanentFailure(f"{who} refused ({reply.status_code}): {reply.text[:300]}")
+        raise PermanentFailure(f"{who} refused ({reply.status_code} {reply.reason_phrase})")
     reply.raise_for_status()
     raise RuntimeError(f"unexpected answer {reply.status_code} from {who}")
 

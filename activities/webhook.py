@@ -8,8 +8,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
-from activities.delivery_log import check_http_reply, deliver_once, skipped
+from activities.delivery_log import PermanentFailure, check_http_reply, deliver_once, skipped
 from activities.documents import cabinet_url
+from activities.webhook_targets import target_problem
 from config import Settings
 from db.models import PartyWebhookRow
 from domain.notices import Channel, idempotency_key
@@ -52,6 +53,9 @@ class WebhookActivities:
         ).encode()
 
         def post() -> str | None:
+            problem = target_problem(url, self._settings.webhook_allowed_hosts)
+            if problem:
+                raise PermanentFailure(problem)
             reply = self._http.post(
                 url,
                 content=body,

@@ -9,8 +9,9 @@ from pydantic import AnyHttpUrl, BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from activities.webhook_targets import target_problem
 from api.auth import Principal
-from api.deps import Db, allow
+from api.deps import Config, Db, allow
 from api.errors import ApiError
 from api.schemas import EdgeInput
 from db.models import PartyWebhookRow
@@ -47,9 +48,15 @@ class WebhookOut(BaseModel):
 
 
 @router.put("/{party_bin}/webhook", response_model=WebhookOut)
-async def register_webhook(party_bin: BinParam, body: WebhookIn, db: Db) -> WebhookOut:
+async def register_webhook(
+    party_bin: BinParam, body: WebhookIn, db: Db, config: Config
+) -> WebhookOut:
     """Documents are POSTed to `url`, signed `X-Customs-Signature: t=<unix>,v1=<hex>` with
-    HMAC-SHA256(secret, "<t>.<body>")."""
+    HMAC-SHA256(secret, "<t>.<body>"), with an `Idempotency-Key` that stays the same when a
+    document is sent again. The URL must reach the public internet."""
+    problem = await run_in_threadpool(target_problem, str(body.url), config.webhook_allowed_hosts)
+    if problem:
+        raise ApiError(422, "invalid", problem, "url")
     row = await run_in_threadpool(_save, db, party_bin, body)
     return WebhookOut(party_bin=row.party_bin, url=row.url, registered_at=row.registered_at)
 

@@ -121,6 +121,7 @@ def settings(
         sms_gateway_token=SecretStr(SMS_TOKEN),
         sms_timeout_seconds=2,
         reminder_working_days=[5, 1],
+        webhook_allowed_hosts=["127.0.0.1"],  # the test receivers run on loopback
     )
 
 

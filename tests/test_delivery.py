@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.sms import SmsActivities
+from activities.webhook_targets import address_problem
 from config import Settings
 from db.models import DeliveryAttemptRow
 from devsinks.mail import MailSink
@@ -166,6 +167,21 @@ async def test_webhook_is_signed_and_verified_by_the_receiver(api: httpx.AsyncCl
         for d in (await api.get(f"/audits/{case['id']}/documents")).json()
         if d["kind"] == "notification"
     )
+
+
+async def test_webhooks_into_the_customs_network_are_refused(api: httpx.AsyncClient) -> None:
+    url = f"/parties/{PARTY_BIN}/webhook"
+    for target in (
+        "http://localhost:8080/hook",  # loopback by name, not on the allow list
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata
+        "http://10.1.2.3/hook",
+        "http://[::ffff:192.168.0.1]/hook",
+        "https://no-such-host.invalid/hook",
+    ):
+        reply = await api.put(url, json={"url": target, "secret": SECRET})
+        assert reply.status_code == 422 and reply.json()["field"] == "url", (target, reply.text)
+    assert address_problem("8.8.8.8") is None and address_problem("2001:4860::8888") is None
+    assert address_problem("100.64.0.1") is not None  # carrier-grade NAT is not the internet
 
 
 async def test_gateway_down_then_up_delivers_once(
