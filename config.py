@@ -1,5 +1,6 @@
 """The one place configuration is read: environment variables (or a `.env` file)."""
 
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     sms_gateway_token: SecretStr = SecretStr("dev-token")
     sms_timeout_seconds: float = 10
     webhook_timeout_seconds: float = 10
+    # Alerts (e-mail, SMS, webhook, staff) are retried with backoff until this many hours
+    # after the first try, then reported as failed (staff told); a gateway outage of hours
+    # loses nothing.
+    alert_retry_hours: Annotated[float, Field(gt=0, le=24 * 14)] = 24
     # Receivers on loopback, private, link-local (cloud metadata) or reserved addresses are
     # refused unless their host is listed here (e.g. an intranet bridge of a large importer).
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = []
@@ -93,6 +98,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def alert_give_up(self) -> timedelta:
+        return timedelta(hours=self.alert_retry_hours)
 
     @property
     def blob_dir(self) -> Path:

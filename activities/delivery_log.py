@@ -1,13 +1,20 @@
-"""The record of every delivery attempt, and the rule that makes alerts at-most-once.
+"""The record of every delivery attempt, and the rules of retrying and giving up.
 
-An alert activity asks `deliver_once`: if this case + document + channel was already sent,
+An alert activity asks `deliver_once`: if this case + document + channel is recorded as sent,
 the stored outcome is returned and nothing is sent again; otherwise the send runs and its
 result, success or failure, is written down before Temporal decides whether to retry.
+
+Delivery is at-least-once, not exactly-once: a worker that dies after the provider took a
+message but before "sent" is written, or a provider that answers after our timeout, leads
+to a second send. Every send therefore carries a key that stays the same on every try
+(e-mail `Message-ID`, SMS and webhook `Idempotency-Key`), by which the receiver drops the
+copy. Temporal retries a failed send with backoff (no attempt limit); the worker gives up
+when ALERT_RETRY_HOURS have passed since the first try, so an outage of hours loses nothing.
 """
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -20,6 +27,7 @@ from domain.notices import Channel, DeliveryStatus, idempotency_key
 from domain.tasks import DeliveryOutcome
 
 PERMANENT_FAILURE = "PermanentDeliveryFailure"
+GAVE_UP = "DeliveryGaveUp"
 
 
 class PermanentFailure(Exception):
@@ -60,6 +68,7 @@ def deliver_once(
     document_number: str,
     channel: Channel,
     send: Callable[[], str | None],
+    give_up_after: timedelta | None = None,
 ) -> DeliveryOutcome:
     key = idempotency_key(audit_id, document_number, channel)
     with Session(engine) as session:
@@ -92,7 +101,15 @@ def deliver_once(
         log(status=DeliveryStatus.PERMANENT_FAILURE, detail=str(error))
         raise ApplicationError(str(error), type=PERMANENT_FAILURE, non_retryable=True) from error
     except Exception as error:
-        log(status=DeliveryStatus.TEMPORARY_FAILURE, detail=f"{type(error).__name__}: {error}")
+        detail = f"{type(error).__name__}: {error}"
+        log(status=DeliveryStatus.TEMPORARY_FAILURE, detail=detail)
+        trying_for = _trying_for()
+        if give_up_after is not None and trying_for is not None and trying_for >= give_up_after:
+            raise ApplicationError(
+                f"gave up after {trying_for} of tries; last: {detail}",
+                type=GAVE_UP,
+                non_retryable=True,
+            ) from error
         raise
     log(status=DeliveryStatus.SENT, provider_id=provider_id)
     return DeliveryOutcome(
@@ -102,6 +119,13 @@ def deliver_once(
         attempts=len(attempts) + 1,
         failures=failures,
     )
+
+
+def _trying_for() -> timedelta | None:
+    """Time since the first try of this activity (Temporal keeps its first schedule time)."""
+    if not activity.in_activity():
+        return None
+    return datetime.now(UTC) - activity.info().scheduled_time
 
 
 _RETRYABLE_4XX = frozenset({408, 409, 425, 429})

@@ -38,13 +38,14 @@ class EmailActivities:
             document_number=document.number,
             channel=Channel.EMAIL,
             send=lambda: self._send(message),
+            give_up_after=self._settings.alert_give_up,
         )
 
     @activity.defn(name=NOTIFY_STAFF)
     def notify_staff(self, notice: StaffNotice) -> DeliveryOutcome:
         """Tell the customs office's inspectors something needs a person (e-mail)."""
         subject = f"[{notice.audit_id}] {notice.subject}"
-        number = f"staff:{hashlib.sha256(subject.encode()).hexdigest()[:16]}"
+        number = f"staff:{notice.topic or hashlib.sha256(subject.encode()).hexdigest()[:16]}"
         key = idempotency_key(notice.audit_id, number, Channel.EMAIL)
         message = self._message(key, self._settings.staff_alert_email, subject)
         message.set_content(
@@ -57,6 +58,7 @@ class EmailActivities:
             document_number=number,
             channel=Channel.EMAIL,
             send=lambda: self._send(message),
+            give_up_after=self._settings.alert_give_up,
         )
 
     def _message(self, key: str, to: str, subject: str) -> EmailMessage:

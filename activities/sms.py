@@ -46,6 +46,7 @@ class SmsActivities:
             document_number=document.number,
             channel=Channel.SMS,
             send=lambda: self._post(phone, text, key),
+            give_up_after=self._settings.alert_give_up,
         )
 
     def _post(self, phone: str, text: str, key: str) -> str | None:

@@ -75,4 +75,5 @@ class WebhookActivities:
             document_number=document.number,
             channel=Channel.WEBHOOK,
             send=post,
+            give_up_after=self._settings.alert_give_up,
         )

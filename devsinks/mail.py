@@ -1,8 +1,11 @@
 """An SMTP server (aiosmtpd) that keeps every message it receives in a folder and in memory.
 
 Recipients in the reserved `.invalid` domain are refused with 550, as a real server refuses
-an unknown mailbox."""
+an unknown mailbox. A message whose Message-ID it already holds is a resend (delivery is
+at-least-once): it is acknowledged and counted in `resends`, not kept twice. `slow_replies`
+makes it take the next messages but answer late, as an overloaded relay does."""
 
+import asyncio
 import logging
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -19,6 +22,8 @@ class _Keeper:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.messages: list[EmailMessage] = []
+        self.resends: list[str] = []
+        self.slow_replies: list[float] = []  # seconds to wait before answering, one per message
 
     async def handle_RCPT(
         self,
@@ -38,11 +43,17 @@ class _Keeper:
         raw = envelope.original_content or b""
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
+        message_id = str(message["Message-ID"] or "")
+        if message_id and any(str(m["Message-ID"]) == message_id for m in self.messages):
+            self.resends.append(message_id)
+            return "250 OK (already delivered)"
         self.messages.append(message)
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             (self.folder / f"{len(self.messages):05d}.eml").write_bytes(raw)
         log.warning("mail to %s: %s", ", ".join(envelope.rcpt_tos), message["Subject"])
+        if self.slow_replies:
+            await asyncio.sleep(self.slow_replies.pop(0))
         return "250 OK"
 
 
@@ -60,6 +71,13 @@ class MailSink:
     @property
     def messages(self) -> list[EmailMessage]:
         return self._keeper.messages
+
+    @property
+    def resends(self) -> list[str]:
+        return self._keeper.resends
+
+    def answer_late(self, seconds: float, times: int = 1) -> None:
+        self._keeper.slow_replies.extend([seconds] * times)
 
     def start(self) -> "MailSink":
         self._controller.start()

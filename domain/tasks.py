@@ -117,8 +117,14 @@ class DeliveryOutcome(BaseModel):
 
 
 class StaffNotice(BaseModel):
+    """Something in a case needs a person. `topic` names the reason and what it concerns (a
+    document, a deadline): the office gets one message per topic of a case, however often a
+    retry sends it, and a second topic (the decision's alerts failing after the
+    notification's) is a second message."""
+
     audit_id: str
     customs_office: str
     inspector_id: str
+    topic: str = ""
     subject: str
     body: str

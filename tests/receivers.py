@@ -9,7 +9,8 @@ from domain.signing import SIGNATURE_HEADER, verify
 
 
 def create_receiver(secret: str) -> tuple[FastAPI, list[dict[str, Any]]]:
-    """The app and the list of verified payloads it accepted; bad signatures get 401."""
+    """The app and the list of verified payloads it accepted; bad signatures get 401, and a
+    resend (an Idempotency-Key already accepted) is acknowledged but not accepted twice."""
     app = FastAPI()
     accepted: list[dict[str, Any]] = []
 
@@ -19,6 +20,9 @@ def create_receiver(secret: str) -> tuple[FastAPI, list[dict[str, Any]]]:
         header = request.headers.get(SIGNATURE_HEADER, "")
         if not verify(secret, header, body, now=int(time.time())):
             return Response(status_code=401)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and any(p["idempotency_key"] == key for p in accepted):
+            return Response(status_code=204, headers={"X-Request-Id": "rx-resend"})
         accepted.append(await request.json())
         return Response(status_code=204, headers={"X-Request-Id": f"rx-{len(accepted)}"})
 

@@ -195,6 +195,7 @@ class CameralAudit(CaseShell):
         day = await self._count("inspection", returned.returned_on)
         self._apply(SetDeadline("inspection", day))
         await self._tell_staff(
+            f"mail_returned:{returned.returned_on}",
             "Registered mail returned undelivered",
             f"Inspect the registered address and record an inspection act by {day} "
             "(5 working days).",
@@ -360,7 +361,9 @@ class CameralAudit(CaseShell):
             return
         if self._apply(DeadlinePassed("inspection")):
             await self._tell_staff(
-                "Inspection act overdue", f"No inspection act was recorded by {deadline}."
+                f"inspection_overdue:{deadline}",
+                "Inspection act overdue",
+                f"No inspection act was recorded by {deadline}.",
             )
         await workflow.wait_condition(
             lambda: (
@@ -414,6 +417,7 @@ class CameralAudit(CaseShell):
         passed = self._apply(DeadlinePassed(name))  # type: ignore[arg-type]
         if any(e.kind == EventKind.REVIEW_OVERDUE for e in passed):
             await self._tell_staff(
+                f"review_overdue:{state.review_deadline}",
                 "Review of an explanation is overdue",
                 f"The 10-working-day review ended on {state.review_deadline}; the supervisor "
                 "must decide the case.",

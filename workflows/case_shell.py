@@ -229,7 +229,9 @@ class CaseShell:
                 EventKind.DOCUMENT_FAILED, document=number, document_kind=str(kind), reason=reason
             )
             await self._tell_staff(
-                "A document could not be issued", f"{number} ({kind}) failed: {reason}"
+                f"document_failed:{number}",
+                "A document could not be issued",
+                f"{number} ({kind}) failed: {reason}",
             )
             return None
         self._note(
@@ -267,17 +269,19 @@ class CaseShell:
         if courier.every_alert_failed(outcomes):
             self._note(EventKind.ALERTS_FAILED, document=document.number)
             await self._tell_staff(
+                f"alerts_failed:{document.number}",
                 "The party could not be alerted",
                 f"Every electronic channel failed for {document.number}; contact the party.",
             )
 
-    async def _tell_staff(self, subject: str, body: str) -> None:
+    async def _tell_staff(self, topic: str, subject: str, body: str) -> None:
         state = self._state
         told = await courier.notify_staff(
             StaffNotice(
                 audit_id=state.audit_id,
                 customs_office=state.start.customs_office,
                 inspector_id=state.inspector_id,
+                topic=topic,
                 subject=subject,
                 body=body,
             )

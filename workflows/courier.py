@@ -35,13 +35,15 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Our own database and renderer: keep trying, an outage must not lose a document.
 DURABLE = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-# Someone else's server: retry a while with backoff, then report the channel as failed.
+# Someone else's server: retry with backoff, every 10 minutes at most, until the worker's
+# ALERT_RETRY_HOURS have passed since the first try (activities/delivery_log.py); then the
+# channel is reported as failed. The timeout is only a backstop against a misconfiguration.
 ALERT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=8,
+    maximum_interval=timedelta(minutes=10),
 )
+ALERT_BACKSTOP = timedelta(days=15)
 
 Record = Callable[..., None]
 
@@ -107,6 +109,7 @@ async def _alert_one(channel: Channel, request: AlertRequest) -> DeliveryOutcome
             request,
             result_type=DeliveryOutcome,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=ALERT_BACKSTOP,
             retry_policy=ALERT_RETRY,
         )
         return outcome
@@ -126,6 +129,7 @@ async def notify_staff(notice: StaffNotice) -> bool:
             notice,
             result_type=DeliveryOutcome,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=ALERT_BACKSTOP,
             retry_policy=ALERT_RETRY,
         )
     except ActivityError:
