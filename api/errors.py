@@ -38,6 +38,7 @@ class ErrorBody(BaseModel):
 
 
 _DESCRIPTIONS = {
+    400: "The body cannot be read as its Content-Type says (e.g. not UTF-8 JSON)",
     401: "No token, or one that is not accepted",
     403: "The caller's role or office may not do this",
     404: "No such case (or not one the caller may see)",
@@ -117,14 +118,12 @@ async def validation_error_handler(_request: Request, error: Exception) -> JSONR
     return answer(422, body)
 
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 async def http_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
-        error.status_code, "http_error"
-    )
+    code = _HTTP_CODES.get(error.status_code, "http_error")
     return answer(error.status_code, ErrorBody(code=code, detail=str(error.detail)), error.headers)
 
 

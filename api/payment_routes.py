@@ -81,7 +81,7 @@ async def record_payment(
 async def unmatched_payments(
     who: Annotated[Principal, allow("treasury", "supervisor", "operator")],
     db: Db,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[UnmatchedPayment]:
     """Postings no running case counted, oldest first, for the treasury to reconcile

@@ -155,3 +155,16 @@ async def test_the_gate_answers_before_any_body_is_read(
             assert anonymous.status_code == 401, anonymous.text
         odd_query = await client.get("/audits", params={"inspector_id": "I\x00"}, headers=staff)
         assert odd_query.status_code == 422 and odd_query.json()["field"] == "inspector_id"
+
+
+async def test_bodies_that_are_not_text_and_ids_beyond_64_bits_are_4xx(
+    api: httpx.AsyncClient,
+) -> None:
+    garbled = await _post_raw_bytes(api, "/charges/preview", b"H\xff\xfe")
+    assert garbled.status_code == 400 and garbled.json()["code"] == "bad_request"
+    page = await api.get("/payments/unmatched", params={"after": str(2**70)})
+    assert page.status_code == 422 and page.json()["field"] == "after"
+
+
+async def _post_raw_bytes(api: httpx.AsyncClient, url: str, raw: bytes) -> httpx.Response:
+    return await api.post(url, content=raw, headers={"Content-Type": "application/json"})
