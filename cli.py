@@ -19,7 +19,7 @@ from api.errors import ApiError
 from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
-from devserver import register_search_attributes, start_dev_server
+from devserver import register_search_attributes, start_dev_server, stop_dev_server
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from worker import build_worker, run_worker
@@ -100,7 +100,7 @@ async def run_dev(settings: Settings) -> None:
         for task in (worker_task, stopped):
             task.cancel()
     finally:
-        _stop_temporal(temporal)
+        stop_dev_server(temporal)
 
 
 class _DevSinks:
@@ -141,15 +141,6 @@ class _DevSinks:
             f"mail sink        smtp://127.0.0.1:{self._mail.port} -> {self._outbox / 'mail'}\n"
             f"SMS gateway      {self._sms_url} (GET lists texts) -> {self._outbox / 'sms.jsonl'}\n"
         )
-
-
-def _stop_temporal(temporal: subprocess.Popen[bytes]) -> None:
-    if temporal.poll() is None:
-        temporal.send_signal(signal.SIGINT)  # lets it close its database file cleanly
-        try:
-            temporal.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            temporal.kill()
 
 
 async def _check(settings: Settings) -> None:

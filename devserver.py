@@ -2,6 +2,7 @@
 search attributes operators filter cases by."""
 
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,16 @@ def start_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
     """Start Temporal in its own session, so Ctrl-C reaches us first and we stop it last."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(dev_server_command(settings), start_new_session=True)
+
+
+def stop_dev_server(temporal: subprocess.Popen[bytes]) -> None:
+    """Stop it as Ctrl-C would, so it closes its database file cleanly."""
+    if temporal.poll() is None:
+        temporal.send_signal(signal.SIGINT)  # lets it close its database file cleanly
+        try:
+            temporal.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            temporal.kill()
 
 
 async def register_search_attributes(client: Client, namespace: str) -> None:

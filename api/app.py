@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
@@ -26,6 +27,7 @@ from api.errors import (
     ERROR_RESPONSES,
     ApiError,
     api_error_handler,
+    database_down_handler,
     http_error_handler,
     unexpected_error_handler,
     validation_error_handler,
@@ -83,6 +85,8 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
+    app.add_exception_handler(OperationalError, database_down_handler)
+    app.add_exception_handler(InterfaceError, database_down_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
     app.include_router(routes.router)
     app.include_router(payment_routes.router)

@@ -127,6 +127,17 @@ async def http_error_handler(_request: Request, error: Exception) -> JSONRespons
     return answer(error.status_code, ErrorBody(code=code, detail=str(error.detail)), error.headers)
 
 
+async def database_down_handler(_request: Request, error: Exception) -> JSONResponse:
+    """The database refused or dropped the connection: a retry later will do, nothing 500."""
+    log.warning("database unavailable: %s", error)
+    body = ErrorBody(
+        code="database_unavailable",
+        detail="the database does not answer now; nothing was stored by this request unless "
+        "it says otherwise; retry later",
+    )
+    return answer(503, body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 async def unexpected_error_handler(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error answering %s %s", request.method, request.url.path)
     body = ErrorBody(

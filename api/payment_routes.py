@@ -81,7 +81,7 @@ async def record_payment(
 async def unmatched_payments(
     who: Annotated[Principal, allow("treasury", "supervisor", "operator")],
     db: Db,
-    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[UnmatchedPayment]:
     """Postings no running case counted, oldest first, for the treasury to reconcile
@@ -174,10 +174,12 @@ async def _apply(
         return result("unknown_audit", f"no audit with id {audit_id!r}; kept as unmatched")
     try:
         outcome = await cases.record_payment(audit_id, payment)
-    except WorkerUnavailable:
-        await cases.signal(audit_id, CameralAudit.post_payment, payment)
-        return result("queued", "no worker answered now; the case will count it (once)")
     except ApiError as error:
+        if isinstance(error, WorkerUnavailable) or error.code == "expired":
+            # No worker took it in time (down, or restarting): a signal waits in Temporal
+            # until one does, and the case counts a reference once however it arrives.
+            await cases.signal(audit_id, CameralAudit.post_payment, payment)
+            return result("queued", "no worker answered now; the case will count it (once)")
         if error.status not in (404, 409):
             raise
         await run_in_threadpool(unmatched.keep, db, audit_id, payment, error.message)

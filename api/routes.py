@@ -1,6 +1,7 @@
 """HTTP routes of the case API. Thin: validate, hand to the workflow, shape the answer."""
 
 import hashlib
+import logging
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from api.auth import Principal
 from api.cases import CaseGateway, WorkerUnavailable
@@ -43,6 +45,7 @@ from domain.storable import AmountTooLarge
 from workflows.cameral_audit import CameralAudit, ReviewOrder
 from workflows.client import live_pollers
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 _GENERATED_ID_ATTEMPTS = 5
 
@@ -85,7 +88,11 @@ async def start_audit(
         state = await cases.start(AuditStart(audit_id=body.audit_id, **fields))
     else:
         state = await _start_with_generated_id(cases, db, fields)
-    await run_in_threadpool(insert_started, db, state)
+    try:
+        await run_in_threadpool(insert_started, db, state)
+    except OperationalError as error:
+        # The case runs; its first projection writes the row once the database is back.
+        log.warning("audit %s started; its row waits for the database: %s", state.audit_id, error)
     response.headers["Location"] = f"/audits/{state.audit_id}"
     return snapshot(state, [])
 
