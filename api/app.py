@@ -25,6 +25,8 @@ from db.engine import make_engine
 from db.reference import load_rate_tables
 from evidence.signatures import load_crls, load_trust_anchors
 from evidence.store import BlobStore
+from web.pages import install as install_pages
+from web.session import Sessions
 from workflows.client import connect
 
 
@@ -72,4 +74,5 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(document_routes.router)
     app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)
+    install_pages(app, Sessions(settings))
     return app

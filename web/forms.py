@@ -1,0 +1,54 @@
+"""Form posts: the CSRF check, and refusals turned into a message next to the field."""
+
+from typing import Any
+
+from fastapi import Request
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from api.errors import ApiError
+from web.session import WebSession, csrf_ok
+
+FORM_ERROR = "_form"
+
+
+async def posted(request: Request, session: WebSession) -> FormData:
+    """The submitted form, refused (403, nothing done) unless it carries the session's token."""
+    form = await request.form()
+    if not csrf_ok(session, form.get("csrf")):
+        raise ApiError(403, "csrf", "the form has expired; reload the page and try again")
+    return form
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def optional(form: FormData, name: str) -> str | None:
+    return text(form, name) or None
+
+
+def errors_of(
+    error: ValidationError | ApiError, fields: dict[tuple[str | int, ...], str]
+) -> dict[str, str]:
+    """Messages keyed by form field. `fields` maps a model location to the field that holds
+    it; a refusal that names no known field is shown at the top of the form."""
+    if isinstance(error, ApiError):
+        by_name = {loc[-1]: name for loc, name in fields.items()}
+        return {by_name.get(error.field or "", FORM_ERROR): error.message}
+    result: dict[str, str] = {}
+    for problem in error.errors():
+        location = tuple(problem["loc"])
+        name = _closest(location, fields)
+        message = problem["msg"].removeprefix("Value error, ")
+        result.setdefault(name, message)
+    return result
+
+
+def _closest(location: tuple[Any, ...], fields: dict[tuple[str | int, ...], str]) -> str:
+    while location:
+        if location in fields:
+            return fields[location]
+        location = location[:-1]
+    return FORM_ERROR
