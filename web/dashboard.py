@@ -1,7 +1,7 @@
 """The inspector's dashboard: the office's board, charts, starting an audit, and a case."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,6 @@ from api.errors import ApiError
 from api.readmodel import list_audits
 from api.routes import start_audit
 from api.schemas import StartAuditRequest
-from db.models import NO_DEADLINE
 from domain.assessment import AuditLine, NothingToCharge, assess
 from domain.identifiers import bin_problem
 from domain.lifecycle import AuditStatus
@@ -80,8 +79,8 @@ async def board_page(request: Request, session: SignedIn) -> Response:
             inspector_id=filters["inspector"],
             party_bin=filters["party_bin"],
             deadline_from=filters["deadline_from"],
-            deadline_to=filters["deadline_to"]
-            or (None if filters["status"] else NO_DEADLINE - timedelta(days=1)),
+            deadline_to=filters["deadline_to"],
+            open_only=filters["status"] is None,
             limit=PAGE_SIZE,
             cursor=filters["cursor"],
         )
