@@ -254,3 +254,26 @@ def test_every_page_string_is_translated() -> None:
             or not catalogue[key].string
         ]
         assert not missing, f"{language}: {len(missing)} untranslated, e.g. {missing[:5]}"
+
+
+async def test_language_defaults_to_the_case_and_the_choice_is_remembered(
+    site: str, settings: Settings
+) -> None:
+    async with api_client(site, settings, "supervisor") as supervisor:
+        body = start_body(party={**start_body()["party"], "language": "kk"})
+        audit_id = (await supervisor.post("/audits", json=body)).json()["id"]
+        await until(supervisor, audit_id, "AWAITING_RESPONSE")
+    party = await signed_in(site, "party")
+    try:
+        page = await party.get(f"/cabinet/audits/{audit_id}")
+        assert '<html lang="kk">' in page.text and "Түсініктемені беру" in page.text
+        chosen = await party.get("/language", params={"lang": "en", "next": "/cabinet"})
+        assert chosen.headers["location"] == "/cabinet"
+        page = await party.get(f"/cabinet/audits/{audit_id}")
+        assert '<html lang="en">' in page.text and "Submit the explanation" in page.text
+        away = await party.get("/language", params={"lang": "ru", "next": "//elsewhere.test/"})
+        assert away.headers["location"] == "/"  # never a redirect off the site
+        page = await party.get("/cabinet")
+        assert "Мои дела" in page.text
+    finally:
+        await party.aclose()

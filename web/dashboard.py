@@ -24,6 +24,7 @@ from web import board
 from web.casefile import calendar_of, open_case, row_for, running_deadline, today
 from web.dashboard_actions import ACTIONS, OFFICE_STAFF, arguments, available_actions
 from web.forms import FORM_ERROR, errors_of, optional, posted, text
+from web.i18n import N_
 from web.pages import SignedIn, language, require, show
 from web.render import environment, helpers
 from web.session import WebSession
@@ -148,7 +149,7 @@ def _filters(request: Request) -> tuple[dict[str, Any], dict[str, str]]:
         try:
             dates[name] = date.fromisoformat(raw) if raw else None
         except ValueError:
-            errors[name] = "give a date as YYYY-MM-DD"
+            errors[name] = N_("give a date as YYYY-MM-DD")
             dates[name] = None
     cursor = params.get("cursor") or None
     if cursor is not None and len(cursor) > 200:
@@ -272,7 +273,7 @@ def _start_request(
 ) -> tuple[StartAuditRequest | None, dict[str, str]]:
     lines, errors = _lines(form)
     if not lines and not errors:
-        errors["lines"] = "fill in at least one declaration line"
+        errors["lines"] = N_("fill in at least one declaration line")
     body = {
         "customs_office": who.office,
         "inspector_id": text(form, "inspector_id") if who.role == "supervisor" else who.sub,

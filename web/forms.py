@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.errors import ApiError
+from web.i18n import N_
 from web.session import WebSession, csrf_ok
 
 FORM_ERROR = "_form"
@@ -16,7 +17,7 @@ async def posted(request: Request, session: WebSession) -> FormData:
     """The submitted form, refused (403, nothing done) unless it carries the session's token."""
     form = await request.form()
     if not csrf_ok(session, form.get("csrf")):
-        raise ApiError(403, "csrf", "the form has expired; reload the page and try again")
+        raise ApiError(403, "csrf", N_("the form has expired; reload the page and try again"))
     return form
 
 

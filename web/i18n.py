@@ -35,6 +35,11 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+def N_(message: str) -> str:
+    """Marks a fixed message for the catalogue; pages translate it when they show it."""
+    return message
+
+
 def pick(*candidates: str | None) -> str:
     """The first supported language among `candidates` (cookie, case, browser), else ru."""
     for candidate in candidates:

@@ -20,6 +20,7 @@ from api.auth import TokenVerifier
 from api.errors import ApiError
 from config import Settings
 from web.demo import DEMO_IDENTITIES
+from web.i18n import N_
 from web.pages import SignedIn, current_session, home_of, local_path, sessions, show
 from web.session import csrf_ok, dev_key_in_use
 
@@ -62,7 +63,7 @@ async def sign_in_as(
     if not dev_key_in_use(_settings(request)):
         raise ApiError(404, "not_found", "demo sign-in exists only with the embedded dev key")
     if sessions(request).sign_in_state(request, token) is None:
-        raise ApiError(403, "csrf", "the sign-in form has expired; open the sign-in page again")
+        raise ApiError(403, "csrf", N_("the sign-in form has expired; open the sign-in page again"))
     chosen = next_identity(identity)
     response = RedirectResponse(local_path(next, home_of_claims(chosen)), status_code=303)
     sessions(request).start(response, chosen)
@@ -171,7 +172,7 @@ async def sign_out(
     request: Request, session: SignedIn, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     if not csrf_ok(session, csrf):
-        raise ApiError(403, "csrf", "the form has expired; reload the page and try again")
+        raise ApiError(403, "csrf", N_("the form has expired; reload the page and try again"))
     response = RedirectResponse("/sign-in", status_code=303)
     sessions(request).end(response)
     return response
