@@ -31,13 +31,13 @@ async def site(
 def hidden(html: str, name: str) -> str:
     for found, value in _HIDDEN.findall(html):
         if found == name:
-            return value
+            return str(value)
     raise AssertionError(f"no hidden {name} field in the page")
 
 
 async def signed_in(base_url: str, identity: str) -> httpx.AsyncClient:
     """A cookie-keeping client signed in as one of the demo identities."""
-    client = httpx.AsyncClient(base_url=base_url, timeout=30)
+    client = httpx.AsyncClient(base_url=base_url, timeout=30, headers={"Accept-Language": "en"})
     page = await client.get("/sign-in")
     reply = await client.post(
         "/sign-in", data={"identity": identity, "token": hidden(page.text, "token"), "next": "/"}

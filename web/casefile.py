@@ -1,6 +1,7 @@
 """What a case page shows besides the live case: its documents with their delivery record,
 the party's uploads, the trail, and the running deadline counted in working days."""
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +33,7 @@ from domain.clock import local_date
 from domain.lifecycle import TERMINAL, AuditStatus
 
 DUE_SOON_WORKING_DAYS = 3
+CATCH_UP_TRIES = 30
 
 
 @dataclass
@@ -101,6 +103,13 @@ async def open_case(request: Request, who: Principal, audit_id: str, *, staff: b
         db=db,
         rates=request.app.state.tables,
     )
+    for _ in range(CATCH_UP_TRIES):
+        if row.version >= case.version:
+            break
+        # The stored state trails the live case by one activity; what the page offers
+        # must follow the user's own last change.
+        await asyncio.sleep(0.1)
+        row = await run_in_threadpool(row_for, db, who, audit_id)
     issued, uploads = await run_in_threadpool(_papers, db, row.id, who.bin)
     result = CaseFile(row=row, case=case, issued=issued, uploads=uploads)
     if staff:
