@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
 
 from tests.factories import PARTY_BIN
 from tests.pages import site
@@ -113,7 +113,8 @@ async def test_audit_from_start_to_accepted_explanation(
     await party.fill("#f-title", "Invoice 17")
     await party.select_option("#f-kind", "invoice")
     await party.set_input_files(
-        "#f-file", files=[{"name": "invoice.pdf", "mimeType": "application/pdf", "buffer": INVOICE}]
+        "#f-file",
+        files=[FilePayload(name="invoice.pdf", mimeType="application/pdf", buffer=INVOICE)],
     )
     await party.click("form[action$='/uploads'] button[type=submit]")
     await expect(party.locator("#received")).to_contain_text("Invoice 17")
