@@ -15,6 +15,7 @@ import asyncio
 import os
 import re
 import statistics
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -56,8 +57,8 @@ async def measure(url: str, rows: list[dict[str, Any]], repeat: int) -> dict[str
     inspector = next(d for d in DEMO_IDENTITIES if d.key == "inspector")
     engine = make_engine(url)
     load(engine, rows)
-    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-pages-{os.getpid()}"
-    settings = Settings(data_dir=folder, database_url=url)
+    folder = tempfile.TemporaryDirectory()
+    settings = Settings(data_dir=Path(folder.name), database_url=url)
     results: dict[str, Any] = {"office": office}
     async with await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
@@ -89,6 +90,7 @@ async def measure(url: str, rows: list[dict[str, Any]], repeat: int) -> dict[str
                 lambda: web.get("/dashboard?status=UNDER_REVIEW"), repeat
             )
     engine.dispose()
+    folder.cleanup()
     return results
 
 
@@ -100,10 +102,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = audit_rows(args.rows)
     side = "PostgreSQL" if args.postgres.startswith("postgres") else "SQLite"
-    database = (
-        (lambda: postgres_database(args.postgres)) if side == "PostgreSQL" else sqlite_database
-    )
-    with database() as url:
+    database = postgres_database(args.postgres) if side == "PostgreSQL" else sqlite_database()
+    with database as url:
         upgrade(url)
         results = asyncio.run(measure(url, rows, args.repeat))
     print(
