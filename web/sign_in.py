@@ -14,6 +14,7 @@ import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from api.auth import TokenVerifier
@@ -137,7 +138,8 @@ async def from_provider(
     if reply.status_code != 200 or "access_token" not in reply.json():
         raise ApiError(401, "unauthenticated", "the identity provider gave no access token")
     verifier: TokenVerifier = request.app.state.verifier
-    who = verifier.verify(reply.json()["access_token"])
+    # Verifying may fetch the provider's keys: not on the event loop.
+    who = await run_in_threadpool(verifier.verify, reply.json()["access_token"])
     claims = {"sub": who.sub, "role": who.role, "office": who.office, "bin": who.bin}
     response = RedirectResponse(local_path(stored.get("next"), home_of(who)), status_code=303)
     sessions(request).start(response, {k: v for k, v in claims.items() if v is not None})
