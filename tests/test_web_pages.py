@@ -277,3 +277,96 @@ async def test_language_defaults_to_the_case_and_the_choice_is_remembered(
         assert "Мои дела" in page.text
     finally:
         await party.aclose()
+
+
+async def test_review_request_and_cancel_through_the_dashboard(
+    site: str, settings: Settings
+) -> None:
+    """Staff actions from the case page: refusals next to the field, a document request the
+    party answers from its cabinet, and a supervisor's cancellation."""
+    async with api_client(site, settings, "supervisor") as supervisor:
+        audit_id = (await supervisor.post("/audits", json=start_body())).json()["id"]
+        await until(supervisor, audit_id, "AWAITING_RESPONSE")
+    party = await signed_in(site, "party")
+    inspector = await signed_in(site, "inspector")
+    boss = await signed_in(site, "supervisor")
+    cabinet, case = f"/cabinet/audits/{audit_id}", f"/dashboard/audits/{audit_id}"
+    try:
+        page = await party.get(cabinet)
+        notice = re.search(rf'href="{cabinet}/documents/([^"]+)"', page.text)
+        assert notice is not None
+        download = await party.get(f"{cabinet}/documents/{notice[1]}/file?download=1")
+        assert download.headers["content-disposition"].startswith("attachment;")
+        assert len(download.headers["x-content-sha256"]) == 64
+        upload = await post_form(
+            party,
+            cabinet,
+            f"{cabinet}/uploads",
+            {"title": "Contract", "kind": "contract"},
+            files={"file": ("contract.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+        )
+        assert upload.status_code == 303
+        page = await party.get(cabinet)
+        document_id = re.search(r'name="documents" value="([^"]+)"', page.text)
+        assert document_id is not None
+        explained = await post_form(
+            party,
+            cabinet,
+            f"{cabinet}/explanation",
+            {
+                "party_name": "Steppe Fittings LLP",
+                "party_bin": PARTY_BIN,
+                "party_address": "Almaty",
+                "customs_authority": "55201",
+                "notification_number": audit_id,
+                "notification_date": hidden_value(page.text, "notification_date"),
+                "text": "The price is the contract price.",
+                "grounds": "Art. 39",
+                "signed_on": hidden_value(page.text, "signed_on"),
+                "documents": document_id[1],
+            },
+        )
+        assert explained.status_code == 303, explained.text
+        reject = await post_form(
+            inspector, case, f"{case}/actions/review", {"decision": "reject", "reasons": ""}
+        )
+        assert reject.status_code == 422 and 'id="e-reasons"' in reject.text
+        asked = await post_form(
+            inspector,
+            case,
+            f"{case}/actions/request_documents",
+            {"items": "Bank statement\nSWIFT message", "working_days": "5"},
+        )
+        assert asked.status_code == 303
+        page = await party.get(cabinet)
+        assert "Bank statement" in page.text
+        request_form = re.search(rf'action="{cabinet}/requests/([^"]+)"', page.text)
+        assert request_form is not None
+        answered = await post_form(
+            party,
+            cabinet,
+            f"{cabinet}/requests/{request_form[1]}",
+            {"documents": document_id[1], "note": "As asked."},
+        )
+        assert answered.status_code == 303
+        assert "Bank statement" not in (await party.get(cabinet)).text
+        assert "Cancel the audit" not in (await inspector.get(case)).text
+        assert (
+            await post_form(inspector, case, f"{case}/actions/cancel", {"reason": "x"})
+        ).status_code == 403
+        cancelled = await post_form(
+            boss, case, f"{case}/actions/cancel", {"reason": "Withdrawn after a recount."}
+        )
+        assert cancelled.status_code == 303
+        page = (await boss.get(case)).text
+        assert "Nothing can be done to this case now." in page
+        assert "Withdrawn after a recount." in (await party.get(cabinet)).text
+    finally:
+        for client in (party, inspector, boss):
+            await client.aclose()
+
+
+def hidden_value(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" type="[a-z]+" value="([^"]*)"', html)
+    assert found is not None, name
+    return found[1]

@@ -384,7 +384,8 @@ async def act(request: Request, session: SignedIn, audit_id: str, action: str) -
     who = require(session, OFFICE_STAFF)
     if action not in ACTIONS:
         raise ApiError(404, "not_found", f"no action {action}")
-    model, handler, names = ACTIONS[action]
+    model, handler, names = ACTIONS[action].model, ACTIONS[action].handler, ACTIONS[action].fields
+    require(session, ACTIONS[action].roles)
     form = await posted(request, session)
     row = row_for(request.app.state.engine, who, audit_id)
     raw: dict[str, Any] = {name: text(form, name) for name in names}

@@ -6,6 +6,7 @@ comes back next to the form's field.
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,26 +53,19 @@ from domain.clock import local_date
 OFFICE_STAFF: tuple[Role, ...] = ("inspector", "supervisor")
 
 
-def _probes(now: datetime, role: str) -> dict[str, tuple[tuple[str, ...], Command]]:
-    """One harmless example of each action, and who may take it (as the API allows)."""
+def _probes(now: datetime, role: str) -> dict[str, Command]:
+    """One harmless example of each action, to ask the case's rules whether it is open."""
     today = local_date(now)
     return {
-        "review": (OFFICE_STAFF, Review(ReviewDecision(decision="accept"), role=role)),
-        "request_documents": (OFFICE_STAFF, RequestDocuments(DocumentRequest(items=["-"]))),
-        "postal_receipt": (
-            OFFICE_STAFF,
-            RecordReceipt(PostalReceipt(delivered_on=today, receipt_no="-")),
+        "review": Review(ReviewDecision(decision="accept"), role=role),
+        "request_documents": RequestDocuments(DocumentRequest(items=["-"])),
+        "postal_receipt": RecordReceipt(PostalReceipt(delivered_on=today, receipt_no="-")),
+        "returned_mail": RecordReturned(MailReturned(returned_on=today, reason="-")),
+        "inspection_act": RecordInspectionAct(
+            InspectionAct(act_no="-", act_date=today, finding="party_absent")
         ),
-        "returned_mail": (
-            OFFICE_STAFF,
-            RecordReturned(MailReturned(returned_on=today, reason="-")),
-        ),
-        "inspection_act": (
-            OFFICE_STAFF,
-            RecordInspectionAct(InspectionAct(act_no="-", act_date=today, finding="party_absent")),
-        ),
-        "reassign": (("supervisor",), Reassign(Reassignment(inspector_id="-"))),
-        "cancel": (("supervisor",), Cancel(Cancellation(reason="-"))),
+        "reassign": Reassign(Reassignment(inspector_id="-")),
+        "cancel": Cancel(Cancellation(reason="-")),
     }
 
 
@@ -81,8 +75,8 @@ def available_actions(row: AuditRow, who: Principal) -> set[str]:
     state = CaseState.model_validate(row.snapshot)
     now = datetime.now(UTC)
     open_actions = set()
-    for name, (roles, command) in _probes(now, who.role).items():
-        if who.role not in roles:
+    for name, command in _probes(now, who.role).items():
+        if who.role not in ACTIONS[name].roles:
             continue
         try:
             decide(state, command, now)
@@ -94,14 +88,30 @@ def available_actions(row: AuditRow, who: Principal) -> set[str]:
 
 
 Handler = Callable[..., Awaitable[Any]]
-ACTIONS: dict[str, tuple[type[BaseModel], Handler, tuple[str, ...]]] = {
-    "review": (ReviewRequest, review, ("decision", "reasons")),
-    "request_documents": (DocumentRequestIn, request_documents, ("items", "working_days")),
-    "postal_receipt": (PostalReceiptRequest, postal_receipt, ("delivered_on", "receipt_no")),
-    "returned_mail": (MailReturnedRequest, mail_returned, ("returned_on", "reason")),
-    "inspection_act": (InspectionActRequest, inspection_act, ("act_no", "act_date", "finding")),
-    "reassign": (ReassignRequest, reassign, ("inspector_id",)),
-    "cancel": (CancelRequest, cancel, ("reason",)),
+
+
+@dataclass(frozen=True)
+class Action:
+    """A staff action: its request body, the API's route function that performs it, the
+    form's fields, and who may take it (as the route's `allow` says: calling the function
+    directly does not run that dependency, so the page checks it)."""
+
+    model: type[BaseModel]
+    handler: Handler
+    fields: tuple[str, ...]
+    roles: tuple[Role, ...] = OFFICE_STAFF
+
+
+ACTIONS: dict[str, Action] = {
+    "review": Action(ReviewRequest, review, ("decision", "reasons")),
+    "request_documents": Action(DocumentRequestIn, request_documents, ("items", "working_days")),
+    "postal_receipt": Action(PostalReceiptRequest, postal_receipt, ("delivered_on", "receipt_no")),
+    "returned_mail": Action(MailReturnedRequest, mail_returned, ("returned_on", "reason")),
+    "inspection_act": Action(
+        InspectionActRequest, inspection_act, ("act_no", "act_date", "finding")
+    ),
+    "reassign": Action(ReassignRequest, reassign, ("inspector_id",), ("supervisor",)),
+    "cancel": Action(CancelRequest, cancel, ("reason",), ("supervisor",)),
 }
 
 

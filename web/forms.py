@@ -1,5 +1,6 @@
 """Form posts: the CSRF check, and refusals turned into a message next to the field."""
 
+import re
 from typing import Any
 
 from fastapi import Request
@@ -41,10 +42,20 @@ def errors_of(
     result: dict[str, str] = {}
     for problem in error.errors():
         location = tuple(problem["loc"])
-        name = _closest(location, fields)
         message = problem["msg"].removeprefix("Value error, ")
+        name = _closest(location, fields) if location else _named_in(message, fields)
         result.setdefault(name, message)
     return result
+
+
+def _named_in(message: str, fields: dict[tuple[str | int, ...], str]) -> str:
+    """A rule across fields names the field it wants in its message: the first one named."""
+    found = [
+        (match.start(), name)
+        for loc, name in fields.items()
+        if (match := re.search(rf"\b{re.escape(str(loc[-1]))}\b", message))
+    ]
+    return min(found)[1] if found else FORM_ERROR
 
 
 def _closest(location: tuple[Any, ...], fields: dict[tuple[str | int, ...], str]) -> str:
