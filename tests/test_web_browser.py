@@ -140,7 +140,7 @@ async def test_audit_from_start_to_accepted_explanation(
     await expect(inspector.locator("dl.facts").first).to_contain_text(accepted)
     await expect(inspector.locator("#a-review-h")).to_have_count(0)  # no longer offered
 
-    await party.reload()
+    await party.goto(f"/cabinet/audits/{audit_id}")
     await expect(party.locator("#outcome-h")).to_be_visible()
     await expect(party.locator("section.outcome")).to_contain_text(accepted)
     if language == "kk":

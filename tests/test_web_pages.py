@@ -85,15 +85,9 @@ async def test_an_expired_session_returns_to_sign_in_and_back(
         def get_timestamp(self) -> int:
             return int(time.time()) - 10 * 3600
 
-    secret = (
-        (settings.data_dir / "web-session-secret").read_text().strip()
-        if (settings.data_dir / "web-session-secret").exists()
-        else None
-    )
-    if secret is None:  # the app makes it on first use
-        async with httpx.AsyncClient(base_url=site) as client:
-            await client.get("/sign-in")
-        secret = (settings.data_dir / "web-session-secret").read_text().strip()
+    async with httpx.AsyncClient(base_url=site) as client:
+        await client.get("/sign-in")  # the app has made its secret by now
+    secret = (settings.data_dir / "web-session-secret").read_text().strip()
     old = URLSafeTimedSerializer(secret, salt="customs-audit-web", signer=TenHoursAgo).dumps(
         {"sub": "I-001", "role": "inspector", "office": "55201", "bin": None, "csrf": "x"}
     )
@@ -358,8 +352,7 @@ async def test_review_request_and_cancel_through_the_dashboard(
             boss, case, f"{case}/actions/cancel", {"reason": "Withdrawn after a recount."}
         )
         assert cancelled.status_code == 303
-        page = (await boss.get(case)).text
-        assert "Nothing can be done to this case now." in page
+        assert "Nothing can be done to this case now." in (await boss.get(case)).text
         assert "Withdrawn after a recount." in (await party.get(cabinet)).text
     finally:
         for client in (party, inspector, boss):

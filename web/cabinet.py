@@ -32,6 +32,9 @@ from web.session import WebSession
 
 router = APIRouter(prefix="/cabinet")
 PAGE_SIZE = 50
+# Statuses in which the party still owes what the notification says (an unfulfilled one
+# is collected by other means, but the debt stands).
+OWING = (AuditStatus.AWAITING_RESPONSE, AuditStatus.UNDER_REVIEW, AuditStatus.UNFULFILLED)
 
 EXPLANATION_FIELDS: dict[tuple[str | int, ...], str] = {
     (name,): name
@@ -91,10 +94,7 @@ def _owed_today(db: Engine, ids: list[str], rates: RateTables, on: date) -> dict
     with Session(db) as session:
         for row in session.exec(select(AuditRow).where(col(AuditRow.id).in_(ids))):
             case = snapshot(CaseState.model_validate(row.snapshot), [])
-            if case.charges is None or case.status not in (
-                AuditStatus.AWAITING_RESPONSE,
-                AuditStatus.UNDER_REVIEW,
-            ):
+            if case.charges is None or case.status not in OWING:
                 continue
             result[row.id] = settle(
                 case.charges,
@@ -168,6 +168,7 @@ async def _case_page(
                 "bic": settings.payment_bank_bic,
             },
             "done": request.query_params.get("done", ""),
+            "owing": [str(s) for s in OWING],
         },
         session,
         case.language,

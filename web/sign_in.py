@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from api.auth import TokenVerifier
+from api.auth import TokenVerifier, principal_from
 from api.errors import ApiError
 from config import Settings
 from web.demo import DEMO_IDENTITIES
@@ -65,13 +65,13 @@ async def sign_in_as(
         raise ApiError(404, "not_found", "demo sign-in exists only with the embedded dev key")
     if sessions(request).sign_in_state(request, token) is None:
         raise ApiError(403, "csrf", N_("the sign-in form has expired; open the sign-in page again"))
-    chosen = next_identity(identity)
+    chosen = _demo_claims(identity)
     response = RedirectResponse(local_path(next, home_of_claims(chosen)), status_code=303)
     sessions(request).start(response, chosen)
     return response
 
 
-def next_identity(key: str) -> dict[str, Any]:
+def _demo_claims(key: str) -> dict[str, Any]:
     for demo in DEMO_IDENTITIES:
         if demo.key == key:
             return demo.claims
@@ -79,8 +79,6 @@ def next_identity(key: str) -> dict[str, Any]:
 
 
 def home_of_claims(claims: dict[str, Any]) -> str:
-    from api.auth import principal_from
-
     return home_of(principal_from(claims))
 
 
