@@ -69,6 +69,10 @@ async def test_pages_need_a_session_and_come_back_after_sign_in(site: str) -> No
         cookie = reply.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
         assert (await anonymous.get("/")).headers["location"] == "/dashboard"
+        board = await anonymous.get("/dashboard")
+        out = await anonymous.post("/sign-out", data={"csrf": hidden(board.text, "csrf")})
+        assert out.status_code == 303 and out.headers["location"] == "/sign-in"
+        assert (await anonymous.get("/dashboard")).status_code == 303  # signed out
         # A sign-in form token from another browser (no matching cookie) is refused.
         stranger = httpx.AsyncClient(base_url=site)
         refused = await stranger.post(

@@ -5,6 +5,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,7 +31,7 @@ from db.models import (
 from db.trail import Verdict
 from domain.calendar import WorkingCalendar
 from domain.clock import local_date
-from domain.lifecycle import TERMINAL, AuditStatus
+from domain.lifecycle import TERMINAL, AuditStatus, EventKind
 
 DUE_SOON_WORKING_DAYS = 3
 CATCH_UP_TRIES = 30
@@ -52,6 +53,12 @@ class CaseFile:
     uploads: list[EvidenceRow]
     trail: list[TrailRow] = field(default_factory=list)
     verdict: Verdict | None = None
+
+    @property
+    def explanation(self) -> dict[str, Any] | None:
+        """The explanation as the case received it (its event's details), if there is one."""
+        received = [e for e in self.case.events if e.kind == EventKind.EXPLANATION_RECEIVED]
+        return received[-1].details if received else None
 
 
 @dataclass(frozen=True)

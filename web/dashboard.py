@@ -356,7 +356,6 @@ async def render_case(
         f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
         f"/workflows/{case.id}"
     )
-    explanation = next((e for e in case.events if e.kind == "explanation_received"), None)
     return show(
         request,
         "dashboard/case.html",
@@ -365,7 +364,7 @@ async def render_case(
             "case": case,
             "deadline": deadline,
             "actions": available_actions(file.row, who),
-            "explanation": explanation.details if explanation else None,
+            "explanation": file.explanation,
             "workflow_url": workflow_url,
             "form": form,
             "errors": errors or {},
