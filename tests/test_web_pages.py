@@ -328,7 +328,7 @@ async def test_review_request_and_cancel_through_the_dashboard(
         reject = await post_form(
             inspector, case, f"{case}/actions/review", {"decision": "reject", "reasons": ""}
         )
-        assert reject.status_code == 422 and 'id="e-reasons"' in reject.text
+        assert reject.status_code == 422 and 'id="e-review-reasons"' in reject.text
         asked = await post_form(
             inspector,
             case,
@@ -367,3 +367,33 @@ def hidden_value(html: str, name: str) -> str:
     found = re.search(rf'name="{name}" type="[a-z]+" value="([^"]*)"', html)
     assert found is not None, name
     return found[1]
+
+
+async def test_registered_mail_case_offers_postal_actions_with_distinct_fields(
+    site: str, settings: Settings
+) -> None:
+    body = start_body(
+        delivery_method="registered_mail",
+        party={**start_body()["party"], "address": "Almaty, Abay ave. 1"},
+    )
+    async with api_client(site, settings, "supervisor") as supervisor:
+        audit_id = (await supervisor.post("/audits", json=body)).json()["id"]
+        await until(supervisor, audit_id, "postal_receipt", field="awaiting")
+    boss = await signed_in(site, "supervisor")
+    try:
+        page = (await boss.get(f"/dashboard/audits/{audit_id}")).text
+        for offered in ("Record the postal receipt", "Record returned mail", "Cancel the audit"):
+            assert offered in page
+        assert "Review the explanation" not in page
+        ids = re.findall(r'\sid="([^"]+)"', page)
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+        refused = await post_form(
+            boss,
+            f"/dashboard/audits/{audit_id}",
+            f"/dashboard/audits/{audit_id}/actions/postal_receipt",
+            {"delivered_on": "2020-01-01", "receipt_no": "RR123"},
+        )
+        assert refused.status_code == 422
+        assert 'id="e-postal_receipt-delivered_on"' in refused.text
+    finally:
+        await boss.aclose()
