@@ -14,6 +14,7 @@ from config import Settings
 from tests.cases import until
 from tests.factories import PARTY_BIN, make_bin, start_body
 from tests.pages import hidden, post_form, signed_in, site
+from tests.pki import Identity, make_signer
 from tests.tokens import FOREIGN_OFFICE, Tokens
 from web.i18n import LANGUAGES, catalogue_path
 
@@ -397,3 +398,32 @@ async def test_registered_mail_case_offers_postal_actions_with_distinct_fields(
         assert 'id="e-postal_receipt-delivered_on"' in refused.text
     finally:
         await boss.aclose()
+
+
+async def test_upload_with_a_detached_signature_shows_its_check(
+    site: str, settings: Settings, national_ca: tuple[Identity, Path]
+) -> None:
+    """The signature file belongs to the file of the same form, whatever it is called."""
+    pdf = b"%PDF-1.4\n% contract\n%%EOF\n"
+    signer = make_signer(national_ca[0], bin_=PARTY_BIN)
+    async with api_client(site, settings, "supervisor") as supervisor:
+        audit_id = (await supervisor.post("/audits", json=start_body())).json()["id"]
+        await until(supervisor, audit_id, "AWAITING_RESPONSE")
+    party = await signed_in(site, "party")
+    cabinet = f"/cabinet/audits/{audit_id}"
+    try:
+        reply = await post_form(
+            party,
+            cabinet,
+            f"{cabinet}/uploads",
+            {"title": "Signed contract", "kind": "contract"},
+            files={
+                "file": ("contract.pdf", pdf, "application/pdf"),
+                "signature": ("from-my-token.sig", signer.sign(pdf), "application/octet-stream"),
+            },
+        )
+        assert reply.status_code == 303, reply.text
+        page = (await party.get(cabinet)).text
+        assert "Signed contract" in page and "✔ Подпись действительна" in page  # a ru case
+    finally:
+        await party.aclose()
