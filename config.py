@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     auth_public_key_file: Path | None = None
     auth_dev_key_file: Path | None = None
 
+    # Browser pages: sign-in through the identity provider above (authorization code + PKCE)
+    # unless the embedded dev key is in use; the session cookie is signed with this secret
+    # (made on first use in the data folder when unset).
+    web_client_id: str | None = None
+    web_client_secret: SecretStr | None = None
+    web_session_secret: SecretStr | None = None
+    web_session_minutes: int = 480
+    temporal_ui_url: str = "http://localhost:8233"
+    payment_beneficiary: str = "State Revenue Committee (set PAYMENT_BENEFICIARY)"
+    payment_account: str = "KZ000000000000000000 (set PAYMENT_ACCOUNT)"
+    payment_bank_bic: str = "KKMFKZ2A"
+
     reminder_working_days: Annotated[list[int], NoDecode] = [5, 1]
     # Working days the treasury feed may take to post a payment made on the last day; the
     # decision on silence waits for them (Art. 417: a payment is judged by its date).

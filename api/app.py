@@ -39,6 +39,9 @@ from db.engine import make_engine
 from db.reference import load_rate_tables
 from evidence.signatures import load_crls, load_trust_anchors
 from evidence.store import BlobStore
+from web.pages import PAGE_PREFIXES
+from web.pages import install as install_pages
+from web.session import Sessions
 from workflows.client import connect
 
 
@@ -78,7 +81,9 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
     )
-    app.add_middleware(RequestGate, max_bytes=settings.request_max_bytes, open_paths=frozenset())
+    app.add_middleware(
+        RequestGate, max_bytes=settings.request_max_bytes, open_prefixes=PAGE_PREFIXES
+    )
     registry = CollectorRegistry()
     app.add_middleware(RequestMetrics, registry=registry)  # outermost: counts refusals too
     app.add_route("/metrics", metrics_endpoint(registry), include_in_schema=False)
@@ -96,4 +101,5 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(document_routes.router)
     app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)
+    install_pages(app, Sessions(settings))
     return app

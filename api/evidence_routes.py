@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
 from api.auth import Principal
-from api.deps import AuditIdParam, Case, Config, Db, allow
+from api.deps import AuditIdParam, Case, allow
 from api.errors import ApiError
 from config import Settings
 from db import trail
@@ -70,8 +70,6 @@ async def upload(
     case: Case,
     audit_id: AuditIdParam,
     request: Request,
-    db: Db,
-    config: Config,
 ) -> list[Uploaded]:
     """Multipart: repeated `file`, `title` and `kind` parts in the same order; a detached CMS
     signature for a file is a `signature` part named `<file name>.p7s` (or .sig, .cms).
@@ -81,7 +79,24 @@ async def upload(
         titles = [str(t) for t in form.getlist("title")]
         kinds = [str(k) for k in form.getlist("kind")]
         signature_parts = [s for s in form.getlist("signature") if isinstance(s, UploadFile)]
-        parts = await _checked_parts(files, titles, kinds, signature_parts, config)
+        return await receive(request, who, case, files, titles, kinds, signature_parts)
+
+
+async def receive(
+    request: Request,
+    who: Principal,
+    case: AuditRow,
+    files: list[UploadFile],
+    titles: list[str],
+    kinds: list[str],
+    signatures: list[UploadFile],
+) -> list[Uploaded]:
+    """Check every part, then store and verify them (the browser pages upload through here
+    too)."""
+    db: Engine = request.app.state.engine
+    config: Settings = request.app.state.settings
+    audit_id = case.id
+    parts = await _checked_parts(files, titles, kinds, signatures, config)
     used = await run_in_threadpool(_bytes_stored, db, audit_id)
     incoming = sum(len(p.data) for p in parts)
     if used + incoming > config.upload_max_case_bytes:

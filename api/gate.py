@@ -2,7 +2,7 @@
 
 Reading a body costs memory and time that an anonymous caller should not be able to spend,
 so the gate answers from the headers alone where it can: a body declared larger than
-REQUEST_MAX_BYTES is a 413, a body sent without credentials or with a token that is not
+REQUEST_MAX_BYTES is a 413, a body sent to the API without credentials or with a token that is not
 accepted is a 401, and a URL carrying characters no column can store is a 422. A body that
 grows past the limit while streaming (no Content-Length) is cut off with a 413 too.
 """
@@ -22,10 +22,12 @@ _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
 class RequestGate:
-    def __init__(self, app: ASGIApp, max_bytes: int, open_paths: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, open_prefixes: tuple[str, ...]) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.open_paths = open_paths  # take bodies from anyone (e.g. a document to verify)
+        # Paths that take bodies without a bearer token: pages (they check their session
+        # cookie and CSRF token themselves) and what anyone may send.
+        self.open_prefixes = open_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,14 +49,14 @@ class RequestGate:
             raise ApiError(400, "bad_request", "Content-Length must be a number of bytes")
         if declared is not None and int(declared) > self.max_bytes:
             raise _too_large(self.max_bytes)
-        if scope["method"] not in _WITH_BODY or scope["path"] in self.open_paths:
+        if scope["method"] not in _WITH_BODY or scope["path"].startswith(self.open_prefixes):
             return
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if token.strip() and scheme.lower() == "bearer":
             verifier: TokenVerifier = scope["app"].state.verifier
             principal = await run_in_threadpool(verifier.verify, token.strip())
             scope.setdefault("state", {})["principal"] = principal
-        elif "cookie" not in headers:  # pages sign in with a session cookie and check it
+        else:
             raise unauthenticated("send `Authorization: Bearer <token>`")
 
     def _limited(self, receive: Receive) -> Receive:

@@ -19,7 +19,7 @@ from db.models import NO_DEADLINE, AuditRow, TrailRow
 from domain.case import CaseEvent, CaseSnapshot
 from domain.case_state import CaseState
 from domain.case_view import snapshot
-from domain.lifecycle import AuditStatus
+from domain.lifecycle import TERMINAL, AuditStatus
 
 Sort = Literal["deadline", "id"]
 
@@ -34,6 +34,7 @@ def list_audits(
     overdue: bool | None = None,
     deadline_from: date | None = None,
     deadline_to: date | None = None,
+    open_only: bool = False,
     sort: Sort = "deadline",
     limit: int = 50,
     cursor: str | None = None,
@@ -52,6 +53,8 @@ def list_audits(
         query = query.where(col(AuditRow.next_deadline) >= deadline_from)
     if deadline_to is not None:
         query = query.where(col(AuditRow.next_deadline) <= deadline_to)
+    if open_only:
+        query = query.where(col(AuditRow.status).not_in([str(s) for s in TERMINAL]))
     if sort == "deadline":
         query = query.order_by(col(AuditRow.next_deadline), col(AuditRow.id))
         if cursor is not None:

@@ -1,0 +1,1 @@
+"""Browser pages: the party's cabinet and the inspector's dashboard."""

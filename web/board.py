@@ -1,0 +1,57 @@
+"""Counts behind the dashboard's charts, read from the projection like the listings."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from db.models import NO_DEADLINE, AuditRow
+from domain.lifecycle import TERMINAL, AuditStatus
+
+WEEKS = 8
+OPEN_STATUSES = tuple(s for s in AuditStatus if s not in TERMINAL)
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    note: str = ""
+
+
+def open_by_status(db: Engine, office: str | None) -> list[Bar]:
+    query = select(AuditRow.status, func.count()).group_by(col(AuditRow.status))
+    # An office's rows come from its own index (closed ones are counted and dropped); across
+    # offices the status index finds the open ones.
+    if office is not None:
+        query = query.where(AuditRow.customs_office == office)
+    else:
+        query = query.where(col(AuditRow.status).in_([str(s) for s in OPEN_STATUSES]))
+    with Session(db) as session:
+        counts = dict(session.exec(query).all())
+    return [Bar(str(status), int(counts.get(str(status), 0))) for status in OPEN_STATUSES]
+
+
+def deadlines_per_week(db: Engine, office: str | None, today: date) -> list[Bar]:
+    """Running deadlines in each of the next weeks (Monday to Sunday), the first bar counting
+    also those already passed."""
+    monday = today - timedelta(days=today.weekday())
+    end = monday + timedelta(weeks=WEEKS)
+    query = (
+        select(col(AuditRow.next_deadline), func.count())
+        .where(col(AuditRow.next_deadline) < end, col(AuditRow.next_deadline) != NO_DEADLINE)
+        .group_by(col(AuditRow.next_deadline))
+    )
+    if office is not None:
+        query = query.where(AuditRow.customs_office == office)
+    weeks: Counter[int] = Counter()
+    with Session(db) as session:
+        for day, count in session.exec(query).all():
+            weeks[max((day - monday).days // 7, 0)] += int(count)
+    return [
+        Bar((monday + timedelta(weeks=n)).isoformat(), weeks[n], "overdue" if n == 0 else "")
+        for n in range(WEEKS)
+    ]
