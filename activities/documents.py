@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from jinja2 import TemplateError
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -62,7 +62,7 @@ class DocumentActivities:
         """
         try:
             return self._render(request)
-        except (TemplateError, ValidationError, IntegrityError) as error:
+        except (TemplateError, ValidationError, IntegrityError, DataError) as error:
             raise ApplicationError(
                 f"{request.number} cannot be issued: {type(error).__name__}: {error}"[:2000],
                 type=DOCUMENT_FAILED,

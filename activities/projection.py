@@ -3,8 +3,10 @@
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 from sqlmodel import Session, select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from db import trail
 from db.case_rows import projection_values
@@ -14,7 +16,7 @@ from domain.case import CaseSummary, Payment
 from domain.case_state import CaseState, evolve
 from domain.case_view import summary
 from domain.lifecycle import EventKind
-from domain.tasks import SAVE_PROJECTION, ProjectionUpdate
+from domain.tasks import PROJECTION_REJECTED, SAVE_PROJECTION, ProjectionUpdate
 
 
 class ProjectionGap(Exception):
@@ -91,6 +93,18 @@ class ProjectionActivities:
         The workflow writes one update at a time, in order; a retried or late write of
         events already stored changes nothing, and each event reaches the trail once.
         """
+        try:
+            self._save(update)
+        except DataError as error:
+            # A value the database cannot hold (a retry would fail the same way for ever):
+            # give up so the case can tell staff, instead of retrying silently.
+            raise ApplicationError(
+                f"the read model cannot store case {update.audit_id}: {error.orig}",
+                type=PROJECTION_REJECTED,
+                non_retryable=True,
+            ) from error
+
+    def _save(self, update: ProjectionUpdate) -> None:
         with Session(self._engine) as session:
             row = session.get(AuditRow, update.audit_id, with_for_update=True)
             stored = CaseState.model_validate(row.snapshot) if row else None

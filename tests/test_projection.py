@@ -133,3 +133,27 @@ async def test_parties_and_payments_are_stored_once(
     assert party is not None and party.name == final.party_name and party.language == "ru"
     assert sorted(p.reference for p in payments) == ["T-1", "T-2"]
     assert sum(p.amount for p in payments) == AMOUNT_DUE
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL (DATABASE_URL), which cannot store a NUL in text",
+)
+async def test_a_case_the_read_model_cannot_hold_tells_staff_and_goes_on(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+) -> None:
+    """Started around the API's edge checks (straight through Temporal): the write that can
+    never succeed is given up at once, staff are told, and the case itself runs on."""
+    start = audit_start()
+    party = start.party.model_copy(update={"name": "Steppe\x00Fittings"})
+    start = start.model_copy(update={"party": party})
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, start)
+        for _ in range(100):
+            case = await handle.query(CameralAudit.snapshot)
+            subjects = [e.details["subject"] for e in case.events if e.kind == "staff_notified"]
+            if "A case cannot be stored in the read model" in subjects:
+                break
+            await asyncio.sleep(0.1)
+    assert "A case cannot be stored in the read model" in subjects, case.events
+    assert await asyncio.to_thread(stored, engine, case.id) is None

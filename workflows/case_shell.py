@@ -64,6 +64,7 @@ class CaseShell:
         self._background: list[asyncio.Task[None]] = []
         self._publisher: asyncio.Task[None] | None = None
         self._upserted: tuple[Any, ...] | None = None
+        self._projection_rejected = False
 
     # ---- changing the case ------------------------------------------------------------------
 
@@ -125,19 +126,31 @@ class CaseShell:
     async def _publish(self) -> None:
         """Write the latest summary and the unwritten events until nothing is left; a burst
         of changes becomes one write."""
-        while self._published < len(self._events):
+        while self._published < len(self._events) and not self._projection_rejected:
             upto = len(self._events)
-            await workflow.execute_activity(
-                SAVE_PROJECTION,
-                ProjectionUpdate(
-                    audit_id=self._state.audit_id,
-                    initial=self._initial if self._published == 0 else None,
-                    first_index=self._published,
-                    events=self._events[self._published : upto],
-                ),
-                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                retry_policy=courier.DURABLE,
-            )
+            try:
+                await workflow.execute_activity(
+                    SAVE_PROJECTION,
+                    ProjectionUpdate(
+                        audit_id=self._state.audit_id,
+                        initial=self._initial if self._published == 0 else None,
+                        first_index=self._published,
+                        events=self._events[self._published : upto],
+                    ),
+                    start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+                    retry_policy=courier.DURABLE,
+                )
+            except ActivityError as error:
+                # Only a write the database can never take ends up here (others are retried):
+                # the case goes on, its stored copy stays behind, and staff are told once.
+                self._projection_rejected = True
+                reason = error.cause.message if isinstance(error.cause, ApplicationError) else ""
+                await self._tell_staff(
+                    "projection_rejected",
+                    "A case cannot be stored in the read model",
+                    f"Listings and the stored copy stay at event {self._published}: {reason}",
+                )
+                return
             self._published = upto
 
     async def _drain(self) -> None:
