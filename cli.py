@@ -6,7 +6,10 @@ import contextlib
 import logging
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -19,9 +22,11 @@ from api.errors import ApiError
 from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
+from db.reference import import_rows, load_rate_tables, save_rate_tables
 from devserver import register_search_attributes, start_dev_server, stop_dev_server
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
+from domain.clock import local_date
 from worker import build_worker, run_worker
 from workflows.client import connect, live_pollers, metrics_runtime
 
@@ -143,9 +148,36 @@ class _DevSinks:
         )
 
 
+def _import_rates(path: Path, settings: Settings) -> None:
+    """Write the tables with the file's rows merged in to RATES_FILE (or DATA_DIR/rates.toml,
+    then say to point RATES_FILE at it); nothing is written if any row is refused."""
+    target = settings.rates_file or settings.data_dir / "rates.toml"
+    try:
+        tables, new = import_rows(load_rate_tables(settings.rates_file), path.read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{path}: {error}") from error
+    save_rate_tables(tables, target)
+    print(f"{new} new row(s) written to {target}")
+    if settings.rates_file is None:
+        print(f"set RATES_FILE={target} for the worker and the API to use them")
+
+
+def _rate_warnings(settings: Settings, today: date) -> list[str]:
+    base_rate = load_rate_tables(settings.rates_file).base_rate
+    age = base_rate.days_since_last_change(today)
+    if age <= settings.base_rate_max_age_days:
+        return []
+    return [
+        f"warning: the newest base-rate row is {age} days old ({base_rate.rows[-1].since}); "
+        "add the National Bank's later decisions with `customs-audit rates import`"
+    ]
+
+
 async def _check(settings: Settings) -> None:
     """Exit non-zero unless Temporal and the database answer and a worker polls the task
-    queue (container health checks)."""
+    queue (container health checks); warn when the base-rate table looks out of date."""
+    for warning in _rate_warnings(settings, local_date(datetime.now(UTC))):
+        print(warning, file=sys.stderr)
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     await client.service_client.check_health()
     if not await live_pollers(client, settings.temporal_task_queue):
@@ -182,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "register-search-attributes", help="add the case search attributes to a Temporal server"
     )
+    rates = commands.add_parser("rates", help="the dated rate tables (VAT, MCI, base rate)")
+    rates_commands = rates.add_subparsers(dest="rates_command", required=True)
+    rates_import = rates_commands.add_parser(
+        "import", help="merge rows from a CSV (table,since,value) into RATES_FILE"
+    )
+    rates_import.add_argument("file", type=Path)
     return parser
 
 
@@ -193,6 +231,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.command == "token":
         _print_token(args, settings)
+        return
+    if args.command == "rates":
+        _import_rates(args.file, settings)
         return
     try:
         _run(args.command, settings)

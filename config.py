@@ -52,6 +52,7 @@ class Settings(BaseSettings):
 
     dev_sinks: bool = True
     rates_file: Path | None = None
+    base_rate_max_age_days: int = 60  # `check` warns when the newest base-rate row is older
 
     log_level: str = "INFO"
     worker_metrics_address: str = "127.0.0.1:9464"  # Temporal SDK metrics; "" turns them off

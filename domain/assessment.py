@@ -11,7 +11,7 @@ from domain.money import to_tiyn
 from domain.penalty import accrue
 from domain.rates import RateTables
 
-_KINDS = ("customs_value", "customs_duty", "customs_fee", "vat", "excise", "total")
+_CHARGES = ("customs_duty", "customs_fee", "vat", "excise")
 
 
 class AuditLine(BaseModel):
@@ -67,7 +67,7 @@ def assess(lines: list[AuditLine], notification_date: date, tables: RateTables) 
     additional = totals([a.additional for a in assessed])
     penalty = to_tiyn(sum((a.penalty for a in assessed), Decimal(0)))
     if additional.total <= 0:
-        raise NothingToCharge("the adjusted figures add no duties or taxes")
+        raise NothingToCharge("no charge increases: the adjusted figures add no duties or taxes")
     return Assessment(
         notification_date=notification_date,
         lines=assessed,
@@ -80,14 +80,16 @@ def assess(lines: list[AuditLine], notification_date: date, tables: RateTables) 
 def _assess_line(line: AuditLine, notification_date: date, tables: RateTables) -> AssessedLine:
     declared = compute_line(line.declared, tables)
     adjusted = compute_line(line.adjusted, tables)
-    difference = {kind: getattr(adjusted, kind) - getattr(declared, kind) for kind in _KINDS}
-    below = [kind for kind, value in difference.items() if value < 0]
-    if below:
-        raise NothingToCharge(
-            f"{line.declared.declaration}: adjusted {', '.join(below)} below the declared "
-            "figure; refunds are not part of a notification"
-        )
-    additional = Totals(**difference)
+    # Each charge counts where it increases: a reclassification may lower the customs value
+    # and still raise the duty (a higher rate) and so the VAT (Art. 417 covers what is owed).
+    # A figure that fell is not carried as a negative amount: refunds are a separate
+    # procedure, never netted off in a notification.
+    increase = {
+        kind: max(getattr(adjusted, kind) - getattr(declared, kind), Decimal(0))
+        for kind in _CHARGES
+    }
+    value_increase = max(adjusted.customs_value - declared.customs_value, Decimal(0))
+    additional = Totals(customs_value=value_increase, total=sum(increase.values()), **increase)
     # Due on registration; the delay runs from the next day up to (not including) the
     # notification date, from which the notification's own period takes over.
     first_day = line.declared.registered_on + timedelta(days=1)

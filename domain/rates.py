@@ -38,6 +38,24 @@ class DatedTable(BaseModel):
             raise LookupError(f"{self.name} is not known for {day} (the table starts {first})")
         return self.rows[index].value
 
+    def with_rows(self, added: list[DatedValue]) -> "DatedTable":
+        """This table with `added` merged in by date. A row already present with the same
+        value is ignored; one that would change a past figure is refused, because old
+        declarations must keep computing as they did."""
+        rows = {row.since: row for row in self.rows}
+        for row in added:
+            known = rows.get(row.since)
+            if known is not None and known.value != row.value:
+                raise ValueError(
+                    f"{self.name} on {row.since} is {known.value}; a published figure is never "
+                    f"changed (got {row.value})"
+                )
+            rows[row.since] = row
+        return DatedTable(name=self.name, rows=sorted(rows.values(), key=lambda r: r.since))
+
+    def days_since_last_change(self, today: date) -> int:
+        return (today - self.rows[-1].since).days
+
     def changes_between(self, first: date, last: date) -> list[date]:
         """Days within [first, last] on which a new value takes effect."""
         return [r.since for r in self.rows if first < r.since <= last]

@@ -171,7 +171,7 @@ def test_assessment_adds_the_difference_and_the_penalty_until_the_notification()
 
 
 def test_an_audit_that_finds_less_charges_nothing() -> None:
-    with pytest.raises(NothingToCharge, match="below"):
+    with pytest.raises(NothingToCharge, match="no charge increases"):
         assess(
             [AuditLine(declared=seed_line(), adjusted=seed_line(price_paid=D("9000")))],
             date(2025, 6, 1),
@@ -224,3 +224,20 @@ def test_totals_are_the_sum_of_parts_and_never_negative(**case: Any) -> None:
     assert figures.total == sum(parts)
     assert result.total.total == 2 * figures.total
     assert all(p == round(p, 2) for p in (*parts, figures.customs_value))
+
+
+def test_a_reclassification_can_lower_the_value_and_still_raise_the_charges() -> None:
+    """Art. 417 notifications cover what is owed: a higher duty rate after reclassification
+    is charged even though the value found is lower; the lower figure is not refunded here."""
+    lower_value_higher_rate = seed_line(price_paid=D("9500"), duty_rate_percent=D("25"))
+    result = assess(
+        [AuditLine(declared=seed_line(), adjusted=lower_value_higher_rate)],
+        date(2025, 6, 1),
+        TEST_RATES,
+    )
+    line = result.lines[0]
+    assert line.adjusted.customs_value < line.declared.customs_value
+    assert line.additional.customs_value == 0  # a decrease is not carried as a figure
+    assert line.additional.customs_duty == line.adjusted.customs_duty - line.declared.customs_duty
+    assert line.additional.customs_duty > 0 and line.additional.vat > 0
+    assert result.charges.total == line.additional.total + result.penalty
