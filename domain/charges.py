@@ -64,8 +64,11 @@ class ChargeLine(BaseModel):
     royalties: Figure = ZERO
     other_additions: Figure = ZERO
     duty_rate_percent: Annotated[Decimal, Field(ge=0, le=1000, decimal_places=4)] = ZERO
+    # Specific duty rates of the EAEU tariff are in euro per unit, converted at the euro rate
+    # of the registration date, whatever the invoice currency.
     duty_specific_per_unit: Figure = ZERO
     quantity: Figure = ZERO
+    euro_rate: Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=6)] | None = None
     excise: Figure = ZERO
     customs_fee_kzt: Figure | None = None
     customs_fee_mci: Figure | None = None
@@ -78,7 +81,16 @@ class ChargeLine(BaseModel):
             raise ValueError("exchange_rate must be 1 for a line in KZT")
         if self.duty_specific_per_unit and not self.quantity:
             raise ValueError("quantity is required with duty_specific_per_unit")
+        if self.duty_specific_per_unit and self.currency != "EUR" and self.euro_rate is None:
+            raise ValueError(
+                "euro_rate (KZT per euro on the registration date) is required with "
+                "duty_specific_per_unit: specific rates are in euro"
+            )
         return self
+
+    @property
+    def kzt_per_euro(self) -> Decimal:
+        return self.euro_rate if self.euro_rate is not None else self.exchange_rate
 
 
 class LineFigures(BaseModel):
@@ -123,7 +135,7 @@ def compute_line(line: ChargeLine, tables: RateTables) -> LineFigures:
     )
     customs_value = to_tiyn(value_in_currency * line.exchange_rate)
     ad_valorem = to_tiyn(customs_value * line.duty_rate_percent / HUNDRED)
-    specific = to_tiyn(line.duty_specific_per_unit * line.quantity * line.exchange_rate)
+    specific = to_tiyn(line.duty_specific_per_unit * line.quantity * line.kzt_per_euro)
     # A combined rate is "X %, but not less than Y per unit": the greater of the two.
     duty = max(ad_valorem, specific)
     if line.customs_fee_mci is not None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from db.reference import load_rate_tables
 from domain.assessment import AuditLine, NothingToCharge, assess
@@ -85,19 +86,36 @@ def test_rounding_is_half_up_at_each_charged_figure() -> None:
     assert up.vat == D("120.72")  # (1001.00 + 5.01) * 12 % = 120.7212
 
 
+EURO = D("455")  # KZT per euro on the registration date; the invoice is in USD at 420
+
+
 def test_combined_rate_takes_the_greater_of_ad_valorem_and_specific() -> None:
-    cheap = seed_line(duty_specific_per_unit=D("2"), quantity=D("1000"))  # $2/unit -> $2,000
+    cheap = seed_line(duty_specific_per_unit=D("2"), quantity=D("1000"), euro_rate=EURO)
     figures = compute_line(cheap, TABLES)
     assert figures.duty_ad_valorem == D("662130.00")
-    assert figures.duty_specific == D("840000.00")
-    assert figures.customs_duty == D("840000.00")
-    dear = compute_line(seed_line(duty_specific_per_unit=D("1"), quantity=D("1000")), TABLES)
-    assert dear.customs_duty == dear.duty_ad_valorem == D("662130.00")
+    assert figures.duty_specific == D("910000.00")  # €2 × 1000 × 455, not at the dollar rate
+    assert figures.customs_duty == D("910000.00")
+    dear = seed_line(duty_specific_per_unit=D("1"), quantity=D("1000"), euro_rate=EURO)
+    assert compute_line(dear, TABLES).customs_duty == D("662130.00")
     specific_only = compute_line(
-        seed_line(duty_rate_percent=D(0), duty_specific_per_unit=D("1.5"), quantity=D("10")),
+        seed_line(
+            duty_rate_percent=D(0),
+            duty_specific_per_unit=D("1.5"),
+            quantity=D("10"),
+            euro_rate=EURO,
+        ),
         TABLES,
     )
-    assert specific_only.customs_duty == D("6300.00")
+    assert specific_only.customs_duty == D("6825.00")
+
+
+def test_a_specific_rate_needs_the_euro_rate_unless_the_invoice_is_in_euro() -> None:
+    with pytest.raises(ValidationError, match="euro_rate"):
+        seed_line(duty_specific_per_unit=D("2"), quantity=D("1000"))
+    in_euro = seed_line(
+        currency="EUR", exchange_rate=EURO, duty_specific_per_unit=D("2"), quantity=D("1000")
+    )
+    assert compute_line(in_euro, TABLES).duty_specific == D("910000.00")
 
 
 def test_fee_in_mci_uses_the_index_of_the_registration_year_and_excise_enters_vat() -> None:
@@ -214,6 +232,7 @@ def test_totals_are_the_sum_of_parts_and_never_negative(**case: Any) -> None:
         duty_rate_percent=case["duty_percent"],
         duty_specific_per_unit=case["specific"],
         quantity=case["quantity"] if case["specific"] else D(0),
+        euro_rate=case["exchange"],
         excise=case["excise"],
         customs_fee_kzt=case["fee"],
     )
