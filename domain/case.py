@@ -19,6 +19,8 @@ from domain.settlement import PaymentKind, Settlement
 from domain.storable import BusinessDate
 
 Language = Literal["kk", "ru", "en"]
+# What a case not yet served waits for, by its delivery method.
+Awaiting = Literal["postal_receipt", "inspection_act", "hand_signature"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 PositiveAmount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
@@ -130,9 +132,10 @@ class Payment(BaseModel):
 
 
 class PostalReceipt(BaseModel):
-    """The post office's acknowledgement that the party received the registered letter."""
+    """The post office's acknowledgement that the party received the registered letter, or
+    (`channel: "hand"`) the date the party's representative signed for the documents."""
 
-    channel: Literal["registered_mail"] = "registered_mail"
+    channel: Literal["registered_mail", "hand"] = "registered_mail"
     delivered_on: BusinessDate
     receipt_no: ShortText
 
@@ -212,7 +215,7 @@ class CaseSummary(BaseModel):
     party: Party
     language: Language
     delivery_method: DeliveryMethod
-    awaiting: Literal["postal_receipt", "inspection_act"] | None
+    awaiting: Awaiting | None
     inspection_deadline: date | None
     alerts_failed: bool
     declarations: list[str]

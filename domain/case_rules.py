@@ -69,6 +69,13 @@ class DispatchMail:
 
 
 @dataclass(frozen=True)
+class PrepareHandover:
+    """The documents are ready to be handed to the party's representative against signature."""
+
+    documents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PlaceInCabinet:
     """The notification is in the party's cabinet: legal delivery on that Almaty day."""
 
@@ -155,6 +162,7 @@ Command = (
     FixTerms
     | TermsFailed
     | DispatchMail
+    | PrepareHandover
     | PlaceInCabinet
     | RecordReceipt
     | RecordReturned
@@ -203,16 +211,22 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
         case DispatchMail(documents):
             _require_status(state, AuditStatus.ISSUED, "Dispatch by registered mail")
             return [event(EventKind.MAIL_DISPATCHED, now, documents=list(documents))]
+        case PrepareHandover(documents):
+            _require_status(state, AuditStatus.ISSUED, "A handover")
+            return [event(EventKind.HANDOVER_PREPARED, now, documents=list(documents))]
         case PlaceInCabinet(reference, placed_on):
             if state.status != AuditStatus.ISSUED or state.delivered_on is not None:
                 return []
             return [_delivered(now, "cabinet", reference, placed_on)]
         case RecordReceipt(receipt):
-            _require_awaiting(state, "postal_receipt", "A postal receipt")
+            if receipt.channel == "hand":
+                _require_awaiting(state, "hand_signature", "A signature for the documents")
+            else:
+                _require_awaiting(state, "postal_receipt", "A postal receipt")
             _require_date_between(
                 "delivered_on", receipt.delivered_on, state.issued_on, today, "issued"
             )
-            return [_delivered(now, "registered_mail", receipt.receipt_no, receipt.delivered_on)]
+            return [_delivered(now, receipt.channel, receipt.receipt_no, receipt.delivered_on)]
         case RecordReturned(returned):
             _require_awaiting(state, "postal_receipt", "A returned-mail report")
             _require_date_between(

@@ -8,19 +8,17 @@ dates, decimal strings) because they are also the case's legal trail.
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.assessment import Assessment
-from domain.case import AuditStart, CaseEvent, Explanation, Payment, RequestState
+from domain.case import AuditStart, Awaiting, CaseEvent, Explanation, Payment, RequestState
 from domain.charges import Charges
 from domain.lifecycle import AuditStatus, EventKind, check_transition
 from domain.notices import DocumentKind, document_number
 from domain.rates import DatedTable
 from domain.settlement import Settlement, settle
-
-Awaiting = Literal["postal_receipt", "inspection_act"]
 
 
 class CaseState(BaseModel):
@@ -124,6 +122,8 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
             change["charges"] = assessment.charges
     elif kind == EventKind.MAIL_DISPATCHED:
         change["awaiting"] = "postal_receipt"
+    elif kind == EventKind.HANDOVER_PREPARED:
+        change["awaiting"] = "hand_signature"
     elif kind == EventKind.MAIL_RETURNED:
         change["awaiting"] = "inspection_act"
         change["returned_on"] = _day(d["returned_on"])

@@ -57,6 +57,7 @@ class EventKind(StrEnum):
     TERMS_FIXED = "terms_fixed"
     CHARGES_ASSESSED = "charges_assessed"
     MAIL_DISPATCHED = "mail_dispatched"
+    HANDOVER_PREPARED = "handover_prepared"
     DEADLINE_SET = "deadline_set"
     REMINDER_DUE = "reminder_due"
     DOCUMENT_FAILED = "document_failed"

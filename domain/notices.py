@@ -55,6 +55,9 @@ class DeliveryMethod(StrEnum):
 
     CABINET = "cabinet"
     REGISTERED_MAIL = "registered_mail"
+    # Handed to the party's representative against signature; the period counts from the
+    # day of the signature, as from a postal receipt.
+    HAND = "hand"
 
 
 def idempotency_key(audit_id: str, document_number: str, channel: Channel) -> str:

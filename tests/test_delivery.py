@@ -469,3 +469,34 @@ async def test_alerts_are_retried_for_hours_then_given_up(
             await asyncio.to_thread(a_day_in.run, sms.send_sms_alert, request)
     assert gave_up.value.non_retryable and gave_up.value.type == "DeliveryGaveUp"
     assert "gave up after 1 day" in gave_up.value.message
+
+
+async def test_hand_delivery_counts_from_the_representatives_signature(
+    api: httpx.AsyncClient,
+) -> None:
+    started = await api.post("/audits", json=start_body(delivery_method="hand"))
+    assert started.status_code == 201, started.text
+    audit = started.json()["id"]
+    for _ in range(100):
+        waiting = (await api.get(f"/audits/{audit}")).json()
+        if waiting["awaiting"] == "hand_signature":
+            break
+        await asyncio.sleep(0.1)
+    assert waiting["awaiting"] == "hand_signature" and waiting["response_deadline"] is None
+    today = waiting["issued_on"]
+    by_post = await api.post(
+        f"/audits/{audit}/delivery", json={"delivered_on": today, "receipt_no": "RR1"}
+    )
+    assert by_post.status_code == 409  # it was not posted
+    returned = await api.post(
+        f"/audits/{audit}/delivery/returned", json={"returned_on": today, "reason": "gone"}
+    )
+    assert returned.status_code == 409
+    signed = await api.post(
+        f"/audits/{audit}/delivery",
+        json={"channel": "hand", "delivered_on": today, "receipt_no": "signed by A. Nurlanov"},
+    )
+    assert signed.status_code == 200, signed.text
+    case = signed.json()
+    assert case["status"] == "AWAITING_RESPONSE" and case["delivered_on"] == today
+    assert case["response_deadline"] == response_deadline(date.fromisoformat(today)).isoformat()

@@ -163,6 +163,19 @@ async def returned_mail(env: WorkflowEnvironment, queue: str, engine: Engine) ->
     return handle
 
 
+async def hand_delivery(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+    handle = await start_case(env.client, queue, audit_start(delivery_method="hand"))
+    for _ in range(100):
+        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        if case.awaiting == "hand_signature":
+            break
+        await asyncio.sleep(0.1)
+    signed = PostalReceipt(channel="hand", delivered_on=case.issued_on, receipt_no="signed")
+    await handle.execute_update(CameralAudit.record_postal_receipt, signed)
+    await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "accepted": accepted,
     "rejected": rejected,
@@ -175,6 +188,7 @@ SCENARIOS: dict[str, Scenario] = {
     "overdue_review": overdue_review,
     "registered_mail": registered_mail,
     "returned_mail_inspection_act": returned_mail,
+    "hand_delivery": hand_delivery,
 }
 
 

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         DispatchMail,
         FixTerms,
         PlaceInCabinet,
+        PrepareHandover,
         ProvideDocuments,
         Reassign,
         RecordInspectionAct,
@@ -323,10 +324,13 @@ class CameralAudit(CaseShell):
             await self._start_response_period()
             self._alert_in_background(notification, self._state.response_deadline)
             return
-        for document in (notification, memo):
-            outcome = await courier.by_registered_mail(start.audit_id, start.party, document)
-            courier.record_outcome(self._note, document, outcome)
-        self._apply(DispatchMail((notification.number, memo.number)))
+        if start.delivery_method == DeliveryMethod.HAND:
+            self._apply(PrepareHandover((notification.number, memo.number)))
+        else:
+            for document in (notification, memo):
+                outcome = await courier.by_registered_mail(start.audit_id, start.party, document)
+                courier.record_outcome(self._note, document, outcome)
+            self._apply(DispatchMail((notification.number, memo.number)))
         self._alert_in_background(notification, None)
         while self._state.status == AuditStatus.ISSUED:
             if self._state.awaiting == "inspection_act" and self._state.inspection_deadline:

@@ -263,7 +263,10 @@ class CaseShell:
         if start.delivery_method == DeliveryMethod.CABINET:
             outcome = await courier.to_cabinet(start.audit_id, start.party.bin, document)
             courier.record_outcome(self._note, document, outcome)
-        elif document.kind != DocumentKind.REMINDER:
+        elif (
+            start.delivery_method == DeliveryMethod.REGISTERED_MAIL
+            and document.kind != DocumentKind.REMINDER
+        ):
             outcome = await courier.by_registered_mail(start.audit_id, start.party, document)
             courier.record_outcome(self._note, document, outcome)
         await self._alert(document, deadline)
