@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     web_client_secret: SecretStr | None = None
     web_session_secret: SecretStr | None = None
     web_session_minutes: int = 480
-    temporal_ui_url: str = "http://localhost:8233"
+    temporal_ui_url: str | None = None  # default: the dev server's UI on TEMPORAL_UI_PORT
     payment_beneficiary: str = "State Revenue Committee (set PAYMENT_BENEFICIARY)"
     payment_account: str = "KZ000000000000000000 (set PAYMENT_ACCOUNT)"
     payment_bank_bic: str = "KKMFKZ2A"
@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def workflow_ui(self) -> str:
+        """Where the dashboard links a case's workflow in the Temporal Web UI."""
+        return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")
 
     @property
     def alert_give_up(self) -> timedelta:

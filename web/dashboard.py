@@ -158,7 +158,7 @@ async def render_case(
     )
     settings = request.app.state.settings
     workflow_url = (
-        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
+        f"{settings.workflow_ui}/namespaces/{settings.temporal_namespace}"
         f"/workflows/{case.id}"
     )
     return show(
