@@ -5,7 +5,7 @@ import asyncio
 import dataclasses
 import hashlib
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.cabinet import CabinetActivities
 from activities.email import EmailActivities
 from activities.sms import SmsActivities
 from activities.webhook import WebhookActivities
@@ -25,8 +26,9 @@ from db.models import DeliveryAttemptRow, DocumentRow
 from devsinks.mail import MailSink
 from domain.calendar import WorkingCalendar, response_deadline
 from domain.case import Party
+from domain.clock import ALMATY, local_date
 from domain.notices import DocumentKind
-from domain.tasks import AlertRequest, RenderedDocument, StaffNotice
+from domain.tasks import AlertRequest, CabinetPlacement, RenderedDocument, StaffNotice
 from tests.cases import started, until
 from tests.conftest import serving
 from tests.factories import PARTY_BIN, explanation_body, next_audit_id, start_body
@@ -500,3 +502,22 @@ async def test_hand_delivery_counts_from_the_representatives_signature(
     case = signed.json()
     assert case["status"] == "AWAITING_RESPONSE" and case["delivered_on"] == today
     assert case["response_deadline"] == response_deadline(date.fromisoformat(today)).isoformat()
+
+
+async def test_a_placement_that_slips_past_midnight_is_delivered_the_new_day(
+    engine: Engine, settings: Settings
+) -> None:
+    """Serving began at 23:59:59 in Almaty the day before; the document landed in the cabinet
+    now, so the party was served today (the later date, in the party's favour)."""
+    now = datetime.now(UTC)
+    begun = datetime.combine(local_date(now) - timedelta(days=1), time(23, 59, 59), ALMATY)
+    audit = next_audit_id()
+    placement = CabinetPlacement(
+        audit_id=audit,
+        party_bin=PARTY_BIN,
+        document=sms_request(audit).document,
+        requested_at=begun.astimezone(UTC),
+    )
+    outcome = await run_activity(CabinetActivities(engine).place_document_in_cabinet, placement)
+    assert outcome.delivered_on == local_date(datetime.now(UTC))
+    assert outcome.delivered_on > begun.date()
