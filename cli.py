@@ -23,6 +23,7 @@ from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from worker import build_worker, run_worker
 from workflows.client import connect
+from workflows.screening_schedule import ensure_schedule
 
 TEMPORAL_START_TIMEOUT = 60.0
 
@@ -61,6 +62,12 @@ async def run_dev(settings: Settings) -> None:
     try:
         client = await _connect_when_ready(settings, temporal)
         engine = make_engine(settings.effective_database_url)
+        await ensure_schedule(
+            client,
+            settings.temporal_task_queue,
+            settings.screening_cron,
+            settings.screening_schedule,
+        )
         worker = build_worker(client, settings.temporal_task_queue, engine, settings)
         api = _Server(
             uvicorn.Config(

@@ -70,7 +70,7 @@ def _units_flag(
         kind="units",
         parcel_id=parcel_id,
         recipient_iin=recipient,
-        score=Decimal(max(over.values())) / rule.max_units,
+        score=_score(max(over.values()), rule.max_units),
         evidence={"limit": rule.max_units, "units_by_product_type": over},
     )
 
@@ -84,10 +84,15 @@ def _month_flag(
         kind="parcels_per_month",
         parcel_id=ordered[rule.max_parcels][0],  # the first parcel over the limit
         recipient_iin=recipient,
-        score=Decimal(len(ordered)) / rule.max_parcels,
+        score=_score(len(ordered), rule.max_parcels),
         evidence={
             "limit": rule.max_parcels,
             "month": month,
             "parcels": [{"parcel_id": p, "accepted_on": day} for p, day in ordered],
         },
     )
+
+
+def _score(found: int, limit: int) -> Decimal:
+    """How many times over the limit: comparable across recipients, above 1 when flagged."""
+    return (Decimal(found) / limit).quantize(Decimal("0.0001"))

@@ -7,10 +7,10 @@ and the reason, and the good rows go on, so one typo does not cost a whole day's
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -121,11 +121,6 @@ class Refusal(BaseModel):
 Row = TypeVar("Row", DeclarationLine, PostalItem)
 
 
-class Parsed(BaseModel, Generic[Row]):
-    rows: list[tuple[int, Row]]
-    refusals: list[Refusal]
-
-
 DECLARATION_COLUMNS = tuple(DeclarationLine.model_fields)
 POSTAL_COLUMNS = tuple(PostalItem.model_fields)
 _OPTIONAL = {"transport_to_border", "insurance_to_border", "duty_rate_percent"}
@@ -135,8 +130,11 @@ class BadFile(ValueError):
     """The whole file is unusable (not UTF-8, no header, missing columns): nothing is stored."""
 
 
-def parse(data: bytes, model: type[Row]) -> Parsed[Row]:
-    """Rows of a CSV (header row first) or JSON-lines file, with the bad ones refused."""
+def parse(data: bytes, model: type[Row]) -> Iterator[tuple[int, Row] | Refusal]:
+    """Rows of a CSV (header row first) or JSON-lines file, each with its line number, or
+    the refusal of a bad one; one at a time, so a file of millions of rows fits in memory.
+
+    A file that is unusable as a whole raises BadFile before the first row."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -144,20 +142,23 @@ def parse(data: bytes, model: type[Row]) -> Parsed[Row]:
     if "\x00" in text:
         raise BadFile("the file contains NUL characters; send text")
     if text.lstrip().startswith("{"):
-        records: Iterable[tuple[int, dict[str, Any] | str]] = _json_lines(text)
+        records: Iterator[tuple[int, dict[str, Any] | str]] = _json_lines(text)
     else:
         records = _csv_rows(text, model)
-    rows: list[tuple[int, Row]] = []
-    refusals: list[Refusal] = []
+    return _validated(records, model)
+
+
+def _validated(
+    records: Iterator[tuple[int, dict[str, Any] | str]], model: type[Row]
+) -> Iterator[tuple[int, Row] | Refusal]:
     for number, record in records:
         if isinstance(record, str):
-            refusals.append(Refusal(line=number, reason=record))
+            yield Refusal(line=number, reason=record)
             continue
         try:
-            rows.append((number, model.model_validate(record)))
+            yield number, model.model_validate(record)
         except ValidationError as error:
-            refusals.append(Refusal(line=number, reason=_reasons(error)))
-    return Parsed[Row](rows=rows, refusals=refusals)
+            yield Refusal(line=number, reason=_reasons(error))
 
 
 def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -188,6 +189,10 @@ def _csv_rows(text: str, model: type[BaseModel]) -> Iterator[tuple[int, dict[str
     unknown = [c for c in header if c not in model.model_fields]
     if unknown:
         raise BadFile(f"unknown CSV columns {', '.join(unknown)}")
+    return _csv_records(reader)
+
+
+def _csv_records(reader: "csv.DictReader[str]") -> Iterator[tuple[int, dict[str, Any] | str]]:
     for row in reader:
         number = reader.line_num
         if None in row:

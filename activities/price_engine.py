@@ -1,0 +1,175 @@
+"""Reference samples of the price rule for many lines at once, computed in DuckDB.
+
+Neither SQLite nor PostgreSQL can take a percentile over a sliding window (their percentile
+functions are ordered-set aggregates, not window functions), and a sample per line by a
+self-join grows with the square of a heading's size. DuckDB computes windowed quantiles and
+distinct counts with merge-sort trees in one pass over the lines, on all cores. The lines of
+a batch are exported from the application database (PostgreSQL COPY, or a cursor on
+SQLite) to a temporary CSV file that DuckDB reads; nothing else leaves the database.
+"""
+
+import csv
+import tempfile
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from psycopg import sql
+from sqlalchemy.engine import Engine
+
+from domain.screening.price import PriceRule, Stats
+
+_SIX_PLACES = Decimal("0.000001")
+_COLUMNS = (
+    "id",
+    "hs_code",
+    "hs6",
+    "unit",
+    "origin_country",
+    "declarant_bin",
+    "registered_on",
+    "quantity",
+    "customs_value_kzt",
+    "pending",
+)
+_DUCK_TYPES = {
+    "id": "BIGINT",
+    "hs_code": "VARCHAR",
+    "hs6": "VARCHAR",
+    "unit": "VARCHAR",
+    "origin_country": "VARCHAR",
+    "declarant_bin": "VARCHAR",
+    "registered_on": "DATE",
+    "quantity": "DOUBLE",
+    "customs_value_kzt": "DOUBLE",
+    "pending": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The lines one batch judges: pending lines (not yet screened, id up to `upto_id`) of
+    the 6-digit headings `first_hs6`..`last_hs6` registered `first_day`..`last_day`."""
+
+    run_id: int
+    upto_id: int
+    first_hs6: str
+    last_hs6: str
+    first_day: date
+    last_day: date
+
+
+@dataclass(frozen=True)
+class LineStats:
+    line_id: int
+    hs10: Stats | None
+    hs6: Stats | None
+
+
+def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) -> list[LineStats]:
+    """Both reference samples of each pending line of `part` whose unit value is below the
+    median share of either (the rule's necessary condition); the rest cannot be flagged."""
+    with tempfile.TemporaryDirectory(prefix="screening-") as folder:
+        path = Path(folder) / "lines.csv"
+        _export(engine, part, rule, path)
+        with duckdb.connect(config={"threads": threads}) as duck:
+            rows = duck.execute(_query(path, rule), [float(rule.median_share)]).fetchall()
+    return [
+        LineStats(
+            line_id=row[0],
+            hs10=_stats(row[1], row[2], row[3], row[4]),
+            hs6=_stats(row[5], row[6], row[7], row[8]),
+        )
+        for row in rows
+    ]
+
+
+def _query(path: Path, rule: PriceRule) -> str:
+    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in _DUCK_TYPES.items())
+    origin = ", origin_country" if rule.same_origin else ""
+    frame = (
+        f"ORDER BY registered_on RANGE BETWEEN INTERVAL {int(rule.window_days)} DAYS "
+        "PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW"
+    )
+    low = rule.percentile / 100
+    quantiles = f"[{low}, 0.25, 0.5, 0.75]"
+    return f"""
+    WITH lines AS (
+        SELECT *, customs_value_kzt / quantity AS unit_value
+        FROM read_csv('{path}', header = false, columns = {{{columns}}})
+    ), judged AS (
+        SELECT id, pending, unit_value,
+            count(*) OVER w10 AS n10, count(DISTINCT declarant_bin) OVER w10 AS d10,
+            count(*) OVER own10 AS own10, quantile_cont(unit_value, {quantiles}) OVER w10 AS q10,
+            count(*) OVER w6 AS n6, count(DISTINCT declarant_bin) OVER w6 AS d6,
+            count(*) OVER own6 AS own6, quantile_cont(unit_value, {quantiles}) OVER w6 AS q6
+        FROM lines
+        WINDOW w10 AS (PARTITION BY hs_code, unit{origin} {frame}),
+            own10 AS (PARTITION BY hs_code, unit{origin}, declarant_bin {frame}),
+            w6 AS (PARTITION BY hs6, unit{origin} {frame}),
+            own6 AS (PARTITION BY hs6, unit{origin}, declarant_bin {frame})
+    )
+    SELECT id, n10, d10, own10, q10, n6, d6, own6, q6 FROM judged
+    WHERE pending AND (unit_value < $1 * q10[3] OR unit_value < $1 * q6[3])
+    ORDER BY id
+    """
+
+
+def _stats(lines: int, declarants: int, own: int, quantiles: list[float] | None) -> Stats | None:
+    if not lines or quantiles is None:
+        return None
+    low, q1, median, q3 = (Decimal(repr(q)).quantize(_SIX_PLACES) for q in quantiles)
+    return Stats(
+        lines=lines,
+        other_declarants=declarants - (1 if own else 0),
+        low=low,
+        q1=q1,
+        median=median,
+        q3=q3,
+    )
+
+
+_SELECT = (
+    "SELECT id, hs_code, hs6, unit, origin_country, declarant_bin, registered_on, quantity, "
+    "customs_value_kzt, (screened_run IS NULL AND id <= {upto}) AS pending "
+    "FROM declaration_lines WHERE hs6 BETWEEN {first_hs6} AND {last_hs6} "
+    "AND registered_on BETWEEN {since} AND {last_day}"
+)
+
+
+def _export(engine: Engine, part: Slice, rule: PriceRule, path: Path) -> None:
+    """The lines a batch needs: its headings, from a window before its first pending day."""
+    bounds: dict[str, Any] = {
+        "upto": part.upto_id,
+        "first_hs6": part.first_hs6,
+        "last_hs6": part.last_hs6,
+        "since": part.first_day - timedelta(days=rule.window_days),
+        "last_day": part.last_day,
+    }
+    raw = engine.raw_connection()
+    try:
+        connection: Any = raw.driver_connection
+        if engine.dialect.name == "postgresql":
+            query = sql.SQL(_SELECT).format(**{k: sql.Literal(v) for k, v in bounds.items()})
+            copy = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
+            with (
+                path.open("wb") as out,
+                connection.cursor() as cursor,
+                cursor.copy(copy) as stream,
+            ):
+                for chunk in stream:
+                    out.write(chunk)
+        else:
+            cursor = connection.execute(
+                _SELECT.format(**{k: f":{k}" for k in bounds}),
+                {k: v.isoformat() if isinstance(v, date) else v for k, v in bounds.items()},
+            )
+            with path.open("w", newline="") as out:
+                writer = csv.writer(out)
+                while rows := cursor.fetchmany(10_000):
+                    writer.writerows(rows)
+    finally:
+        raw.close()
