@@ -6,6 +6,7 @@ import contextlib
 import signal
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -18,9 +19,11 @@ from api.errors import ApiError
 from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
+from db.screening_imports import import_declarations, import_postal_items
 from devserver import register_search_attributes, start_dev_server
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
+from domain.screening.records import BadFile
 from worker import build_worker, run_worker
 from workflows.client import connect
 from workflows.screening_schedule import ensure_schedule
@@ -172,6 +175,13 @@ async def _register(settings: Settings) -> None:
     await register_search_attributes(client, settings.temporal_namespace)
 
 
+async def _schedules(settings: Settings) -> None:
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    await ensure_schedule(
+        client, settings.temporal_task_queue, settings.screening_cron, settings.screening_schedule
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="customs-audit", description="Cameral customs audits on Temporal."
@@ -193,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "register-search-attributes", help="add the case search attributes to a Temporal server"
     )
+    commands.add_parser(
+        "schedules", help="create or update the nightly risk-screening schedule in Temporal"
+    )
+    for feed, what in (("declarations", "declaration lines"), ("postal-items", "postal items")):
+        imports = commands.add_parser(feed, help=f"{what} for risk screening")
+        action = imports.add_subparsers(dest="action", required=True)
+        run = action.add_parser("import", help=f"store {what} from a CSV or JSON-lines file")
+        run.add_argument("file", type=Path)
     return parser
 
 
@@ -201,6 +219,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     if args.command == "token":
         _print_token(args, settings)
+        return
+    if args.command in ("declarations", "postal-items"):
+        _import_file(args.command, args.file, settings)
         return
     try:
         _run(args.command, settings)
@@ -213,6 +234,24 @@ def main(argv: list[str] | None = None) -> None:
             f"cannot reach Temporal at {settings.temporal_address}: start it "
             "(`customs-audit dev` runs one) or set TEMPORAL_ADDRESS"
         ) from error
+
+
+def _import_file(feed: str, path: Path, settings: Settings) -> None:
+    """Store a feed file straight in the database (as the import endpoints do); the counts
+    and refusals are printed as JSON, and the exit code is 1 if any row was refused."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url)
+    how = import_declarations if feed == "declarations" else import_postal_items
+    try:
+        result = how(engine, path.read_bytes())
+    except (OSError, BadFile) as error:
+        raise SystemExit(f"cannot import {path}: {error}") from error
+    finally:
+        engine.dispose()
+    print(result.model_dump_json(indent=2))
+    if result.refused:
+        raise SystemExit(1)
 
 
 def _print_token(args: argparse.Namespace, settings: Settings) -> None:
@@ -247,6 +286,8 @@ def _run(command: str, settings: Settings) -> None:
         asyncio.run(_check(settings))
     elif command == "register-search-attributes":
         asyncio.run(_register(settings))
+    elif command == "schedules":
+        asyncio.run(_schedules(settings))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from api import (
     payment_routes,
     review_routes,
     routes,
+    screening_routes,
 )
 from api.auth import TokenVerifier
 from api.cases import CaseGateway
@@ -72,4 +73,5 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(document_routes.router)
     app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)
+    app.include_router(screening_routes.router)
     return app

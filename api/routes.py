@@ -38,6 +38,7 @@ from domain.case_view import snapshot
 from domain.clock import local_date
 from domain.identifiers import format_audit_id
 from domain.lifecycle import AuditStatus
+from domain.rates import RateTables
 from domain.settlement import settle
 from workflows.cameral_audit import CameralAudit, ReviewOrder
 
@@ -67,6 +68,21 @@ async def start_audit(
     inspector starts audits of their own office, as themselves; a supervisor may name any
     inspector of the office.
     """
+    state = await start_case(who, body, cases, db, rates, idempotency_key)
+    response.headers["Location"] = f"/audits/{state.audit_id}"
+    return snapshot(state, [])
+
+
+async def start_case(
+    who: Principal,
+    body: StartAuditRequest,
+    cases: CaseGateway,
+    db: Engine,
+    rates: RateTables,
+    idempotency_key: str | None = None,
+) -> CaseState:
+    """Start a case as `who` and store its first read-model row: the one way an audit
+    begins, from the start request or from an accepted screening candidate."""
     if body.customs_office != who.office:
         raise ApiError(403, "forbidden", f"you start audits for customs office {who.office} only")
     if who.role == "inspector" and body.inspector_id != who.sub:
@@ -84,8 +100,7 @@ async def start_audit(
     else:
         state = await _start_with_generated_id(cases, db, fields)
     await run_in_threadpool(insert_started, db, state)
-    response.headers["Location"] = f"/audits/{state.audit_id}"
-    return snapshot(state, [])
+    return state
 
 
 async def _start_once(
