@@ -123,7 +123,9 @@ def postal(*rows: dict[str, object], rule: PostalRule | None = None) -> set[str]
 
 
 def test_more_than_three_units_of_a_product_type_in_one_parcel() -> None:
-    assert postal(item("P1", DAY, quantity=3), item("P1", DAY, product="scarf", quantity=3)) == set()
+    assert (
+        postal(item("P1", DAY, quantity=3), item("P1", DAY, product="scarf", quantity=3)) == set()
+    )
     assert postal(item("P1", DAY, quantity=2), item("P1", DAY, quantity=2)) == {"units:P1"}
     assert postal(item("P1", DAY, quantity=4)) == {"units:P1"}
     assert postal(item("P1", DAY, quantity=4), rule=PostalRule(max_units=4)) == set()
@@ -169,8 +171,12 @@ def test_bad_rows_are_refused_with_their_line_numbers_and_the_good_ones_kept() -
 
 
 def test_json_lines_report_their_own_line_numbers() -> None:
-    text = as_json_lines([item("P1", DAY)]) + b"\n{not json\n[1, 2]\n" + as_json_lines(
-        [{**item("P2", DAY), "quantity": -1}, {**item("P3", DAY), "product_type": "a\x00b"}]
+    text = (
+        as_json_lines([item("P1", DAY)])
+        + b"\n{not json\n[1, 2]\n"
+        + as_json_lines(
+            [{**item("P2", DAY), "quantity": -1}, {**item("P3", DAY), "product_type": "a\x00b"}]
+        )
     )
     parsed = list(parse(text, PostalItem))
     assert [(r.line, r.reason.split(":")[0]) for r in parsed if isinstance(r, Refusal)] == [
