@@ -319,11 +319,10 @@ async def _visible(db: Engine, who: Principal, candidate_id: int) -> CandidateRo
 async def _taken(db: Engine, candidate_id: int) -> ApiError:
     row = await run_in_threadpool(store.get_candidate, db, candidate_id)
     assert row is not None
+    status = "being accepted" if row.status == "accepting" else row.status
     outcome = f" (audit {row.audit_id})" if row.audit_id else ""
     return ApiError(
-        409,
-        "already_decided",
-        f"candidate {candidate_id} is {row.status}{outcome} by {row.decided_by}",
+        409, "already_decided", f"candidate {candidate_id} is {status}{outcome} by {row.decided_by}"
     )
 
 

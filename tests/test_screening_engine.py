@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 from temporalio.testing import ActivityEnvironment
 
 from activities.screening import ScreeningActivities, price_rule
@@ -94,7 +94,7 @@ def expected_flags(engine: Engine, settings: Settings, only: set[int]) -> dict[s
             continue
         stats = []
         for level in ("hs10", "hs6"):
-            values, declarants = reference_sample(line_id, own, lines, level, rule)  # type: ignore[arg-type]
+            values, declarants = reference_sample(line_id, own, lines, level, rule)
             stats.append(sample_stats(values, declarants, own.declarant_bin, rule))
         judged = judge(own, stats[0], stats[1], rule)
         if judged:
@@ -105,7 +105,7 @@ def expected_flags(engine: Engine, settings: Settings, only: set[int]) -> dict[s
 
 def found_flags(engine: Engine) -> dict[str, Any]:
     with Session(engine) as session:
-        rows = session.scalars(select(CandidateRow).where(CandidateRow.rule == "price")).all()
+        rows = session.scalars(select(CandidateRow).where(col(CandidateRow.rule) == "price")).all()
     return {
         row.key: (
             row.evidence["reference"]["level"],
@@ -117,7 +117,7 @@ def found_flags(engine: Engine) -> dict[str, Any]:
 
 def line_ids(engine: Engine) -> set[int]:
     with Session(engine) as session:
-        return {i for i in session.scalars(select(DeclarationLineRow.id)) if i is not None}
+        return {i for i in session.scalars(select(col(DeclarationLineRow.id))) if i is not None}
 
 
 def test_duckdb_samples_flag_what_the_definition_flags_and_reruns_add_nothing(
@@ -171,5 +171,5 @@ def test_postal_items_screened_once_with_their_recipients_months(
     _, counted = run_once(engine, settings)
     assert counted[-1] == Counted(screened=0, candidates=0)
     with Session(engine) as session:
-        keys = sorted(session.scalars(select(CandidateRow.key)))
+        keys = sorted(session.scalars(select(col(CandidateRow.key))))
     assert keys == ["postal:month:900101300007:2026-01", "postal:units:BIG"]

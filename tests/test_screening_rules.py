@@ -39,7 +39,7 @@ def verdict(
     own = lines[0][1]
     found = {}
     for level in ("hs10", "hs6"):
-        values, declarants = reference_sample(0, own, lines, level, rule)  # type: ignore[arg-type]
+        values, declarants = reference_sample(0, own, lines, level, rule)
         found[level] = sample_stats(values, declarants, own.declarant_bin, rule)
     judged = judge(own, found["hs10"], found["hs6"], rule)
     return (judged[0].level, judged[1]) if judged else None
