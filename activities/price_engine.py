@@ -76,6 +76,7 @@ def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) 
         path = Path(folder) / "lines.csv"
         _export(engine, part, rule, path)
         with duckdb.connect(config={"threads": threads}) as duck:
+            duck.execute("SET enable_progress_bar = false")
             rows = duck.execute(_query(path, rule), [float(rule.median_share)]).fetchall()
     return [
         LineStats(

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -30,7 +31,9 @@ def _no_nul(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=100_000)
 def _valid_bin(value: str) -> str:
+    """Cached: a feed names the same few thousand importers over and over."""
     problem = bin_problem(value)
     if problem:
         raise ValueError(f"BIN/IIN {problem}")
