@@ -62,7 +62,7 @@ def declaration_lines(count: int, seed: int = 7) -> tuple[list[dict[str, Any]], 
     """Lines and the keys (`price:<declaration>:<line>`) of the planted under-pricing."""
     rng = random.Random(seed)
     declarants = identifiers(5000, 95040000045)
-    headings = [f"{rng.randrange(1000, 9999)}{n:02d}" for n in range(600)]
+    headings = [str(number) for number in rng.sample(range(100_000, 1_000_000), 600)]
     heading_price = {h: 10 ** rng.uniform(2, 5) for h in headings}
     codes = []
     for n in range(2000):
@@ -219,13 +219,12 @@ def measure(
         upgrade(url)
         engine = make_engine(url)
         began = time.perf_counter()
-        for data in line_files:
-            import_declarations(engine, data)
+        stored = [import_declarations(engine, data).stored for data in line_files]
         lines_seconds = time.perf_counter() - began
         began = time.perf_counter()
-        for data in item_files:
-            import_postal_items(engine, data)
+        stored += [import_postal_items(engine, data).stored for data in item_files]
         items_seconds = time.perf_counter() - began
+        assert sum(stored) == len(lines) + len(items), "the generator made rows the import refused"
         engine.dispose()
         context = multiprocessing.get_context("spawn")
         results = context.Queue()

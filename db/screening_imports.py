@@ -5,6 +5,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg import sql
+from psycopg.types.json import Json
 from pydantic import BaseModel
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,6 +16,7 @@ from db.screening_models import DeclarationLineRow, PostalItemRow
 from domain.screening.records import DeclarationLine, PostalItem, Refusal, Row, parse
 
 CHUNK = 2000
+COPY_FROM = 200  # rows; PostgreSQL takes a batch this large faster by COPY
 REFUSALS_SHOWN = 1000
 
 
@@ -34,9 +37,42 @@ def import_postal_items(engine: Engine, data: bytes) -> ImportResult:
 
 def insert_new(connection: Connection, table: Table, values: Sequence[dict[str, Any]]) -> int:
     """Insert the rows no unique key already holds; how many were new."""
+    if connection.dialect.name == "postgresql" and len(values) >= COPY_FROM:
+        return _copy_new(connection, table, values)
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
     return len(connection.execute(statement, values).all()) if values else 0
+
+
+def _copy_new(connection: Connection, table: Table, values: Sequence[dict[str, Any]]) -> int:
+    """COPY into a session table of the same columns, then one INSERT ... ON CONFLICT DO
+    NOTHING from it, in the caller's transaction: several times the rate of bound INSERTs."""
+    columns = list(values[0])
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    staging = sql.Identifier(f"incoming_{table.name}")
+    driver: Any = connection.connection.driver_connection
+    with driver.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS "
+                "SELECT {} FROM {} WITH NO DATA"
+            ).format(staging, names, sql.Identifier(table.name))
+        )
+        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, names)) as copy:
+            for row in values:
+                copy.write_row([_copyable(row[column]) for column in columns])
+        cursor.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
+                sql.Identifier(table.name), names, names, staging
+            )
+        )
+        stored: int = cursor.rowcount
+        cursor.execute(sql.SQL("TRUNCATE {}").format(staging))
+    return stored
+
+
+def _copyable(value: Any) -> Any:
+    return Json(value) if isinstance(value, dict) else value
 
 
 def _import(
