@@ -193,7 +193,12 @@ def screen(url: str, results: Any) -> None:
     steps.screen_postal(PostalOrder(run_id=plan.run_id, upto_item_id=plan.upto_item_id))
     total = time.perf_counter() - began
     with engine.connect() as connection:
-        keys = set(connection.execute(select(CandidateRow.key)).scalars())  # type: ignore[call-overload]
+        keys = {
+            key: evidence.get("reference", {}).get("level", "postal")
+            for key, evidence in connection.execute(
+                select(CandidateRow.key, CandidateRow.evidence)  # type: ignore[call-overload]
+            )
+        }
     engine.dispose()
     results.put(
         {
@@ -241,14 +246,21 @@ def measure(
     return {"lines_seconds": lines_seconds, "items_seconds": items_seconds, **outcome}
 
 
-def score(found: set[str], planted: set[str], prefix: str) -> str:
+def score(found: dict[str, str], planted: set[str], prefix: str) -> str:
+    """Precision and recall, and how many flags (true ones) came from each reference level."""
     flagged = {key for key in found if key.startswith(prefix)}
-    hits = len(flagged & planted)
-    precision = hits / len(flagged) if flagged else 0.0
-    recall = hits / len(planted) if planted else 0.0
+    hits = flagged & planted
+    precision = len(hits) / len(flagged) if flagged else 0.0
+    recall = len(hits) / len(planted) if planted else 0.0
+    levels = sorted(set(found[key] for key in flagged))
+    by_level = ", ".join(
+        f"{level} {sum(found[k] == level for k in flagged)} "
+        f"({sum(found[k] == level for k in hits)} planted)"
+        for level in levels
+    )
     return (
         f"{len(flagged)} flagged, {len(planted)} planted: "
-        f"precision {precision:.3f}, recall {recall:.3f}"
+        f"precision {precision:.3f}, recall {recall:.3f}; by reference: {by_level}"
     )
 
 
