@@ -9,7 +9,9 @@ SQLite) to a temporary CSV file that DuckDB reads; nothing else leaves the datab
 """
 
 import csv
+import logging
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from domain.screening.price import PriceRule, Stats
 
+log = logging.getLogger(__name__)
 _SIX_PLACES = Decimal("0.000001")
 _COLUMNS = (
     "id",
@@ -72,12 +75,22 @@ class LineStats:
 def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) -> list[LineStats]:
     """Both reference samples of each pending line of `part` whose unit value is below the
     median share of either (the rule's necessary condition); the rest cannot be flagged."""
+    began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="screening-") as folder:
         path = Path(folder) / "lines.csv"
         _export(engine, part, rule, path)
+        exported = time.perf_counter()
         with duckdb.connect(config={"threads": threads}) as duck:
             duck.execute("SET enable_progress_bar = false")
             rows = duck.execute(_query(path, rule), [float(rule.median_share)]).fetchall()
+    log.info(
+        "headings %s-%s: lines exported in %.1f s, samples of %d lines in %.1f s",
+        part.first_hs6,
+        part.last_hs6,
+        exported - began,
+        len(rows),
+        time.perf_counter() - exported,
+    )
     return [
         LineStats(
             line_id=row[0],

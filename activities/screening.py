@@ -2,6 +2,8 @@
 judge the postal items, close the run. Each step commits its candidates, the rows it judged
 and the run's counters in one transaction, so a retried step adds nothing twice."""
 
+import logging
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +34,7 @@ from domain.screening.run import (
     RunPlan,
 )
 
+log = logging.getLogger(__name__)
 LINES = DeclarationLineRow.__table__  # type: ignore[attr-defined]
 ITEMS = PostalItemRow.__table__  # type: ignore[attr-defined]
 RUNS = ScreeningRunRow.__table__  # type: ignore[attr-defined]
@@ -105,8 +108,10 @@ class ScreeningActivities:
         )
         found = reference_stats(self._engine, part, self._price, self._threads)
         now = datetime.now(UTC)
+        began = time.perf_counter()
         with self._engine.begin() as connection:
             rows = _price_candidates(connection, found, self._price, self._tables, order, now)
+            judged = time.perf_counter()
             added = insert_new(connection, CANDIDATES, rows)
             screened = connection.execute(
                 update(LINES)
@@ -126,6 +131,15 @@ class ScreeningActivities:
                     price_candidates=RUNS.c.price_candidates + added,
                 )
             )
+        log.info(
+            "run %d batch %d: %d flagged in %.1f s, %d lines marked screened in %.1f s",
+            order.run_id,
+            order.index,
+            added,
+            judged - began,
+            screened,
+            time.perf_counter() - judged,
+        )
         return Counted(screened=screened, candidates=added)
 
     @activity.defn(name=SCREEN_POSTAL)

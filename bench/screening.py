@@ -15,6 +15,7 @@ memory (DuckDB included, it runs in-process) is reported on its own.
 import argparse
 import csv
 import io
+import logging
 import multiprocessing
 import os
 import queue
@@ -177,6 +178,7 @@ def chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 def screen(url: str, results: Any) -> None:
     """The whole run in this (child) process, timed, with its own peak memory."""
+    logging.basicConfig(level=logging.INFO, format="    %(message)s")
     engine = make_engine(url)
     settings = Settings(database_url=url)
     steps = ScreeningActivities(engine, settings, load_rate_tables(None))
