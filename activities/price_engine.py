@@ -144,10 +144,10 @@ def _stats(lines: int, declarants: int, quantiles: list[float] | None) -> Stats 
 
 
 _SELECT = (
-    "SELECT id, hs_code, hs6, unit, origin_country, declarant_bin, registered_on, quantity, "
-    "customs_value_kzt, (screened_run IS NULL AND id <= {upto}) AS pending "
-    "FROM declaration_lines WHERE hs6 BETWEEN {first_hs6} AND {last_hs6} "
-    "AND registered_on BETWEEN {since} AND {last_day}"
+    "SELECT l.id, hs_code, hs6, unit, origin_country, declarant_bin, registered_on, quantity, "
+    "customs_value_kzt, (s.line_id IS NULL AND l.id <= {upto}) AS pending "
+    "FROM declaration_lines l LEFT JOIN screened_lines s ON s.line_id = l.id "
+    "WHERE hs6 BETWEEN {first_hs6} AND {last_hs6} AND registered_on BETWEEN {since} AND {last_day}"
 )
 
 

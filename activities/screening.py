@@ -8,14 +8,21 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from temporalio import activity
 
 from activities.price_engine import LineStats, Slice, reference_stats
 from config import Settings
 from db.screening_imports import insert_new
-from db.screening_models import CandidateRow, DeclarationLineRow, PostalItemRow, ScreeningRunRow
+from db.screening_models import (
+    CandidateRow,
+    DeclarationLineRow,
+    PostalItemRow,
+    ScreenedLineRow,
+    ScreeningRunRow,
+)
 from domain.rates import RateTables
 from domain.screening.postal import PostalRule, postal_flags
 from domain.screening.price import PriceRule, evidence, judge
@@ -39,6 +46,7 @@ LINES = DeclarationLineRow.__table__  # type: ignore[attr-defined]
 ITEMS = PostalItemRow.__table__  # type: ignore[attr-defined]
 RUNS = ScreeningRunRow.__table__  # type: ignore[attr-defined]
 CANDIDATES = CandidateRow.__table__  # type: ignore[attr-defined]
+SCREENED = ScreenedLineRow.__table__  # type: ignore[attr-defined]
 _LINE_FIELDS = tuple(DeclarationLine.model_fields)
 _ITEM_FIELDS = tuple(PostalItem.model_fields)
 _IN_CHUNK = 500
@@ -113,15 +121,7 @@ class ScreeningActivities:
             rows = _price_candidates(connection, found, self._price, self._tables, order, now)
             judged = time.perf_counter()
             added = insert_new(connection, CANDIDATES, rows)
-            screened = connection.execute(
-                update(LINES)
-                .where(
-                    LINES.c.screened_run.is_(None),
-                    LINES.c.id <= order.upto_line_id,
-                    LINES.c.hs6.between(batch.first_hs6, batch.last_hs6),
-                )
-                .values(screened_run=order.run_id)
-            ).rowcount
+            screened = _mark_screened(connection, order)
             connection.execute(
                 update(RUNS)
                 .where(RUNS.c.id == order.run_id)
@@ -226,8 +226,31 @@ def _run_for(connection: Connection, workflow_id: str, order: RunOrder) -> int:
     )
 
 
+def _pending_lines(upto: int) -> Any:
+    """Lines no run has judged, up to the run's snapshot `upto`."""
+    return (
+        LINES.outerjoin(SCREENED, SCREENED.c.line_id == LINES.c.id),
+        (SCREENED.c.line_id.is_(None), LINES.c.id <= upto),
+    )
+
+
+def _mark_screened(connection: Connection, order: BatchOrder) -> int:
+    """Record the batch's pending lines as judged by this run, in one statement."""
+    joined, pending = _pending_lines(order.upto_line_id)
+    chosen = (
+        select(LINES.c.id, literal(order.run_id))
+        .select_from(joined)
+        .where(*pending, LINES.c.hs6.between(order.batch.first_hs6, order.batch.last_hs6))
+    )
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(SCREENED).from_select(["line_id", "run_id"], chosen)
+    marked = statement.on_conflict_do_nothing().returning(SCREENED.c.line_id)
+    return len(connection.execute(marked).all())  # psycopg's rowcount is -1 here
+
+
 def _batches(connection: Connection, upto: int, size: int) -> list[Batch]:
     """Consecutive 6-digit headings with pending lines, about `size` lines a batch."""
+    joined, pending = _pending_lines(upto)
     headings = connection.execute(
         select(
             LINES.c.hs6,
@@ -235,7 +258,8 @@ def _batches(connection: Connection, upto: int, size: int) -> list[Batch]:
             func.min(LINES.c.registered_on),
             func.max(LINES.c.registered_on),
         )
-        .where(LINES.c.screened_run.is_(None), LINES.c.id <= upto)
+        .select_from(joined)
+        .where(*pending)
         .group_by(LINES.c.hs6)
         .order_by(LINES.c.hs6)
     ).all()

@@ -1,4 +1,4 @@
-"""risk screening: declaration lines, postal items, runs and candidates
+"""risk screening: declaration lines, postal items, runs, candidates, screened lines
 
 Revision ID: 0007
 Revises: 0006
@@ -39,7 +39,6 @@ def upgrade() -> None:
         sa.Column("transport_to_border", sa.Numeric(precision=20, scale=6), nullable=True),
         sa.Column("insurance_to_border", sa.Numeric(precision=20, scale=6), nullable=True),
         sa.Column("duty_rate_percent", sa.Numeric(precision=9, scale=4), nullable=True),
-        sa.Column("screened_run", sa.Integer(), nullable=True),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_declaration_lines")),
         sa.UniqueConstraint(
@@ -61,7 +60,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_declaration_lines_hs_unit_day", ["hs_code", "unit", "registered_on"], unique=False
         )
-        batch_op.create_index("ix_declaration_lines_pending", ["screened_run", "hs6"], unique=False)
 
     op.create_table(
         "postal_items",
@@ -92,6 +90,17 @@ def upgrade() -> None:
             "ix_postal_items_recipient_day", ["recipient_iin", "accepted_on"], unique=False
         )
 
+    op.create_table(
+        "screened_lines",
+        sa.Column(
+            "line_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("line_id", name=op.f("pk_screened_lines")),
+    )
     op.create_table(
         "screening_candidates",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -162,13 +171,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_screening_candidates_declaration")
 
     op.drop_table("screening_candidates")
+    op.drop_table("screened_lines")
     with op.batch_alter_table("postal_items", schema=None) as batch_op:
         batch_op.drop_index("ix_postal_items_recipient_day")
         batch_op.drop_index("ix_postal_items_pending")
 
     op.drop_table("postal_items")
     with op.batch_alter_table("declaration_lines", schema=None) as batch_op:
-        batch_op.drop_index("ix_declaration_lines_pending")
         batch_op.drop_index("ix_declaration_lines_hs_unit_day")
         batch_op.drop_index("ix_declaration_lines_hs6_unit_day")
         batch_op.drop_index(batch_op.f("ix_declaration_lines_declarant_bin"))
