@@ -1,17 +1,20 @@
 """The screening run's steps on a real database: DuckDB's reference samples flag exactly
 the lines the rule's definition flags, batch by batch, and screening again adds nothing."""
 
+import json
 import random
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from temporalio.testing import ActivityEnvironment
 
+import cli
 from activities.screening import ScreeningActivities, price_rule
 from config import Settings
 from db.reference import load_rate_tables
@@ -173,3 +176,27 @@ def test_postal_items_screened_once_with_their_recipients_months(
     with Session(engine) as session:
         keys = sorted(session.scalars(select(col(CandidateRow.key))))
     assert keys == ["postal:month:900101300007:2026-01", "postal:units:BIG"]
+
+
+def test_the_import_command_stores_and_reports_like_the_endpoint(
+    engine: Engine,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    feed = tmp_path / "lines.csv"
+    feed.write_bytes(as_csv([line("1000"), {**line("1000"), "hs_code": "12"}]))
+    with pytest.raises(SystemExit) as exit_code:
+        cli.main(["declarations", "import", str(feed)])
+    assert exit_code.value.code == 1  # a row was refused
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["stored"], printed["refused"], printed["refusals"][0]["line"]) == (1, 1, 3)
+    assert len(line_ids(engine)) == 1
+    feed.write_bytes(as_json_lines([item("P1", DAY)]))
+    cli.main(["postal-items", "import", str(feed)])  # nothing refused: exit code 0
+    assert json.loads(capsys.readouterr().out)["stored"] == 1
+    with pytest.raises(SystemExit, match="cannot import"):
+        cli.main(["postal-items", "import", str(tmp_path / "missing.csv")])
