@@ -45,7 +45,7 @@ def insert_new(connection: Connection, table: Table, values: Sequence[dict[str, 
 
 
 def _copy_new(connection: Connection, table: Table, values: Sequence[dict[str, Any]]) -> int:
-    """COPY into a session table shaped like `table` (no constraints), then one INSERT ...
+    """COPY into a temporary table shaped like `table` (no constraints), then one INSERT ...
     ON CONFLICT DO NOTHING from it, in the caller's transaction: several times the rate of
     bound INSERTs."""
     columns = list(values[0])
