@@ -23,12 +23,15 @@ from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.reference import import_rows, load_rate_tables, save_rate_tables
+from db.screening_imports import import_declarations, import_postal_items
 from devserver import register_search_attributes, start_dev_server, stop_dev_server
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from domain.clock import local_date
+from domain.screening.records import BadFile
 from worker import build_worker, run_worker
 from workflows.client import connect, live_pollers, metrics_runtime
+from workflows.screening_schedule import ensure_schedule
 
 TEMPORAL_START_TIMEOUT = 60.0
 
@@ -68,6 +71,12 @@ async def run_dev(settings: Settings) -> None:
     try:
         client = await _connect_when_ready(settings, temporal)
         engine = make_engine(settings.effective_database_url)
+        await ensure_schedule(
+            client,
+            settings.temporal_task_queue,
+            settings.screening_cron,
+            settings.screening_schedule,
+        )
         worker = build_worker(client, settings.temporal_task_queue, engine, settings)
         api = _Server(
             uvicorn.Config(
@@ -193,6 +202,13 @@ async def _register(settings: Settings) -> None:
     await register_search_attributes(client, settings.temporal_namespace)
 
 
+async def _schedules(settings: Settings) -> None:
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    await ensure_schedule(
+        client, settings.temporal_task_queue, settings.screening_cron, settings.screening_schedule
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="customs-audit", description="Cameral customs audits on Temporal."
@@ -220,6 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="merge rows from a CSV (table,since,value) into RATES_FILE"
     )
     rates_import.add_argument("file", type=Path)
+    commands.add_parser(
+        "schedules", help="create or update the nightly risk-screening schedule in Temporal"
+    )
+    for feed, what in (("declarations", "declaration lines"), ("postal-items", "postal items")):
+        imports = commands.add_parser(feed, help=f"{what} for risk screening")
+        action = imports.add_subparsers(dest="action", required=True)
+        run = action.add_parser("import", help=f"store {what} from a CSV or JSON-lines file")
+        run.add_argument("file", type=Path)
     return parser
 
 
@@ -235,6 +259,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "rates":
         _import_rates(args.file, settings)
         return
+    if args.command in ("declarations", "postal-items"):
+        _import_file(args.command, args.file, settings)
+        return
     try:
         _run(args.command, settings)
     except KeyboardInterrupt:
@@ -246,6 +273,24 @@ def main(argv: list[str] | None = None) -> None:
             f"cannot reach Temporal at {settings.temporal_address}: start it "
             "(`customs-audit dev` runs one) or set TEMPORAL_ADDRESS"
         ) from error
+
+
+def _import_file(feed: str, path: Path, settings: Settings) -> None:
+    """Store a feed file straight in the database (as the import endpoints do); the counts
+    and refusals are printed as JSON, and the exit code is 1 if any row was refused."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url)
+    how = import_declarations if feed == "declarations" else import_postal_items
+    try:
+        result = how(engine, path.read_bytes())
+    except (OSError, BadFile) as error:
+        raise SystemExit(f"cannot import {path}: {error}") from error
+    finally:
+        engine.dispose()
+    print(result.model_dump_json(indent=2))
+    if result.refused:
+        raise SystemExit(1)
 
 
 def _print_token(args: argparse.Namespace, settings: Settings) -> None:
@@ -280,6 +325,8 @@ def _run(command: str, settings: Settings) -> None:
         asyncio.run(_check(settings))
     elif command == "register-search-attributes":
         asyncio.run(_register(settings))
+    elif command == "schedules":
+        asyncio.run(_schedules(settings))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The one place configuration is read: environment variables (or a `.env` file)."""
 
 from datetime import timedelta
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -98,6 +99,22 @@ class Settings(BaseSettings):
     # Working days the treasury feed may take to post a payment made on the last day; the
     # decision on silence waits for them (Art. 417: a payment is judged by its date).
     payment_posting_working_days: Annotated[int, Field(ge=1, le=2)] = 1
+
+    # Risk screening (price rule, postal rule, nightly schedule).
+    screening_window_days: Annotated[int, Field(ge=1, le=3660)] = 365
+    screening_min_lines: Annotated[int, Field(ge=1)] = 20
+    screening_min_declarants: Annotated[int, Field(ge=1)] = 3
+    screening_median_share: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.8")
+    screening_percentile: Annotated[int, Field(ge=1, le=50)] = 10
+    screening_same_origin: bool = False
+    screening_batch_lines: Annotated[int, Field(ge=1)] = 250_000
+    screening_threads: Annotated[int, Field(ge=1)] = 2
+    screening_cron: str = "0 2 * * *"
+    screening_schedule: bool = True
+    postal_rule: bool = True
+    postal_max_units: Annotated[int, Field(ge=1)] = 3
+    postal_max_parcels: Annotated[int, Field(ge=1)] = 3
+    import_max_bytes: int = 512 * 1024 * 1024
 
     @field_validator(
         "reminder_working_days",

@@ -17,6 +17,7 @@ from activities.deadlines import DeadlineActivities
 from activities.documents import DocumentActivities
 from activities.email import EmailActivities
 from activities.projection import ProjectionActivities
+from activities.screening import ScreeningActivities
 from activities.sms import SmsActivities
 from activities.webhook import WebhookActivities
 from config import Settings
@@ -25,6 +26,8 @@ from db.migrate import upgrade
 from db.reference import load_rate_tables
 from workflows.cameral_audit import CameralAudit
 from workflows.client import connect, metrics_runtime
+from workflows.risk_screening import RiskScreening
+from workflows.screening_schedule import ensure_schedule
 
 ACTIVITY_THREADS = 16
 
@@ -44,11 +47,13 @@ def build_worker(
     sms = SmsActivities(engine, settings)
     webhook = WebhookActivities(engine, settings)
     projection = ProjectionActivities(engine)
-    charges = ChargeActivities(load_rate_tables(settings.rates_file))
+    tables = load_rate_tables(settings.rates_file)
+    charges = ChargeActivities(tables)
+    screening = ScreeningActivities(engine, settings, tables)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CameralAudit],
+        workflows=[CameralAudit, RiskScreening],
         activities=[
             documents.render_document,
             cabinet.place_document_in_cabinet,
@@ -61,6 +66,10 @@ def build_worker(
             deadlines.compute_deadline,
             deadlines.compute_reminder_days,
             projection.save_case_projection,
+            screening.open_run,
+            screening.screen_prices,
+            screening.screen_postal,
+            screening.close_run,
         ],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         workflow_runner=workflow_runner(),
@@ -82,6 +91,9 @@ async def run_worker(settings: Settings) -> None:
     runtime = metrics_runtime(settings.worker_metrics_address)
     client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
     engine = make_engine(settings.effective_database_url)
+    await ensure_schedule(
+        client, settings.temporal_task_queue, settings.screening_cron, settings.screening_schedule
+    )
     await build_worker(client, settings.temporal_task_queue, engine, settings).run()
 
 

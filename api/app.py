@@ -20,6 +20,7 @@ from api import (
     payment_routes,
     review_routes,
     routes,
+    screening_routes,
 )
 from api.auth import TokenVerifier
 from api.cases import CaseGateway
@@ -82,7 +83,10 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     app.add_middleware(
-        RequestGate, max_bytes=settings.request_max_bytes, open_prefixes=PAGE_PREFIXES
+        RequestGate,
+        max_bytes=settings.request_max_bytes,
+        open_prefixes=PAGE_PREFIXES,
+        larger_bodies={path: settings.import_max_bytes for path in screening_routes.FEEDS},
     )
     registry = CollectorRegistry()
     app.add_middleware(RequestMetrics, registry=registry)  # outermost: counts refusals too
@@ -101,5 +105,6 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(document_routes.router)
     app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)
+    app.include_router(screening_routes.router)
     install_pages(app, Sessions(settings))
     return app

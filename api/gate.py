@@ -22,9 +22,16 @@ _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
 class RequestGate:
-    def __init__(self, app: ASGIApp, max_bytes: int, open_prefixes: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        open_prefixes: tuple[str, ...],
+        larger_bodies: dict[str, int],
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger_bodies = larger_bodies  # path -> its own limit (feed imports)
         # Paths that take bodies without a bearer token: pages (they check their session
         # cookie and CSRF token themselves) and what anyone may send.
         self.open_prefixes = open_prefixes
@@ -39,16 +46,18 @@ class RequestGate:
             body = ErrorBody(code=error.code, detail=error.message, field=error.field)
             await answer(error.status, body)(scope, receive, send)
             return
-        await self.app(scope, self._limited(receive), send)
+        limit = self.larger_bodies.get(scope["path"], self.max_bytes)
+        await self.app(scope, self._limited(receive, limit), send)
 
     async def _check(self, scope: Scope) -> None:
         _check_url(scope)
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
+        limit = self.larger_bodies.get(scope["path"], self.max_bytes)
         if declared is not None and (not declared.isascii() or not declared.isdigit()):
             raise ApiError(400, "bad_request", "Content-Length must be a number of bytes")
-        if declared is not None and int(declared) > self.max_bytes:
-            raise _too_large(self.max_bytes)
+        if declared is not None and int(declared) > limit:
+            raise _too_large(limit)
         if scope["method"] not in _WITH_BODY or scope["path"].startswith(self.open_prefixes):
             return
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -59,7 +68,7 @@ class RequestGate:
         else:
             raise unauthenticated("send `Authorization: Bearer <token>`")
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         received = 0
 
         async def limited() -> Message:
@@ -67,9 +76,9 @@ class RequestGate:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # FastAPI re-raises an HTTPException from body reading as it is.
-                    error = _too_large(self.max_bytes)
+                    error = _too_large(limit)
                     raise HTTPException(413, error.message)
             return message
 

@@ -40,6 +40,7 @@ from domain.case_view import snapshot
 from domain.clock import local_date
 from domain.identifiers import format_audit_id
 from domain.lifecycle import AuditStatus
+from domain.rates import RateTables
 from domain.settlement import settle
 from domain.storable import AmountTooLarge
 from workflows.cameral_audit import CameralAudit, ReviewOrder
@@ -72,6 +73,21 @@ async def start_audit(
     inspector starts audits of their own office, as themselves; a supervisor may name any
     inspector of the office.
     """
+    state = await start_case(who, body, cases, db, rates, idempotency_key)
+    response.headers["Location"] = f"/audits/{state.audit_id}"
+    return snapshot(state, [])
+
+
+async def start_case(
+    who: Principal,
+    body: StartAuditRequest,
+    cases: CaseGateway,
+    db: Engine,
+    rates: RateTables,
+    idempotency_key: str | None = None,
+) -> CaseState:
+    """Start a case as `who` and store its first read-model row: the one way an audit
+    begins, from the start request or from an accepted screening candidate."""
     if body.customs_office != who.office:
         raise ApiError(403, "forbidden", f"you start audits for customs office {who.office} only")
     if who.role == "inspector" and body.inspector_id != who.sub:
@@ -93,8 +109,7 @@ async def start_audit(
     except OperationalError as error:
         # The case runs; its first projection writes the row once the database is back.
         log.warning("audit %s started; its row waits for the database: %s", state.audit_id, error)
-    response.headers["Location"] = f"/audits/{state.audit_id}"
-    return snapshot(state, [])
+    return state
 
 
 async def _start_once(

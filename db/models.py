@@ -233,3 +233,6 @@ class StartKeyRow(SQLModel, table=True):
     audit_id: str = Field(max_length=20)
     body_sha256: str = Field(max_length=64)
     created_at: datetime
+
+
+import db.screening_models  # noqa: E402, F401  (its tables join the same metadata)

@@ -37,6 +37,7 @@ def test_every_part_is_there_with_a_pinned_image_and_health_check(
 
 def test_app_services_run_real_cli_commands(services: dict[str, Any]) -> None:
     known = {"dev", "worker", "api", "migrate", "check", "register-search-attributes", "token"}
+    known |= {"schedules", "declarations", "postal-items", "rates"}
     parser_commands = _cli_subcommands()
     assert parser_commands == known
     commands = {

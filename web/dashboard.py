@@ -158,8 +158,7 @@ async def render_case(
     )
     settings = request.app.state.settings
     workflow_url = (
-        f"{settings.workflow_ui}/namespaces/{settings.temporal_namespace}"
-        f"/workflows/{case.id}"
+        f"{settings.workflow_ui}/namespaces/{settings.temporal_namespace}/workflows/{case.id}"
     )
     return show(
         request,

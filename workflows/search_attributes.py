@@ -12,6 +12,10 @@ RESPONSE_DEADLINE = SearchAttributeKey.for_datetime("ResponseDeadline")
 REVIEW_DEADLINE = SearchAttributeKey.for_datetime("ReviewDeadline")
 AMOUNT_DUE = SearchAttributeKey.for_float("AmountDue")
 REVIEW_OVERDUE = SearchAttributeKey.for_bool("ReviewOverdue")
+# Risk screening runs: how far a run is and what it found so far.
+SCREENING_STATUS = SearchAttributeKey.for_keyword("ScreeningStatus")
+SCREENING_PROGRESS = SearchAttributeKey.for_float("ScreeningProgress")
+SCREENING_CANDIDATES = SearchAttributeKey.for_int("ScreeningCandidates")
 
 SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     STATUS,
@@ -22,4 +26,7 @@ SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     REVIEW_DEADLINE,
     AMOUNT_DUE,
     REVIEW_OVERDUE,
+    SCREENING_STATUS,
+    SCREENING_PROGRESS,
+    SCREENING_CANDIDATES,
 )
