@@ -16,6 +16,7 @@ from api import (
     payment_routes,
     review_routes,
     routes,
+    verify_routes,
 )
 from api.auth import TokenVerifier
 from api.cases import CaseGateway
@@ -23,6 +24,7 @@ from api.errors import ApiError, api_error_handler
 from config import Settings
 from db.engine import make_engine
 from db.reference import load_rate_tables
+from evidence.authority import authority_trust_anchors
 from evidence.signatures import load_crls, load_trust_anchors
 from evidence.store import BlobStore
 from workflows.client import connect
@@ -47,6 +49,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
             else []
         )
         app.state.crls = load_crls([path.read_bytes() for path in settings.signature_crl_files])
+        app.state.authority_anchors = load_trust_anchors(authority_trust_anchors(settings))
         app.state.gateway = CaseGateway(
             app.state.client,
             settings.temporal_task_queue,
@@ -72,4 +75,5 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(document_routes.router)
     app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)
+    app.include_router(verify_routes.router)
     return app
