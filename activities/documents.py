@@ -30,6 +30,11 @@ def cabinet_url(public_base_url: str, audit_id: str) -> str:
     return f"{public_base_url.rstrip('/')}/audits/{audit_id}/documents"
 
 
+def pdf_url(public_base_url: str, audit_id: str, document_id: str) -> str:
+    """The signed PDF of an issued document, served under the same access rules."""
+    return f"{cabinet_url(public_base_url, audit_id)}/{document_id}.pdf"
+
+
 def reference(row: DocumentRow) -> RenderedDocument:
     return RenderedDocument(
         document_id=row.id, number=row.number, kind=row.kind, title=row.title, sha256=row.sha256

@@ -8,8 +8,6 @@ import typst
 
 from activities.rendering import render_typst
 
-PDF_STANDARD = "a-2b"
-
 
 class PdfError(Exception):
     """The template produced Typst that does not compile: a fault in the template, not the case."""
@@ -40,7 +38,7 @@ def compile_pdf(
         },
     )
     try:
-        pdf: bytes = typst.compile(source.encode(), format="pdf", pdf_standards=[PDF_STANDARD])
+        pdf: bytes = typst.compile(source.encode(), format="pdf", pdf_standards="a-2b")
     except typst.TypstError as error:
         raise PdfError(str(error)) from error
     return pdf

@@ -90,7 +90,7 @@ def document_language(language: str) -> str:
     return language if language in LANGUAGES else FALLBACK_LANGUAGE
 
 
-def _longdate(language: str) -> Callable[[date | str], str]:
+def longdate_in(language: str) -> Callable[[date | str], str]:
     def longdate(day: date | str) -> str:
         value = date.fromisoformat(day) if isinstance(day, str) else day
         return format_date(value, format=_DATE_FORMATS[language], locale=_DATE_LOCALES[language])
@@ -107,7 +107,7 @@ def render(kind: str, language: str, context: dict[str, Any]) -> Rendered:
     """
     language = document_language(language)
     name = f"notices/{language}/{kind}.j2"
-    longdate = _longdate(language)
+    longdate = longdate_in(language)
     parts = {}
     for mode, env in (("html", _HTML), ("text", _TEXT)):
         template = env.get_template(name)
@@ -124,4 +124,6 @@ def render_typst(kind: str, language: str, context: dict[str, Any]) -> str:
     `verification` (url, qr_svg) and `seal` (subject, serial of the signing certificate)."""
     language = document_language(language)
     template = _TEXT.get_template(f"notices/{language}/{kind}.j2")
-    return template.render({**context, "lang": language, "longdate": _longdate(language), "mode": "typst"})
+    return template.render(
+        {**context, "lang": language, "longdate": longdate_in(language), "mode": "typst"}
+    )

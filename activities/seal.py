@@ -99,7 +99,7 @@ def load_seal(settings: Settings) -> Seal:
         path, password = settings.document_signing_pkcs12, settings.document_signing_password
     else:
         path, password = dev_authority(settings.data_dir)[1], None
-    signer = signers.SimpleSigner.load_pkcs12(
+    signer = signers.SimpleSigner.load_pkcs12(  # type: ignore[no-untyped-call]
         str(path), passphrase=password.get_secret_value().encode() if password else None
     )
     if signer is None:

@@ -21,6 +21,8 @@ from evidence.pades import verify_pdf
 router = APIRouter()
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _NUMBER = re.compile(r"[A-Za-z0-9/\-]{1,64}")
+# Issued documents are well under this; anything larger was not issued here.
+MAX_PDF_BYTES = 5 * 1024 * 1024
 
 
 class Verification(BaseModel):
@@ -42,10 +44,9 @@ async def verify_file(request: Request, db: Db, config: Config) -> Verification:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ApiError(422, "invalid", "send the PDF as the multipart field `file`", "file")
-        limit = config.upload_max_file_bytes
-        data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise ApiError(413, "file_limit", f"the file is larger than {limit} bytes", "file")
+        data = await upload.read(MAX_PDF_BYTES + 1)
+    if len(data) > MAX_PDF_BYTES:
+        raise ApiError(413, "file_limit", f"the file is larger than {MAX_PDF_BYTES} bytes", "file")
     if not data.startswith(b"%PDF-"):
         raise ApiError(415, "media_type", "the file is not a PDF", "file")
     state = request.app.state

@@ -13,8 +13,8 @@ from asn1crypto import crl
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
@@ -43,7 +43,7 @@ def verify_pdf(
     try:
         signatures = list(PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures)
     except (PdfError, ValueError, KeyError, TypeError, IndexError) as error:
-        return SignatureCheck("malformed", f"not a readable PDF: {error}")
+        return SignatureCheck("unsigned", f"no signature can be found, not a readable PDF: {error}")
     if not signatures:
         return SignatureCheck("unsigned", "the PDF carries no signature")
     signature = signatures[-1]
