@@ -12,6 +12,13 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from asn1crypto import keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -19,11 +26,15 @@ from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from config import Settings
 from evidence.authority import dev_authority
 
 SIGNATURE_FIELD = "CustomsAuthoritySignature"
+# Room for the CMS container (certificate chain, and a timestamp token for B-T): reserving it
+# spares pyHanko a trial signature to measure it.
+SIGNATURE_BYTES = 16 * 1024
 
 
 class SealError(Exception):
@@ -62,7 +73,9 @@ class Seal:
         signer = signers.PdfSigner(metadata, signer=self._signer, timestamper=self._timestamper)
         try:
             with self._lock:
-                signed = signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))).getvalue()
+                signed = signer.sign_pdf(
+                    IncrementalPdfFileWriter(io.BytesIO(pdf)), bytes_reserved=SIGNATURE_BYTES
+                ).getvalue()
         except Exception as error:  # a token, key or TSA failure of any kind stops delivery
             raise SealError(f"{type(error).__name__}: {error}") from error
         signature = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
@@ -99,9 +112,48 @@ def load_seal(settings: Settings) -> Seal:
         path, password = settings.document_signing_pkcs12, settings.document_signing_password
     else:
         path, password = dev_authority(settings.data_dir)[1], None
-    signer = signers.SimpleSigner.load_pkcs12(  # type: ignore[no-untyped-call]
-        str(path), passphrase=password.get_secret_value().encode() if password else None
-    )
-    if signer is None:
-        raise SealError(f"{path} holds no usable key and certificate (or the password is wrong)")
-    return Seal(signer, timestamp_url, location)
+    try:
+        key, certificate, chain = pkcs12.load_key_and_certificates(
+            path.read_bytes(), password.get_secret_value().encode() if password else None
+        )
+    except (OSError, ValueError) as error:
+        raise SealError(f"{path} cannot be read: {error}") from error
+    if key is None or certificate is None:
+        raise SealError(f"{path} holds no key with its certificate")
+    return Seal(_FileKeySigner(key, certificate, chain), timestamp_url, location)
+
+
+class _FileKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner parses its private key again for every signature, and parsing
+    checks an RSA key for tens of milliseconds: this one keeps the parsed key."""
+
+    def __init__(
+        self,
+        key: pkcs12.PKCS12PrivateKeyTypes,
+        certificate: x509.Certificate,
+        chain: list[x509.Certificate],
+    ) -> None:
+        def der(item: x509.Certificate) -> asn1_x509.Certificate:
+            return asn1_x509.Certificate.load(item.public_bytes(serialization.Encoding.DER))
+
+        store = SimpleCertificateStore()
+        store.register_multiple([der(item) for item in chain])  # type: ignore[no-untyped-call]
+        super().__init__(
+            signing_cert=der(certificate),
+            signing_key=keys.PrivateKeyInfo.load(
+                key.private_bytes(
+                    serialization.Encoding.DER,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            ),
+            cert_registry=store,
+        )
+        self._key = key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        if isinstance(self._key, RSAPrivateKey) and mechanism.signature_algo == "rsassa_pkcs1v15":
+            digest = getattr(hashes, digest_algorithm.upper())()
+            return self._key.sign(data, PKCS1v15(), digest)
+        return super().sign_raw(data, digest_algorithm)
