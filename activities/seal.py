@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -129,15 +130,15 @@ class _FileKeySigner(signers.SimpleSigner):
 
     def __init__(
         self,
-        key: pkcs12.PKCS12PrivateKeyTypes,
+        key: PrivateKeyTypes,
         certificate: x509.Certificate,
         chain: list[x509.Certificate],
     ) -> None:
         def der(item: x509.Certificate) -> asn1_x509.Certificate:
             return asn1_x509.Certificate.load(item.public_bytes(serialization.Encoding.DER))
 
-        store = SimpleCertificateStore()
-        store.register_multiple([der(item) for item in chain])  # type: ignore[no-untyped-call]
+        store = SimpleCertificateStore()  # type: ignore[no-untyped-call]
+        store.register_multiple([der(item) for item in chain])
         super().__init__(
             signing_cert=der(certificate),
             signing_key=keys.PrivateKeyInfo.load(
