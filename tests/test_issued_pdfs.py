@@ -28,7 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.pdf import compile_pdf
 from activities.rendering import LANGUAGES, longdate_in, money
-from activities.seal import Seal, load_seal
+from activities.seal import Seal, SignedPdf, load_seal
 from api.verify_routes import MAX_PDF_BYTES
 from config import Settings
 from db.models import DocumentRow
@@ -78,6 +78,10 @@ def seal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Seal, asn1_x509.Cert
 
 
 def issued(seal: Seal, kind: DocumentKind, language: str) -> bytes:
+    return sealed(seal, kind, language).data
+
+
+def sealed(seal: Seal, kind: DocumentKind, language: str) -> SignedPdf:
     values = context(kind)
     values["case"]["party"] = {"address": "Astana, Mangilik El 8"}
     pdf = compile_pdf(
@@ -88,7 +92,7 @@ def issued(seal: Seal, kind: DocumentKind, language: str) -> bytes:
         signer_subject=seal.subject,
         signer_serial=seal.serial,
     )
-    return seal.sign(pdf, f"{kind} {language}").data
+    return seal.sign(pdf, f"{kind} {language}")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -96,9 +100,11 @@ def issued(seal: Seal, kind: DocumentKind, language: str) -> bytes:
 def test_every_document_is_a_signed_pdf_a_that_chains_to_the_authority(
     seal: tuple[Seal, asn1_x509.Certificate], kind: DocumentKind, language: str
 ) -> None:
-    pdf = issued(seal[0], kind, language)
+    signed = sealed(seal[0], kind, language)
+    pdf = signed.data
     status = validate(pdf, seal[1])
     assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+    assert status.signer_reported_dt == signed.signed_at  # the time the record keeps
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     certificate = status.signing_cert
     assert {"digital_signature", "non_repudiation"} <= set(certificate.key_usage_value.native)
