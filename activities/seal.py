@@ -20,8 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
+from pkcs11.exceptions import PKCS11Error
 from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
@@ -77,7 +79,7 @@ class Seal:
                 signed = signer.sign_pdf(
                     IncrementalPdfFileWriter(io.BytesIO(pdf)), bytes_reserved=SIGNATURE_BYTES
                 ).getvalue()
-        except Exception as error:  # a token, key or TSA failure of any kind stops delivery
+        except (PdfError, OSError, ValueError, PKCS11Error) as error:  # token, key or TSA
             raise SealError(f"{type(error).__name__}: {error}") from error
         if signer.signed_at is None:
             raise SealError("the signature carries no signing time")
