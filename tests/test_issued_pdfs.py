@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import io
 import re
+import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -397,3 +398,62 @@ async def test_a_party_pades_pdf_is_verified_like_a_detached_signature(
         ("wrong-signer", "PAdES"),
         ("invalid", "PAdES"),
     ]
+
+
+SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
+
+
+@pytest.mark.skipif(not SOFTHSM.exists(), reason="SoftHSM (Debian package softhsm2) is absent")
+def test_a_key_on_a_pkcs11_token_signs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The production path with a real PKCS#11 module (SoftHSM): the authority's key and
+    certificate live on a token, and the PDF it signs chains to the CA."""
+    import pkcs11
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from pkcs11 import Attribute, CertificateType, ObjectClass
+
+    (tmp_path / "tokens").mkdir()
+    config = tmp_path / "softhsm2.conf"
+    config.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
+    monkeypatch.setenv("SOFTHSM2_CONF", str(config))
+    ca_file, p12_file = dev_authority(tmp_path)
+    key, certificate, _ = pkcs12.load_key_and_certificates(p12_file.read_bytes(), None)
+    assert key is not None and certificate is not None
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    softhsm = ["softhsm2-util", "--pin", "1234"]
+    init = [*softhsm, "--init-token", "--free", "--label", "customs", "--so-pin", "5678"]
+    subprocess.run(init, check=True, capture_output=True)
+    load = [*softhsm, "--import", str(key_file), "--token", "customs", "--id", "01"]
+    subprocess.run([*load, "--label", "authority"], check=True, capture_output=True)
+    token = pkcs11.lib(str(SOFTHSM)).get_token(token_label="customs")
+    with token.open(rw=True, user_pin="1234") as session:
+        session.create_object(
+            {
+                Attribute.CLASS: ObjectClass.CERTIFICATE,
+                Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                Attribute.TOKEN: True,
+                Attribute.LABEL: "authority",
+                Attribute.ID: b"\x01",
+                Attribute.SUBJECT: certificate.subject.public_bytes(),
+                Attribute.VALUE: certificate.public_bytes(serialization.Encoding.DER),
+            }
+        )
+    settings = Settings(
+        data_dir=tmp_path / "elsewhere",
+        document_signing_pkcs11_module=SOFTHSM,
+        document_signing_pkcs11_token="customs",
+        document_signing_pkcs11_key_label="authority",
+        document_signing_pkcs11_pin="1234",
+    )
+    seal = load_seal(settings)
+    pdf = issued(seal, DocumentKind.REMINDER, "en")
+    status = validate(pdf, load_trust_anchors(ca_file.read_bytes())[0])
+    assert status.bottom_line
+    assert status.signing_cert.serial_number == certificate.serial_number
+    assert not (tmp_path / "elsewhere" / "pki").exists()  # no development key was made
