@@ -2,13 +2,15 @@
 timestamp authority is configured.
 
 The key is a PKCS#12 file or a PKCS#11 token named by the settings; with neither, the local
-development authority (evidence/authority.py). One `Seal` lives as long as the worker; its
-signing is serialised because a PKCS#11 session is not safe to share between threads.
+development authority (evidence/authority.py). One `Seal` lives as long as the worker and
+signs from every activity thread at once, except with a token: a PKCS#11 session is not safe
+to share between threads, so its signatures take turns.
 """
 
 import hashlib
 import io
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -60,7 +62,9 @@ class Seal:
         self._signer = signer
         self._timestamper = HTTPTimeStamper(timestamp_url) if timestamp_url else None
         self._location = location
-        self._lock = threading.Lock()
+        self._turns: AbstractContextManager[object] = (
+            threading.Lock() if isinstance(signer, PKCS11Signer) else nullcontext()
+        )
         certificate = signer.signing_cert
         self.subject: str = certificate.subject.human_friendly
         self.serial: str = format(certificate.serial_number, "X")
@@ -75,7 +79,7 @@ class Seal:
         )
         signer = _TimedPdfSigner(metadata, signer=self._signer, timestamper=self._timestamper)
         try:
-            with self._lock:
+            with self._turns:
                 signed = signer.sign_pdf(
                     IncrementalPdfFileWriter(io.BytesIO(pdf)), bytes_reserved=SIGNATURE_BYTES
                 ).getvalue()

@@ -7,7 +7,8 @@ import hashlib
 import io
 import re
 import subprocess
-from datetime import date
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -332,18 +333,28 @@ def _tsa_app(tmp_path: Path) -> FastAPI:
 async def test_with_a_timestamp_authority_the_signature_is_pades_b_t(tmp_path: Path) -> None:
     async with serving(_tsa_app(tmp_path)) as url:
         seal = load_seal(Settings(data_dir=tmp_path, document_timestamp_url=url + "/"))
-        pdf = await asyncio.to_thread(issued, seal, DocumentKind.ACCEPTANCE, "ru")
+        # One seal signs from several activity threads at once.
+        with ThreadPoolExecutor(4) as threads:
+            signed = await asyncio.gather(
+                *(
+                    asyncio.wrap_future(threads.submit(issued, seal, kind, "ru"))
+                    for kind in (DocumentKind.MEMO, DocumentKind.REMINDER, DocumentKind.DECISION)
+                ),
+                asyncio.to_thread(issued, seal, DocumentKind.ACCEPTANCE, "ru"),
+            )
+        assert len({hashlib.sha256(item).digest() for item in signed}) == 4
     ca = dev_ca(tmp_path)
-    signature = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
     tsa_ca = load_trust_anchors((tmp_path / "tsa-ca.pem").read_bytes())
-    status = await async_validate_pdf_signature(
-        signature,
-        signer_validation_context=ValidationContext(trust_roots=[ca]),
-        ts_validation_context=ValidationContext(trust_roots=tsa_ca),
-    )
-    assert status.bottom_line, status.pretty_print_details()  # type: ignore[no-untyped-call]
-    assert status.timestamp_validity is not None and status.timestamp_validity.trusted
-    assert status.timestamp_validity.timestamp.date() == date.today()
+    for pdf in signed:
+        status = await async_validate_pdf_signature(
+            PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0],
+            signer_validation_context=ValidationContext(trust_roots=[ca]),
+            ts_validation_context=ValidationContext(trust_roots=tsa_ca),
+        )
+        assert status.bottom_line, status.pretty_print_details()  # type: ignore[no-untyped-call]
+        assert status.timestamp_validity is not None and status.timestamp_validity.trusted
+        stamped = status.timestamp_validity.timestamp
+        assert abs(datetime.now(UTC) - stamped) < timedelta(minutes=5)
 
 
 def _party_signed_pdf(signer: Identity, ca: Identity) -> bytes:
