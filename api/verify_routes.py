@@ -80,13 +80,10 @@ async def verify_number(
     if not _SHA256.fullmatch(digest):
         raise ApiError(422, "invalid", "sha256 must be 64 hexadecimal digits", "sha256")
     row = await run_in_threadpool(_by_number, db, number)
-    if row is None or row.pdf_sha256 is None:
-        return Verification(valid=False, reason=f"no signed document {number} was issued")
-    if digest not in (row.sha256, row.pdf_sha256):
+    if row is None or row.pdf_sha256 is None or digest not in (row.sha256, row.pdf_sha256):
+        # Whether the number alone exists is not told: numbers can be guessed, cases are private.
         return Verification(
-            valid=False,
-            document_number=row.number,
-            reason="a document with this number was issued, but its content is different",
+            valid=False, reason=f"no signed document {number} with this content was issued"
         )
     return _issued(row, "a document with this number and content was issued and signed")
 

@@ -217,7 +217,7 @@ async def test_issued_pdfs_served_verified_and_linked_in_each_language(
         wrong = await anonymous.get(
             f"/verify/{notification['number']}", params={"sha256": "0" * 64}
         )
-        assert wrong.json()["valid"] is False
+        assert wrong.json()["valid"] is False and wrong.json()["document_number"] is None
 
         async def mailed(number: str = notification["number"]) -> list[Any]:
             return [m for m in mail_sink.messages if number in str(m["Subject"])]
@@ -256,7 +256,7 @@ async def test_verification_refuses_bad_input_clearly(api: httpx.AsyncClient) ->
             "document_number": None,
             "issuer": None,
             "signed_at": None,
-            "reason": "no signed document CA-2026-999999/N1 was issued",
+            "reason": "no signed document CA-2026-999999/N1 with this content was issued",
         }
 
 
