@@ -289,21 +289,19 @@ def _tsa_app(tmp_path: Path) -> FastAPI:
     """An RFC 3161 timestamp authority on loopback (pyHanko's own TSA responder)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-    from tests.pki import make_ca as ca_factory
-
-    ca = ca_factory("Test timestamp CA")
-    identity = ca_factory("unused")  # only for a fresh key
-    now = ca.certificate.not_valid_before_utc
+    ca = make_ca("Test timestamp CA")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test TSA")]))
         .issuer_name(ca.certificate.subject)
-        .public_key(identity.key.public_key())
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
+        .not_valid_before(ca.certificate.not_valid_before_utc)
         .not_valid_after(ca.certificate.not_valid_after_utc)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(ca.key, hashes.SHA256())
@@ -312,7 +310,7 @@ def _tsa_app(tmp_path: Path) -> FastAPI:
     stamper = DummyTimeStamper(
         tsa_cert=asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
         tsa_key=keys.PrivateKeyInfo.load(
-            identity.key.private_bytes(
+            key.private_bytes(
                 serialization.Encoding.DER,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
