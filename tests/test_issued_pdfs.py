@@ -6,21 +6,14 @@ import asyncio
 import hashlib
 import io
 import re
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import typst
-from asn1crypto import keys, tsp
 from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives import serialization
-from fastapi import FastAPI, Request, Response
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import async_validate_pdf_signature, validate_pdf_signature
+from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
@@ -41,9 +34,8 @@ from evidence.authority import dev_authority
 from evidence.pades import verify_pdf
 from evidence.signatures import load_trust_anchors
 from tests.cases import start_case, started
-from tests.conftest import serving
-from tests.factories import AMOUNT_DUE, PARTY_BIN, audit_start, start_body
-from tests.pki import Identity, make_ca, make_signer
+from tests.factories import AMOUNT_DUE, audit_start, start_body
+from tests.pki import make_ca
 from tests.test_delivery import eventually
 from tests.test_templates import context
 from worker import build_worker
@@ -60,6 +52,10 @@ VERIFY_URL = "http://127.0.0.1:8000/verify/CA-2026-000123/N1?sha256=" + "ab" * 3
 def flat(text: str) -> str:
     """Extracted text without any kind of space, so line breaks and narrow spaces compare."""
     return re.sub(r"\s", "", text)
+
+
+def text_of(pdf: bytes) -> str:
+    return flat("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
 
 
 def validate(pdf: bytes, ca: asn1_x509.Certificate) -> Any:
@@ -116,7 +112,7 @@ def test_every_document_is_a_signed_pdf_a_that_chains_to_the_authority(
     reader = PdfReader(io.BytesIO(pdf))
     xmp = reader.root_object["/Metadata"].get_object().get_data()  # type: ignore[union-attr]
     assert b'pdfaid:part="2"' in xmp and b'pdfaid:conformance="B"' in xmp  # PDF/A-2b
-    text = flat("".join(page.extract_text() for page in reader.pages))
+    text = text_of(pdf)
     assert flat(context(kind)["doc"]["number"]) in text
     assert flat(f"1/{len(reader.pages)}") in text  # page numbers
 
@@ -127,7 +123,7 @@ def test_the_notification_pdf_says_amounts_deadline_and_number(
 ) -> None:
     values = context(DocumentKind.NOTIFICATION)
     pdf = issued(seal[0], DocumentKind.NOTIFICATION, language)
-    text = flat("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
+    text = text_of(pdf)
     assert flat(money(values["case"]["amount_due"])) in text
     assert flat(money(values["case"]["charges"]["customs_duty"])) in text
     assert flat(money("174925.44")) in text  # the per-declaration table
@@ -162,10 +158,6 @@ def test_the_development_authority_is_made_once(tmp_path: Path) -> None:
     )
 
 
-def _extract(pdf: bytes) -> str:
-    return flat("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
-
-
 async def test_issued_pdfs_served_verified_and_linked_in_each_language(
     api: httpx.AsyncClient, mail_sink: MailSink, settings: Settings
 ) -> None:
@@ -182,7 +174,7 @@ async def test_issued_pdfs_served_verified_and_linked_in_each_language(
         assert reply.headers["x-content-sha256"] == notification["pdf_sha256"]
         check = await asyncio.to_thread(verify_pdf, pdf, [dev_ca(settings.data_dir)], "off")
         assert check.status == "valid"
-        text = _extract(pdf)
+        text = text_of(pdf)
         assert flat(money(AMOUNT_DUE)) in text
         # Issued before delivery, the notification states the term; the dated deadline is
         # checked on a rendered copy above.
@@ -283,186 +275,3 @@ async def test_a_document_that_cannot_be_signed_is_never_delivered_and_staff_are
         await handle.terminate()
     with Session(engine) as session:
         assert session.exec(select(DocumentRow)).all() == []
-
-
-def _tsa_app(tmp_path: Path) -> FastAPI:
-    """An RFC 3161 timestamp authority on loopback (pyHanko's own TSA responder)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-
-    ca = make_ca("Test timestamp CA")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test TSA")]))
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(ca.certificate.not_valid_before_utc)
-        .not_valid_after(ca.certificate.not_valid_after_utc)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(ca.key, hashes.SHA256())
-    )
-    (tmp_path / "tsa-ca.pem").write_bytes(ca.pem())
-    stamper = DummyTimeStamper(
-        tsa_cert=asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
-        tsa_key=keys.PrivateKeyInfo.load(
-            key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        ),
-    )
-    app = FastAPI()
-
-    @app.post("/")
-    async def stamp(request: Request) -> Response:
-        query = tsp.TimeStampReq.load(await request.body())
-        answer = await stamper.async_request_tsa_response(query)
-        return Response(answer.dump(), media_type="application/timestamp-reply")
-
-    return app
-
-
-async def test_with_a_timestamp_authority_the_signature_is_pades_b_t(tmp_path: Path) -> None:
-    async with serving(_tsa_app(tmp_path)) as url:
-        seal = load_seal(Settings(data_dir=tmp_path, document_timestamp_url=url + "/"))
-        # One seal signs from several activity threads at once.
-        with ThreadPoolExecutor(4) as threads:
-            signed = await asyncio.gather(
-                *(
-                    asyncio.wrap_future(threads.submit(issued, seal, kind, "ru"))
-                    for kind in (DocumentKind.MEMO, DocumentKind.REMINDER, DocumentKind.DECISION)
-                ),
-                asyncio.to_thread(issued, seal, DocumentKind.ACCEPTANCE, "ru"),
-            )
-        assert len({hashlib.sha256(item).digest() for item in signed}) == 4
-    ca = dev_ca(tmp_path)
-    tsa_ca = load_trust_anchors((tmp_path / "tsa-ca.pem").read_bytes())
-    for pdf in signed:
-        status = await async_validate_pdf_signature(
-            PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0],
-            signer_validation_context=ValidationContext(trust_roots=[ca]),
-            ts_validation_context=ValidationContext(trust_roots=tsa_ca),
-        )
-        assert status.bottom_line, status.pretty_print_details()  # type: ignore[no-untyped-call]
-        assert status.timestamp_validity is not None and status.timestamp_validity.trusted
-        stamped = status.timestamp_validity.timestamp
-        assert abs(datetime.now(UTC) - stamped) < timedelta(minutes=5)
-
-
-def _party_signed_pdf(signer: Identity, ca: Identity) -> bytes:
-    """A PDF the party signed itself (PAdES), as Kazakh signing software can produce."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
-
-    def der(certificate: Any) -> asn1_x509.Certificate:
-        return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
-
-    key = keys.PrivateKeyInfo.load(
-        signer.key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    pdf = typst.compile(b"= Explanation\nThe price was agreed in 2025.", format="pdf")
-    pdf_signer = signers.PdfSigner(
-        signers.PdfSignatureMetadata(field_name="Party", md_algorithm="sha256"),
-        signer=signers.SimpleSigner(
-            signing_cert=der(signer.certificate),
-            signing_key=key,
-            cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
-                [der(ca.certificate)]
-            ),
-        ),
-    )
-    signed: bytes = pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))).getvalue()
-    return signed
-
-
-async def test_a_party_pades_pdf_is_verified_like_a_detached_signature(
-    api: httpx.AsyncClient, national_ca: tuple[Identity, Path]
-) -> None:
-    ca = national_ca[0]
-    case = await started(api)
-    own = await asyncio.to_thread(_party_signed_pdf, make_signer(ca, bin_=PARTY_BIN), ca)
-    stranger = await asyncio.to_thread(_party_signed_pdf, make_signer(ca, bin_="070740000042"), ca)
-    spot = own.index(b"stream\n") + 20
-    tampered = own[:spot] + bytes([own[spot] ^ 0x01]) + own[spot + 1 :]
-    parts: list[tuple[str, Any]] = []
-    for name, data in (("own.pdf", own), ("stranger.pdf", stranger), ("bad.pdf", tampered)):
-        parts += [("file", (name, data, "application/pdf")), ("title", (None, name))]
-        parts.append(("kind", (None, "other")))
-    reply = await api.post(f"/audits/{case['id']}/documents", files=parts)
-    assert reply.status_code == 201, reply.text
-    statuses = [(u["signature_status"], u["signature"].get("form")) for u in reply.json()]
-    assert statuses == [
-        ("valid", "PAdES"),
-        ("wrong-signer", "PAdES"),
-        ("invalid", "PAdES"),
-    ]
-
-
-SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
-
-
-@pytest.mark.skipif(not SOFTHSM.exists(), reason="SoftHSM (Debian package softhsm2) is absent")
-def test_a_key_on_a_pkcs11_token_signs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The production path with a real PKCS#11 module (SoftHSM): the authority's key and
-    certificate live on a token, and the PDF it signs chains to the CA."""
-    import pkcs11
-    from cryptography.hazmat.primitives.serialization import pkcs12
-    from pkcs11 import Attribute, CertificateType, ObjectClass
-
-    (tmp_path / "tokens").mkdir()
-    config = tmp_path / "softhsm2.conf"
-    config.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(config))
-    ca_file, p12_file = dev_authority(tmp_path)
-    key, certificate, _ = pkcs12.load_key_and_certificates(p12_file.read_bytes(), None)
-    assert key is not None and certificate is not None
-    key_file = tmp_path / "key.pem"
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    softhsm = ["softhsm2-util", "--pin", "1234"]
-    init = [*softhsm, "--init-token", "--free", "--label", "customs", "--so-pin", "5678"]
-    subprocess.run(init, check=True, capture_output=True)
-    load = [*softhsm, "--import", str(key_file), "--token", "customs", "--id", "01"]
-    subprocess.run([*load, "--label", "authority"], check=True, capture_output=True)
-    token = pkcs11.lib(str(SOFTHSM)).get_token(token_label="customs")
-    with token.open(rw=True, user_pin="1234") as session:
-        session.create_object(
-            {
-                Attribute.CLASS: ObjectClass.CERTIFICATE,
-                Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-                Attribute.TOKEN: True,
-                Attribute.LABEL: "authority",
-                Attribute.ID: b"\x01",
-                Attribute.SUBJECT: certificate.subject.public_bytes(),
-                Attribute.VALUE: certificate.public_bytes(serialization.Encoding.DER),
-            }
-        )
-    settings = Settings(
-        data_dir=tmp_path / "elsewhere",
-        document_signing_pkcs11_module=SOFTHSM,
-        document_signing_pkcs11_token="customs",
-        document_signing_pkcs11_key_label="authority",
-        document_signing_pkcs11_pin="1234",
-    )
-    seal = load_seal(settings)
-    pdf = issued(seal, DocumentKind.REMINDER, "en")
-    status = validate(pdf, load_trust_anchors(ca_file.read_bytes())[0])
-    assert status.bottom_line
-    assert status.signing_cert.serial_number == certificate.serial_number
-    assert not (tmp_path / "elsewhere" / "pki").exists()  # no development key was made
