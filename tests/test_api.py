@@ -38,7 +38,11 @@ async def test_start_explain_accept(api: httpx.AsyncClient) -> None:
         "explanation_received",
         "explanation_accepted",
     ]
-    listed = (await api.get("/audits", params={"status": "EXPLANATION_ACCEPTED"})).json()
+    for _ in range(100):  # the listing reads the read model, written just after the change
+        listed = (await api.get("/audits", params={"status": "EXPLANATION_ACCEPTED"})).json()
+        if case["id"] in [item["id"] for item in listed["items"]]:
+            break
+        await asyncio.sleep(0.1)
     assert case["id"] in [item["id"] for item in listed["items"]]
 
 
