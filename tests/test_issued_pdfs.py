@@ -253,13 +253,14 @@ async def test_verification_refuses_bad_input_clearly(api: httpx.AsyncClient) ->
 
 
 async def test_a_document_that_cannot_be_signed_is_never_delivered_and_staff_are_told(
-    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+    dev_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
 ) -> None:
     """A timestamp authority nobody answers at (a closed loopback port): the signature cannot
-    be made, so nothing is stored or placed in the cabinet, and the inspectors hear of it."""
+    be made, so nothing is stored or placed in the cabinet, and the inspectors hear of it.
+    (On the dev server: the signing retries take real seconds, no clock is skipped.)"""
     unreachable = settings.model_copy(update={"document_timestamp_url": "http://127.0.0.1:9/"})
-    async with build_worker(time_env.client, task_queue, engine, unreachable):
-        handle = await start_case(time_env.client, task_queue, audit_start())
+    async with build_worker(dev_env.client, task_queue, engine, unreachable):
+        handle = await start_case(dev_env.client, task_queue, audit_start())
 
         async def failed() -> Any:
             snapshot = await handle.query(CameralAudit.snapshot)
