@@ -29,6 +29,7 @@ from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from domain.clock import local_date
 from domain.screening.records import BadFile
+from evidence.authority import dev_authority
 from worker import build_worker, run_worker
 from workflows.client import connect, live_pollers, metrics_runtime
 from workflows.screening_schedule import ensure_schedule
@@ -99,6 +100,7 @@ async def run_dev(settings: Settings) -> None:
             f"Temporal Web UI  http://127.0.0.1:{settings.temporal_ui_port}\n"
             f"API              http://{settings.api_host}:{settings.api_port}/docs\n"
             f"data             {settings.data_dir.resolve()}\n"
+            + _signing_line(settings)
             + (sinks.describe() if sinks else "")
             + "Ctrl-C stops everything; audits are kept for the next start.",
             flush=True,
@@ -115,6 +117,14 @@ async def run_dev(settings: Settings) -> None:
             task.cancel()
     finally:
         stop_dev_server(temporal)
+
+
+def _signing_line(settings: Settings) -> str:
+    """Which key signs issued PDFs: the development CA made in the data folder, unless a
+    production key is configured."""
+    if settings.document_signing_pkcs11_module or settings.document_signing_pkcs12:
+        return ""
+    return f"signing CA       {dev_authority(settings.data_dir)[0].resolve()} (development)\n"
 
 
 class _DevSinks:

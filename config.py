@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     signature_revocation: Literal["off", "soft-fail", "hard-fail"] = "soft-fail"
     signature_crl_files: Annotated[list[Path], NoDecode] = []
     document_request_working_days: int = 5
+    # The authority's key for issued PDFs: a PKCS#11 token, else a PKCS#12 file, else a local
+    # development CA and certificate made once under DATA_DIR/pki (and trusted by /verify).
+    document_signing_pkcs12: Path | None = None
+    document_signing_password: SecretStr | None = None
+    document_signing_pkcs11_module: Path | None = None
+    document_signing_pkcs11_token: str | None = None
+    document_signing_pkcs11_key_label: str | None = None
+    document_signing_pkcs11_pin: SecretStr | None = None
+    document_signing_location: str = "Astana, Kazakhstan"
+    # An RFC 3161 timestamp authority: signatures become PAdES B-T instead of B-B.
+    document_timestamp_url: str | None = None
 
     auth_issuer: str = "customs-audit-dev"
     auth_audience: str = "customs-audit"

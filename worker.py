@@ -18,6 +18,7 @@ from activities.documents import DocumentActivities
 from activities.email import EmailActivities
 from activities.projection import ProjectionActivities
 from activities.screening import ScreeningActivities
+from activities.seal import load_seal
 from activities.sms import SmsActivities
 from activities.webhook import WebhookActivities
 from config import Settings
@@ -42,7 +43,7 @@ def build_worker(
     deadlines = DeadlineActivities(
         engine, settings.reminder_working_days, settings.payment_posting_working_days
     )
-    documents = DocumentActivities(engine, settings.public_base_url)
+    documents = DocumentActivities(engine, settings.public_base_url, load_seal(settings))
     email = EmailActivities(engine, settings)
     sms = SmsActivities(engine, settings)
     webhook = WebhookActivities(engine, settings)

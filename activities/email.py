@@ -1,4 +1,5 @@
-"""E-mail alerts over SMTP: the document's text with its HTML attached as an alternative."""
+"""E-mail alerts over SMTP: the document's text with its HTML attached as an alternative, and
+a link to its signed PDF."""
 
 import hashlib
 import smtplib
@@ -9,6 +10,7 @@ from sqlmodel import Session
 from temporalio import activity
 
 from activities.delivery_log import PermanentFailure, deliver_once, skipped
+from activities.documents import pdf_url
 from config import Settings
 from db.models import DocumentRow
 from domain.notices import Channel, idempotency_key
@@ -30,7 +32,11 @@ class EmailActivities:
             raise RuntimeError(f"document {request.document.number} is not stored yet")
         key = idempotency_key(request.audit_id, document.number, Channel.EMAIL)
         message = self._message(key, request.party.email, f"{document.title} № {document.number}")
-        message.set_content(document.text)
+        text = document.text
+        if document.pdf_sha256 is not None:
+            pdf = pdf_url(self._settings.public_base_url, document.audit_id, document.id)
+            text += f"\n\nPDF: {pdf}\n"
+        message.set_content(text)
         message.add_alternative(document.html, subtype="html")
         return deliver_once(
             self._engine,

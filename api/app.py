@@ -21,6 +21,7 @@ from api import (
     review_routes,
     routes,
     screening_routes,
+    verify_routes,
 )
 from api.auth import TokenVerifier
 from api.cases import CaseGateway
@@ -38,6 +39,7 @@ from api.metrics import RequestMetrics, metrics_endpoint
 from config import Settings
 from db.engine import make_engine
 from db.reference import load_rate_tables
+from evidence.authority import authority_trust_anchors
 from evidence.signatures import load_crls, load_trust_anchors
 from evidence.store import BlobStore
 from web.pages import PAGE_PREFIXES
@@ -65,6 +67,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
             else []
         )
         app.state.crls = load_crls([path.read_bytes() for path in settings.signature_crl_files])
+        app.state.authority_anchors = load_trust_anchors(authority_trust_anchors(settings))
         app.state.gateway = CaseGateway(
             app.state.client,
             settings.temporal_task_queue,
@@ -85,7 +88,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.add_middleware(
         RequestGate,
         max_bytes=settings.request_max_bytes,
-        open_prefixes=PAGE_PREFIXES,
+        open_prefixes=(*PAGE_PREFIXES, "/verify"),
         larger_bodies={path: settings.import_max_bytes for path in screening_routes.FEEDS},
     )
     registry = CollectorRegistry()
@@ -107,4 +110,5 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(calendar_routes.router)
     app.include_router(screening_routes.router)
     install_pages(app, Sessions(settings))
+    app.include_router(verify_routes.router)
     return app

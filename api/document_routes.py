@@ -40,6 +40,11 @@ class DocumentInfo(BaseModel):
     uploaded_by: str | None = None
     signature_status: str | None = None
     signature: dict[str, Any] | None = None
+    pdf_url: str | None = None
+    pdf_sha256: str | None = None
+    signer_subject: str | None = None
+    signer_serial: str | None = None
+    signed_at: datetime | None = None
 
 
 @router.get("/audits/{audit_id}/documents", response_model=list[DocumentInfo])
@@ -54,7 +59,8 @@ async def list_documents(
             DocumentInfo(
                 source="issued",
                 url=url + row.id,
-                **row.model_dump(exclude={"audit_id", "html", "text", "created_at"}),
+                pdf_url=url + row.id + ".pdf" if row.pdf_sha256 else None,
+                **row.model_dump(exclude={"audit_id", "html", "text", "created_at", "pdf"}),
             )
             for row in issued
         ),
@@ -67,6 +73,35 @@ async def list_documents(
             for row in uploaded
         ),
     ]
+
+
+@router.get(
+    "/audits/{audit_id}/documents/{document_id}.pdf",
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def get_document_pdf(
+    who: Annotated[Principal, allow(*READERS)],
+    case: Case,
+    audit_id: AuditIdParam,
+    document_id: str,
+    db: Db,
+) -> Response:
+    """An issued document as the signed PDF/A delivered with it: the file `POST /verify`
+    accepts back from anyone who holds it."""
+    row = await run_in_threadpool(_document, db, audit_id, document_id)
+    if row.pdf is None or row.pdf_sha256 is None:
+        raise ApiError(404, "not_found", f"{row.number} was issued before signed PDFs were")
+    filename = f"{row.number.replace('/', '_')}.pdf"
+    return Response(
+        content=row.pdf,
+        media_type="application/pdf",
+        headers={
+            "ETag": f'"{row.pdf_sha256}"',
+            "X-Content-SHA256": row.pdf_sha256,
+            "X-Document-Number": row.number,
+            "Content-Disposition": f'inline; filename="{filename}"',
+        },
+    )
 
 
 @router.get(

@@ -20,6 +20,7 @@ from api.errors import ApiError
 from config import Settings
 from db import trail
 from db.models import AuditRow, EvidenceRow
+from evidence.pades import verify_pdf
 from evidence.signatures import verify_detached
 from evidence.sniff import sniff
 from evidence.store import BlobStore
@@ -72,8 +73,9 @@ async def upload(
     request: Request,
 ) -> list[Uploaded]:
     """Multipart: repeated `file`, `title` and `kind` parts in the same order; a detached CMS
-    signature for a file is a `signature` part named `<file name>.p7s` (or .sig, .cms).
-    Everything is checked before anything is stored."""
+    signature for a file is a `signature` part named `<file name>.p7s` (or .sig, .cms); a PDF
+    without one is checked for a signature of its own (PAdES). Everything is checked before
+    anything is stored."""
     async with request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS * 3) as form:
         files = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
         titles = [str(t) for t in form.getlist("title")]
@@ -235,6 +237,7 @@ def _store(
     sha256 = blobs.put(part.data)
     signature: dict[str, Any] = {"status": "unsigned"}
     signature_sha256 = None
+    check = None
     if part.signature is not None:
         signature_sha256 = blobs.put(part.signature)
         check = verify_detached(
@@ -245,7 +248,13 @@ def _store(
             config.signature_revocation,
             crls,
         )
-        signature = asdict(check)
+    elif part.media_type == "application/pdf":
+        embedded = verify_pdf(
+            part.data, anchors, config.signature_revocation, crls, party_bin=case.party_bin
+        )
+        check = None if embedded.status == "unsigned" else embedded
+    if check is not None:
+        signature = {**asdict(check), "form": "detached CMS" if signature_sha256 else "PAdES"}
         if not anchors and check.status == "untrusted":
             signature["detail"] += " (no SIGNATURE_TRUST_ANCHORS configured)"
     return EvidenceRow(

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 NO_DEADLINE = date(9999, 12, 31)  # sorts after every real deadline; shown as null
@@ -70,7 +70,11 @@ class CabinetNoticeRow(SQLModel, table=True):
 
 
 class DocumentRow(SQLModel, table=True):
-    """A rendered document exactly as issued; the hashes prove it was not changed since."""
+    """A rendered document exactly as issued; the hashes prove it was not changed since.
+
+    `pdf` is the signed PDF/A as delivered (absent for documents issued before PDFs were); a
+    holder's copy is found again by `pdf_sha256`, and the signer fields say whose key sealed it.
+    """
 
     __tablename__ = "documents"
 
@@ -86,6 +90,11 @@ class DocumentRow(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     text_sha256: str = Field(max_length=64)
     created_at: datetime
+    pdf: bytes | None = Field(default=None, sa_type=LargeBinary)
+    pdf_sha256: str | None = Field(default=None, index=True, max_length=64)
+    signer_subject: str | None = Field(default=None, max_length=1000)
+    signer_serial: str | None = Field(default=None, max_length=64)
+    signed_at: datetime | None = None
 
 
 class DeliveryAttemptRow(SQLModel, table=True):

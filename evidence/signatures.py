@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from asn1crypto import cms, crl, pem
+from asn1crypto import algos, cms, crl, pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
@@ -31,9 +31,11 @@ SignatureStatus = Literal[
     "unsupported-algorithm",
     "malformed",
     "revocation-unknown",
+    "unsigned",
 ]
 RevocationMode = Literal["off", "soft-fail", "hard-fail"]
 GOST_OID_PREFIXES = ("1.2.398.3.10.", "1.2.643.2.2.", "1.2.643.7.1.")
+SIGNING_USAGES = {"digital_signature", "non_repudiation"}
 
 
 @dataclass(frozen=True)
@@ -83,26 +85,41 @@ def verify_detached(
         certificate = _signer_certificate(signed_data, signer_info)
     except (ValueError, KeyError, IndexError, TypeError) as error:
         return SignatureCheck("malformed", f"not a detached CMS signature: {error}")
-    algorithm = signer_info["signature_algorithm"]["algorithm"].dotted
+    algorithm = signer_info["signature_algorithm"]["algorithm"]
+    refused = screen(certificate, algorithm, party_bin)
+    if refused is not None:
+        return refused
+    status = asyncio.run(_validate(data, signed_data, trust_anchors, revocation, crls or [], now))
+    return judge(status, certificate, algorithm.native, revocation, crls or [])
+
+
+def screen(
+    certificate: asn1_x509.Certificate,
+    algorithm: algos.SignedDigestAlgorithmId,
+    party_bin: str | None,
+) -> SignatureCheck | None:
+    """What is decided before any cryptography: GOST, key usage and, for a party's signature,
+    whose certificate it is (`party_bin` None: any signer). None when nothing is refused."""
     key_algorithm = certificate.public_key["algorithm"]["algorithm"].dotted
     signer = _signer(certificate)
-    if any(oid.startswith(GOST_OID_PREFIXES) for oid in (algorithm, key_algorithm)):
+    if any(oid.startswith(GOST_OID_PREFIXES) for oid in (algorithm.dotted, key_algorithm)):
         return SignatureCheck(
             "unsupported-algorithm",
-            f"GOST signature ({algorithm}) cannot be verified here; verify it with NCA tools",
-            algorithm=algorithm,
+            f"GOST signature ({algorithm.dotted}) cannot be verified here; verify it with NCA "
+            "tools",
+            algorithm=algorithm.dotted,
             signer=signer,
         )
-    named = signer_info["signature_algorithm"]["algorithm"].native
+    named = algorithm.native
     usage = set(certificate.key_usage_value.native if certificate.key_usage_value else [])
-    if certificate.key_usage_value and not usage & {"digital_signature", "non_repudiation"}:
+    if certificate.key_usage_value and not usage & SIGNING_USAGES:
         return SignatureCheck(
             "bad-key-usage",
             f"the certificate's key usage ({', '.join(sorted(usage))}) does not allow signing",
             algorithm=named,
             signer=signer,
         )
-    if party_bin not in (signer.bin, signer.iin):
+    if party_bin is not None and party_bin not in (signer.bin, signer.iin):
         return SignatureCheck(
             "wrong-signer",
             f"the certificate names BIN {signer.bin} / IIN {signer.iin}, not the party's "
@@ -110,13 +127,23 @@ def verify_detached(
             algorithm=named,
             signer=signer,
         )
-    status = asyncio.run(_validate(data, signed_data, trust_anchors, revocation, crls or [], now))
+    return None
+
+
+def judge(
+    status: StandardCMSSignatureStatus,
+    certificate: asn1_x509.Certificate,
+    algorithm: str,
+    revocation: RevocationMode,
+    crls: list[crl.CertificateList],
+) -> SignatureCheck:
+    """pyHanko's verdict in the statuses a user sees."""
     verdict = functools.partial(
         SignatureCheck,
-        signer=signer,
-        algorithm=named,
+        signer=_signer(certificate),
+        algorithm=algorithm,
         signing_time=status.signer_reported_dt,
-        revocation=f"{revocation}; local CRLs: {len(crls or [])}",
+        revocation=f"{revocation}; local CRLs: {len(crls)}",
     )
     if not status.intact or not status.valid:
         return verdict("invalid", "the signature does not match these bytes")
@@ -132,6 +159,23 @@ def verify_detached(
     return verdict("valid", "signature and certificate verified")
 
 
+def validation_context(
+    trust_anchors: list[asn1_x509.Certificate],
+    revocation: RevocationMode,
+    crls: list[crl.CertificateList],
+    now: datetime | None,
+) -> ValidationContext:
+    """Local CRLs are always consulted; fetching OCSP/CRLs from the certificate's addresses
+    only when revocation checking is on. `off` still refuses a certificate a local CRL lists."""
+    return ValidationContext(
+        trust_roots=trust_anchors,
+        crls=crls,
+        moment=now or datetime.now(UTC),
+        allow_fetching=revocation != "off",
+        revocation_mode=revocation if revocation != "off" else "soft-fail",
+    )
+
+
 async def _validate(
     data: bytes,
     signed_data: cms.SignedData,
@@ -140,15 +184,7 @@ async def _validate(
     crls: list[crl.CertificateList],
     now: datetime | None,
 ) -> StandardCMSSignatureStatus:
-    """Local CRLs are always consulted; fetching OCSP/CRLs from the certificate's addresses
-    only when revocation checking is on. `off` still refuses a certificate a local CRL lists."""
-    context = ValidationContext(
-        trust_roots=trust_anchors,
-        crls=crls,
-        moment=now or datetime.now(UTC),
-        allow_fetching=revocation != "off",
-        revocation_mode=revocation if revocation != "off" else "soft-fail",
-    )
+    context = validation_context(trust_anchors, revocation, crls, now)
     try:
         return await async_validate_detached_cms(data, signed_data, context)
     finally:

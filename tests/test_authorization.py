@@ -67,6 +67,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", f"/audits/{CASE}/documents", None, readers(200)),
     ("GET", f"/audits/{CASE}/documents/none", None, readers(404)),
     ("GET", f"/audits/{CASE}/documents/none/signature", None, readers(404)),
+    ("GET", f"/audits/{CASE}/documents/none.pdf", None, readers(404)),
     ("POST", f"/audits/{CASE}/documents", "multipart", party_only(422)),
     ("POST", f"/audits/{CASE}/document-requests", {}, office_only(422)),
     ("POST", f"/audits/{CASE}/document-requests/R1/response", {}, party_only(422)),
@@ -132,6 +133,10 @@ async def test_every_endpoint_for_every_role(api: httpx.AsyncClient, tokens: Tok
                 wrong.append(f"{method} {template} without a token: {unauthenticated.status_code}")
     assert not wrong, "\n".join(wrong)
     assert (await api.get("/healthz", headers={"Authorization": ""})).status_code == 200
+    # Verification is for anyone who holds a document: no token needed, none refused.
+    for sent in ({"Authorization": ""}, *headers.values()):
+        anyone = await api.get(f"/verify/{case['id']}/N1?sha256={'0' * 64}", headers=sent)
+        assert anyone.status_code == 200 and anyone.json()["valid"] is False
 
 
 async def test_who_may_start_an_audit(api: httpx.AsyncClient, tokens: Tokens) -> None:
