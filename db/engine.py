@@ -6,6 +6,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
+LOCK_TIMEOUT_MS = 15_000
+
 
 def normalise_url(url: str) -> str:
     """Plain `postgresql://` URLs mean psycopg 3 here, the driver this project installs."""
@@ -21,7 +23,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A lock wait or a transaction left open must end in an error (which the activity's
+    # retry or the caller's 503 handles), never in a request or worker that hangs.
+    options = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c idle_in_transaction_session_timeout=60000"
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
