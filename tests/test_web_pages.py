@@ -297,6 +297,11 @@ async def test_review_request_and_cancel_through_the_dashboard(
         download = await party.get(f"{cabinet}/documents/{notice[1]}/file?download=1")
         assert download.headers["content-disposition"].startswith("attachment;")
         assert len(download.headers["x-content-sha256"]) == 64
+        signed = re.search(rf'href="({cabinet}/documents/[^"]+/pdf)"', page.text)
+        assert signed is not None  # the cabinet offers the signed PDF of each notice
+        pdf = await party.get(signed[1])
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert pdf.headers["content-type"] == "application/pdf"
         upload = await post_form(
             party,
             cabinet,

@@ -5,13 +5,13 @@ their number, date and SHA-256; uploads are downloaded as received. The party's 
 opening of an issued document and every staff read of an upload go into the trail.
 """
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.auth import Principal
+from api.downloads import file_headers
+from api.errors import ApiError
 from web.casefile import (
     issued_document,
     open_case,
@@ -76,7 +76,7 @@ async def document_file(
             media_type=evidence.media_type,
             headers={
                 "X-Content-SHA256": evidence.sha256,
-                "Content-Disposition": _disposition("attachment", evidence.filename),
+                **file_headers(evidence.filename, "attachment"),
             },
         )
     document = await run_in_threadpool(issued_document, db, row.id, document_id)
@@ -89,17 +89,35 @@ async def document_file(
         media_type="text/html; charset=utf-8",
         headers={
             "X-Content-SHA256": document.sha256,
-            "Content-Disposition": _disposition("attachment" if download else "inline", name),
+            **file_headers(name, "attachment" if download else "inline"),
             # Shown inside the case page: no scripts, no access to the session.
             "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'",
         },
     )
 
 
+@router.get("/cabinet/audits/{audit_id}/documents/{document_id}/pdf")
+@router.get("/dashboard/audits/{audit_id}/documents/{document_id}/pdf")
+async def document_pdf(
+    request: Request, session: SignedIn, audit_id: str, document_id: str
+) -> Response:
+    """The signed PDF/A of an issued document: the copy the party can file anywhere."""
+    who = _who(session, _area(request))
+    db = request.app.state.engine
+    row = await run_in_threadpool(row_for, db, who, audit_id)
+    document = await run_in_threadpool(issued_document, db, row.id, document_id)
+    if document.pdf is None or document.pdf_sha256 is None:
+        raise ApiError(404, "not_found", f"document {document.number} has no signed PDF")
+    await run_in_threadpool(
+        record_read, db, who, row.id, document.id, document.sha256, uploaded=False
+    )
+    name = document.number.replace("/", "_") + ".pdf"
+    return Response(
+        document.pdf,
+        media_type="application/pdf",
+        headers={"X-Content-SHA256": document.pdf_sha256, **file_headers(name, "attachment")},
+    )
+
+
 def _area(request: Request) -> str:
     return "cabinet" if request.url.path.startswith("/cabinet/") else "dashboard"
-
-
-def _disposition(kind: str, filename: str) -> str:
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
