@@ -331,7 +331,7 @@ async def test_inspection_act_overdue_is_flagged_and_staff_told(
             MailReturned(returned_on=posted.issued_on, reason="no one at the address"),
         )
         assert returned.inspection_deadline is not None
-        await time_env.sleep(timedelta(days=12))
+        await time_env.sleep(timedelta(days=20))  # past 5 working days even over Nauryz
         overdue: CaseSnapshot = await handle.query(CameralAudit.snapshot)
         act_date = returned.inspection_deadline + timedelta(days=1)
         served = await handle.execute_update(
