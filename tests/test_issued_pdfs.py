@@ -26,6 +26,7 @@ from activities.rendering import LANGUAGES, longdate_in, money
 from activities.seal import Seal, SignedPdf, load_seal
 from api.verify_routes import MAX_PDF_BYTES
 from config import Settings
+from db.engine import make_engine
 from db.models import DocumentRow
 from devsinks.mail import MailSink
 from domain.lifecycle import AuditStatus
@@ -274,5 +275,9 @@ async def test_a_document_that_cannot_be_signed_is_never_delivered_and_staff_are
         assert not [e for e in snapshot.events if e.kind == "document_issued"]
         assert snapshot.status != AuditStatus.AWAITING_RESPONSE
         await handle.terminate()
-    with Session(engine) as session:
+    # A fresh engine: a signing attempt may still be finishing in a worker thread on the
+    # shared one (a thread cannot be stopped; the worker only stops waiting for it).
+    fresh = make_engine(str(engine.url.render_as_string(hide_password=False)))
+    with Session(fresh) as session:
         assert session.exec(select(DocumentRow)).all() == []
+    fresh.dispose()
