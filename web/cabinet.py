@@ -25,7 +25,7 @@ from domain.case_view import snapshot
 from domain.lifecycle import AuditStatus
 from domain.rates import RateTables
 from domain.settlement import settle
-from web.casefile import CaseFile, calendar_of, open_case, running_deadline, today
+from web.casefile import CaseFile, calendar_of, case_deadline, open_case, running_deadline, today
 from web.forms import errors_of, optional, posted, text
 from web.pages import SignedIn, require, show
 from web.session import WebSession
@@ -131,14 +131,7 @@ async def _case_page(
     status_code: int = 200,
 ) -> Response:
     case = file.case
-    calendar = await run_in_threadpool(calendar_of, request.app.state.engine)
-    deadline = running_deadline(
-        calendar,
-        case.status,
-        case.review_deadline if case.status == AuditStatus.UNDER_REVIEW else case.response_deadline,
-        case.overdue,
-        today(),
-    )
+    deadline = await case_deadline(request, case)
     settings = request.app.state.settings
     defaults = {
         "signed_on": today().isoformat(),

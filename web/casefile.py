@@ -90,6 +90,15 @@ def running_deadline(
     return Deadline(day=day, working_days_left=left, overdue=overdue or day < on)
 
 
+async def case_deadline(request: Request, case: CaseView) -> Deadline | None:
+    """The deadline a case page shows: the review's while under review, else the response's."""
+    calendar = await run_in_threadpool(calendar_of, request.app.state.engine)
+    running = (
+        case.review_deadline if case.status == AuditStatus.UNDER_REVIEW else case.response_deadline
+    )
+    return running_deadline(calendar, case.status, running, case.overdue, today())
+
+
 def calendar_of(db: Engine) -> WorkingCalendar:
     return load_calendar(db)
 

@@ -16,7 +16,7 @@ from api.readmodel import list_audits
 from domain.identifiers import bin_problem
 from domain.lifecycle import AuditStatus
 from web import board
-from web.casefile import calendar_of, open_case, row_for, running_deadline, today
+from web.casefile import calendar_of, case_deadline, open_case, row_for, running_deadline, today
 from web.dashboard_actions import ACTIONS, OFFICE_STAFF, arguments, available_actions
 from web.forms import errors_of, posted, text
 from web.i18n import N_
@@ -148,14 +148,7 @@ async def render_case(
 ) -> Response:
     file = await open_case(request, who, audit_id, staff=True)
     case = file.case
-    calendar = await run_in_threadpool(calendar_of, request.app.state.engine)
-    deadline = running_deadline(
-        calendar,
-        case.status,
-        case.review_deadline if case.status == AuditStatus.UNDER_REVIEW else case.response_deadline,
-        case.overdue,
-        today(),
-    )
+    deadline = await case_deadline(request, case)
     settings = request.app.state.settings
     workflow_url = (
         f"{settings.workflow_ui}/namespaces/{settings.temporal_namespace}/workflows/{case.id}"
