@@ -35,9 +35,9 @@ from evidence.authority import dev_authority
 from evidence.pades import verify_pdf
 from evidence.signatures import load_trust_anchors
 from tests.cases import start_case, started
+from tests.deliveries import eventually
 from tests.factories import AMOUNT_DUE, audit_start, start_body
 from tests.pki import make_ca
-from tests.test_delivery import eventually
 from tests.test_templates import context
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
