@@ -1,6 +1,7 @@
 """The read model: each case's latest snapshot, for listings that never touch Temporal."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
@@ -63,18 +64,23 @@ def fold(
 def _save_party_and_payments(
     session: Session, summary: CaseSummary, payments: list[Payment]
 ) -> None:
-    """Upsert the party and insert the payments not stored yet (both idempotent)."""
+    """Store the party if it is new or changed, and insert the payments not stored yet
+    (both idempotent). Every case of an importer writes through here: rewriting an unchanged
+    party row would lock it and queue all of that importer's cases behind one another."""
     party = summary.party
-    session.merge(
-        PartyRow(
-            bin=party.bin,
-            name=party.name,
-            email=party.email,
-            phone=party.phone,
-            language=party.language,
-            updated_at=datetime.now(UTC),
-        )
-    )
+    fields: dict[str, Any] = {
+        "name": party.name,
+        "email": party.email,
+        "phone": party.phone,
+        "language": party.language,
+    }
+    stored = session.get(PartyRow, party.bin)
+    if stored is None:
+        session.add(PartyRow(bin=party.bin, updated_at=datetime.now(UTC), **fields))
+    elif any(getattr(stored, name) != value for name, value in fields.items()):
+        for name, value in fields.items():
+            setattr(stored, name, value)
+        stored.updated_at = datetime.now(UTC)
     known = set(session.exec(select(PaymentRow.reference).where(PaymentRow.audit_id == summary.id)))
     for payment in payments:
         if payment.reference not in known:

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -16,11 +17,12 @@ from activities.projection import ProjectionActivities
 from config import Settings
 from db.engine import make_engine, normalise_url
 from db.models import AuditRow, PartyRow, PaymentRow
-from domain.case import CaseSnapshot, Payment
+from domain.case import AuditStart, CaseSnapshot, Payment
+from domain.case_state import initial_state
 from domain.lifecycle import AuditStatus
 from domain.tasks import ProjectionUpdate
 from tests.cases import start_case, wait_for
-from tests.factories import AMOUNT_DUE, audit_start
+from tests.factories import AMOUNT_DUE, PARTY_BIN, audit_start, start_body
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
 
@@ -157,3 +159,33 @@ async def test_a_case_the_read_model_cannot_hold_tells_staff_and_goes_on(
             await asyncio.sleep(0.1)
     assert "A case cannot be stored in the read model" in subjects, case.events
     assert await asyncio.to_thread(stored, engine, case.id) is None
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL (DATABASE_URL) for row locks",
+)
+async def test_cases_of_one_importer_do_not_queue_behind_its_party_row(engine: Engine) -> None:
+    """Every case of an importer writes its party; an unchanged party must not be rewritten,
+    or one case's open transaction holds up all the others (until lock_timeout fails them)."""
+    activity = ProjectionActivities(engine).save_case_projection
+
+    async def save(start: AuditStart) -> None:
+        update = ProjectionUpdate(
+            audit_id=start.audit_id,
+            initial=initial_state(start, date(2026, 3, 5)),
+            first_index=0,
+            events=[],
+        )
+        await asyncio.to_thread(ActivityEnvironment().run, activity, update)
+
+    await save(audit_start())
+    with Session(engine) as holder:  # another case's transaction, still open
+        holder.exec(select(PartyRow).where(PartyRow.bin == PARTY_BIN).with_for_update()).one()
+        await save(audit_start())
+        holder.rollback()
+    renamed = audit_start(party={**start_body()["party"], "name": "Steppe Fittings Ltd"})
+    await save(renamed)
+    with Session(engine) as session:
+        party = session.get(PartyRow, PARTY_BIN)
+    assert party is not None and party.name == "Steppe Fittings Ltd"
