@@ -40,6 +40,7 @@ def record_attempt(
     audit_id: str,
     document_number: str,
     channel: Channel,
+    attempt: int,
     status: DeliveryStatus,
     provider_id: str | None = None,
     detail: str = "",
@@ -51,7 +52,7 @@ def record_attempt(
                 audit_id=audit_id,
                 document_number=document_number,
                 channel=channel,
-                attempt=activity.info().attempt if activity.in_activity() else 1,
+                attempt=attempt,
                 status=status,
                 provider_id=provider_id,
                 detail=detail[:2000],
@@ -94,6 +95,7 @@ def deliver_once(
         audit_id=audit_id,
         document_number=document_number,
         channel=channel,
+        attempt=len(attempts) + 1,  # counted per message: a first try and its retries differ
     )
     try:
         provider_id = send()

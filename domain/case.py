@@ -193,6 +193,16 @@ class Cancellation(BaseModel):
     cancelled_by: ShortText | None = None
 
 
+class PendingAlert(BaseModel):
+    """An alert whose first try failed and that is still being retried (for hours, if the
+    gateway stays down): the case shows it so staff need not wait to phone the party."""
+
+    document: str
+    channel: str
+    since: datetime
+    detail: str
+
+
 class CaseEvent(BaseModel):
     at: datetime
     kind: EventKind
@@ -218,6 +228,7 @@ class CaseSummary(BaseModel):
     awaiting: Awaiting | None
     inspection_deadline: date | None
     alerts_failed: bool
+    alerts_retrying: list[PendingAlert] = []
     declarations: list[str]
     findings: str
     charges: Charges | None

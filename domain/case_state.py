@@ -13,10 +13,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from domain.assessment import Assessment
-from domain.case import AuditStart, Awaiting, CaseEvent, Explanation, Payment, RequestState
+from domain.case import (
+    AuditStart,
+    Awaiting,
+    CaseEvent,
+    Explanation,
+    Payment,
+    PendingAlert,
+    RequestState,
+)
 from domain.charges import Charges
 from domain.lifecycle import AuditStatus, EventKind, check_transition
-from domain.notices import DocumentKind, document_number
+from domain.notices import DeliveryStatus, DocumentKind, document_number
 from domain.rates import DatedTable
 from domain.settlement import Settlement, settle
 
@@ -50,6 +58,7 @@ class CaseState(BaseModel):
     documents_issued: dict[str, int] = {}
     reminders_sent: tuple[date, ...] = ()
     alerts_failed: bool = False
+    alerts_retrying: tuple[PendingAlert, ...] = ()
     decision_reasons: str | None = None
     cancel_reason: str | None = None
     event_count: int = 0
@@ -157,6 +166,18 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
     elif kind == EventKind.REMINDER_DUE:
         change["reminders_sent"] = (*state.reminders_sent, _day(d["day"]))
         change["documents_issued"] = _counted(state, DocumentKind.REMINDER)
+    elif kind == EventKind.ALERT_RETRYING:
+        pending = PendingAlert(
+            document=d["document"], channel=d["channel"], since=event.at, detail=d["detail"]
+        )
+        change["alerts_retrying"] = (*state.alerts_retrying, pending)
+    elif kind == EventKind.DELIVERY_ATTEMPT:
+        if d["status"] != DeliveryStatus.TEMPORARY_FAILURE:  # the channel's outcome is known
+            change["alerts_retrying"] = tuple(
+                p
+                for p in state.alerts_retrying
+                if (p.document, p.channel) != (d["document"], d["channel"])
+            )
     elif kind == EventKind.ALERTS_FAILED:
         change["alerts_failed"] = True
     elif kind == EventKind.REVIEW_OVERDUE:

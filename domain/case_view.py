@@ -25,6 +25,7 @@ def summary(state: CaseState) -> CaseSummary:
         awaiting=state.awaiting,
         inspection_deadline=state.inspection_deadline,
         alerts_failed=state.alerts_failed,
+        alerts_retrying=list(state.alerts_retrying),
         declarations=start.declarations,
         findings=start.findings,
         charges=state.charges,

@@ -64,6 +64,7 @@ class EventKind(StrEnum):
     DELIVERED = "delivered"
     DOCUMENT_ISSUED = "document_issued"
     DELIVERY_ATTEMPT = "delivery_attempt"
+    ALERT_RETRYING = "alert_retrying"
     ALERTS_FAILED = "alerts_failed"
     STAFF_NOTIFIED = "staff_notified"
     MAIL_RETURNED = "mail_returned"

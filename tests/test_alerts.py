@@ -5,6 +5,7 @@ retries, resends and giving up."""
 import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -37,6 +38,7 @@ from tests.deliveries import (
     until_event,
 )
 from tests.factories import PARTY_BIN, explanation_body, next_audit_id
+from tests.pages import signed_in
 from tests.receivers import create_receiver
 
 
@@ -265,3 +267,30 @@ async def test_alerts_are_retried_for_hours_then_given_up(
             await asyncio.to_thread(a_day_in.run, sms.send_sms_alert, request)
     assert gave_up.value.non_retryable and gave_up.value.type == "DeliveryGaveUp"
     assert "gave up after 1 day" in gave_up.value.message
+
+
+async def test_the_case_shows_an_alert_being_retried_until_it_goes_out(
+    api: httpx.AsyncClient, sms_gateway: str
+) -> None:
+    """Retries may go on for hours: meanwhile the case says which alert is still being
+    tried, since when and why, so the inspector can phone the party instead of waiting."""
+    async with httpx.AsyncClient(base_url=sms_gateway) as gateway:
+        await gateway.post("/faults", json={"mode": "fail", "times": 4})
+        case = await started(api)
+
+        async def retrying() -> list[dict[str, Any]]:
+            snapshot = (await api.get(f"/audits/{case['id']}")).json()
+            pending: list[dict[str, Any]] = snapshot["alerts_retrying"]
+            return pending
+
+        pending = await eventually(retrying, timeout=30)
+        assert [(p["channel"], p["document"]) for p in pending] == [("sms", f"{case['id']}/N1")]
+        assert "503" in pending[0]["detail"] and pending[0]["since"]
+        inspector = await signed_in(str(api.base_url), "inspector")
+        page = (await inspector.get(f"/dashboard/audits/{case['id']}")).text
+        await inspector.aclose()
+        assert f"SMS alert for {case['id']}/N1 has been retried since" in page
+        done = await alerts_done(api, case["id"])
+    assert done["alerts_retrying"] == [] and attempts(done, "sms")[-1] == "sent"
+    assert attempts(done, "sms").count("temporary-failure") == 4
+    assert any(e["kind"] == "alert_retrying" for e in done["events"])

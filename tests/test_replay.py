@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -44,7 +45,7 @@ from workflows.cameral_audit import CameralAudit
 HISTORIES = Path(__file__).parent / "histories"
 RECORD = os.environ.get("RECORD_HISTORIES") == "1"
 Handle = WorkflowHandle[Any, Any]
-Scenario = Callable[[WorkflowEnvironment, str, Engine], Awaitable[Handle]]
+Scenario = Callable[[WorkflowEnvironment, str, Engine, Settings], Awaitable[Handle]]
 
 
 async def _awaiting(env: WorkflowEnvironment, queue: str, **overrides: Any) -> tuple[Handle, Any]:
@@ -52,14 +53,18 @@ async def _awaiting(env: WorkflowEnvironment, queue: str, **overrides: Any) -> t
     return handle, await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
 
 
-async def accepted(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def accepted(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, case = await _awaiting(env, queue)
     await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
     await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
     return handle
 
 
-async def rejected(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def rejected(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, case = await _awaiting(env, queue)
     await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
     await handle.execute_update(
@@ -68,7 +73,9 @@ async def rejected(env: WorkflowEnvironment, queue: str, engine: Engine) -> Hand
     return handle
 
 
-async def partial_payments(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def partial_payments(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, case = await _awaiting(env, queue)
     first = Decimal("1000000.00")
     for reference, amount in (("R-1", first), ("R-1", first), ("R-2", AMOUNT_DUE - first)):
@@ -77,18 +84,24 @@ async def partial_payments(env: WorkflowEnvironment, queue: str, engine: Engine)
     return handle
 
 
-async def silent(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def silent(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, _ = await _awaiting(env, queue)
     return handle
 
 
-async def cancelled(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def cancelled(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, _ = await _awaiting(env, queue)
     await handle.execute_update(CameralAudit.cancel, Cancellation(reason="withdrawn"))
     return handle
 
 
-async def calendar_change(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def calendar_change(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, case = await _awaiting(env, queue)
     with Session(engine) as session:
         session.add(CalendarOverrideRow(day=case.response_deadline, working=False))
@@ -102,7 +115,9 @@ async def calendar_change(env: WorkflowEnvironment, queue: str, engine: Engine) 
     return handle
 
 
-async def document_requests(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def document_requests(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, case = await _awaiting(env, queue)
     await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
     await handle.execute_update(
@@ -115,7 +130,9 @@ async def document_requests(env: WorkflowEnvironment, queue: str, engine: Engine
     return handle
 
 
-async def overdue_review(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def overdue_review(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, case = await _awaiting(env, queue)
     await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
     await env.sleep(timedelta(days=30))
@@ -142,7 +159,9 @@ async def _posted(env: WorkflowEnvironment, queue: str) -> tuple[Handle, CaseSna
     raise AssertionError("the letter was never dispatched")
 
 
-async def registered_mail(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def registered_mail(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, case = await _posted(env, queue)
     receipt = PostalReceipt(delivered_on=case.issued_on, receipt_no="RR1")
     await handle.execute_update(CameralAudit.record_postal_receipt, receipt)
@@ -150,7 +169,9 @@ async def registered_mail(env: WorkflowEnvironment, queue: str, engine: Engine) 
     return handle
 
 
-async def returned_mail(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def returned_mail(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle, case = await _posted(env, queue)
     returned = MailReturned(returned_on=case.issued_on, reason="absent")
     answer = await handle.execute_update(CameralAudit.record_mail_returned, returned)
@@ -163,7 +184,9 @@ async def returned_mail(env: WorkflowEnvironment, queue: str, engine: Engine) ->
     return handle
 
 
-async def hand_delivery(env: WorkflowEnvironment, queue: str, engine: Engine) -> Handle:
+async def hand_delivery(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
     handle = await start_case(env.client, queue, audit_start(delivery_method="hand"))
     for _ in range(100):
         case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
@@ -172,6 +195,24 @@ async def hand_delivery(env: WorkflowEnvironment, queue: str, engine: Engine) ->
         await asyncio.sleep(0.1)
     signed = PostalReceipt(channel="hand", delivered_on=case.issued_on, receipt_no="signed")
     await handle.execute_update(CameralAudit.record_postal_receipt, signed)
+    await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
+    return handle
+
+
+async def alert_retrying(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
+    gateway = settings.sms_gateway_url.removesuffix("/messages")
+    async with httpx.AsyncClient(base_url=gateway) as faults:
+        await faults.post("/faults", json={"mode": "fail", "times": 3})
+    handle, _ = await _awaiting(env, queue)
+    for _ in range(200):
+        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        sms = [e for e in case.events if e.details.get("channel") == "sms"]
+        if sms and sms[-1].details.get("status") == "sent":
+            break
+        await asyncio.sleep(0.1)
+    assert any(e.kind == "alert_retrying" for e in case.events)
     await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
     return handle
 
@@ -189,6 +230,7 @@ SCENARIOS: dict[str, Scenario] = {
     "registered_mail": registered_mail,
     "returned_mail_inspection_act": returned_mail,
     "hand_delivery": hand_delivery,
+    "alert_retrying": alert_retrying,
 }
 
 
@@ -202,7 +244,7 @@ async def test_record_missing_histories(
             path = HISTORIES / f"{name}.json"
             if path.exists():
                 continue  # recordings are added, never rewritten
-            handle = await scenario(time_env, task_queue, engine)
+            handle = await scenario(time_env, task_queue, engine, settings)
             result: CaseSnapshot = await handle.result()
             assert result.status != AuditStatus.ISSUED
             path.write_text((await handle.fetch_history()).to_json())

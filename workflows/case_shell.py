@@ -279,7 +279,18 @@ class CaseShell:
 
     async def _alert(self, document: RenderedDocument, deadline: date | None) -> None:
         start = self._state.start
-        outcomes = await courier.alert(start.audit_id, start.party, document, deadline)
+        outcomes = await courier.alert(
+            start.audit_id,
+            start.party,
+            document,
+            deadline,
+            lambda channel, detail: self._note(
+                EventKind.ALERT_RETRYING,
+                document=document.number,
+                channel=str(channel),
+                detail=detail,
+            ),
+        )
         for outcome in outcomes:
             courier.record_outcome(self._note, document, outcome)
         if courier.every_alert_failed(outcomes):

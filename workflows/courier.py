@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import CaseSummary, Party
@@ -44,8 +44,13 @@ ALERT_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
 )
 ALERT_BACKSTOP = timedelta(days=15)
+# One try on its own first, so the case can say "still being retried" while the long retry
+# runs; a try that was cut off is sent again under the same idempotency key.
+FIRST_TRY = RetryPolicy(maximum_attempts=1)
+ALERT_FIRST_TRY = "alert-first-try"  # workflow.patched: cases started before it replay as they ran
 
 Record = Callable[..., None]
+Retrying = Callable[[Channel, str], None]
 
 
 async def issue(
@@ -95,31 +100,61 @@ async def by_registered_mail(
 
 
 async def alert(
-    audit_id: str, party: Party, document: RenderedDocument, deadline: date | None
+    audit_id: str,
+    party: Party,
+    document: RenderedDocument,
+    deadline: date | None,
+    retrying: Retrying,
 ) -> list[DeliveryOutcome]:
-    """E-mail, SMS and webhook side by side; a channel that gives up is reported, not raised."""
+    """E-mail, SMS and webhook side by side; a channel that gives up is reported, not raised.
+    `retrying` hears of a channel whose first try failed and that goes on trying."""
     request = AlertRequest(audit_id=audit_id, party=party, document=document, deadline=deadline)
-    return list(await asyncio.gather(*(_alert_one(channel, request) for channel in ALERT_CHANNELS)))
+    return list(
+        await asyncio.gather(
+            *(_alert_one(channel, request, retrying) for channel in ALERT_CHANNELS)
+        )
+    )
 
 
-async def _alert_one(channel: Channel, request: AlertRequest) -> DeliveryOutcome:
+async def _alert_one(
+    channel: Channel, request: AlertRequest, retrying: Retrying
+) -> DeliveryOutcome:
+    if workflow.patched(ALERT_FIRST_TRY):
+        try:
+            return await _send_alert(channel, request, FIRST_TRY, ACTIVITY_TIMEOUT)
+        except ActivityError as error:
+            if error.retry_state == RetryState.NON_RETRYABLE_FAILURE:
+                return _gave_up(channel, error)
+            retrying(channel, _reason(error))
     try:
-        outcome: DeliveryOutcome = await workflow.execute_activity(
-            ALERT_ACTIVITIES[channel],
-            request,
-            result_type=DeliveryOutcome,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=ALERT_BACKSTOP,
-            retry_policy=ALERT_RETRY,
-        )
-        return outcome
+        return await _send_alert(channel, request, ALERT_RETRY, ALERT_BACKSTOP)
     except ActivityError as error:
-        cause = error.cause
-        return DeliveryOutcome(
-            channel=channel,
-            status=DeliveryStatus.PERMANENT_FAILURE,
-            detail=str(cause.message if cause is not None and hasattr(cause, "message") else error),
-        )
+        return _gave_up(channel, error)
+
+
+async def _send_alert(
+    channel: Channel, request: AlertRequest, retry: RetryPolicy, backstop: timedelta
+) -> DeliveryOutcome:
+    outcome: DeliveryOutcome = await workflow.execute_activity(
+        ALERT_ACTIVITIES[channel],
+        request,
+        result_type=DeliveryOutcome,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=backstop,
+        retry_policy=retry,
+    )
+    return outcome
+
+
+def _reason(error: ActivityError) -> str:
+    cause = error.cause
+    return str(cause.message if cause is not None and hasattr(cause, "message") else error)
+
+
+def _gave_up(channel: Channel, error: ActivityError) -> DeliveryOutcome:
+    return DeliveryOutcome(
+        channel=channel, status=DeliveryStatus.PERMANENT_FAILURE, detail=_reason(error)
+    )
 
 
 async def notify_staff(notice: StaffNotice) -> bool:
