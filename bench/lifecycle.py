@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,25 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
-from api.auth import issue_dev_token
 from bench.bare_case import BareCase, bare_step
-from config import Settings
-from db.engine import make_engine
-from db.migrate import upgrade
-from devserver import find_binary
-from devsinks.mail import MailSink
-from devsinks.sms_gateway import create_gateway
-from tests.conftest import free_port, serving
+from bench.product import running_product
+from tests.conftest import serving
 from tests.factories import AMOUNT_DUE, start_body
-from worker import build_worker
-from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
 def cpu_seconds(pid: int) -> float:
@@ -85,59 +73,22 @@ async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[N
 
 
 async def measure(count: int, concurrency: int) -> None:
-    with tempfile.TemporaryDirectory() as folder, MailSink("127.0.0.1", free_port()) as mail:
-        url = f"sqlite:///{Path(folder) / 'app.db'}"
-        upgrade(url)
-        engine = make_engine(url)
-        env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
-            dev_server_existing_path=find_binary("temporal"),
-            search_attributes=SEARCH_ATTRIBUTES,
-        )
+    async with running_product() as product:
+        client = product.env.client
         pid = server_pid()
-        queue = f"bench-{uuid.uuid4()}"
-        async with serving(create_gateway("bench")) as sms:
-            settings = Settings(
-                data_dir=Path(folder),
-                database_url=url,
-                temporal_task_queue=queue,
-                smtp_port=mail.port,
-                sms_gateway_url=f"{sms}/messages",
-                sms_gateway_token=SecretStr("bench"),
-            )
-            headers = {
-                role: {"Authorization": f"Bearer {token}"}
-                for role, token in {
-                    "inspector": issue_dev_token(
-                        settings, role="inspector", sub="I-001", office="55201"
-                    ),
-                    "treasury": issue_dev_token(settings, role="treasury", sub="feed"),
-                }.items()
+        queue = f"{product.settings.temporal_task_queue}-bare"
+        bare_worker = Worker(client, task_queue=queue, workflows=[BareCase], activities=[bare_step])
+        async with (
+            bare_worker,
+            serving(create_app(product.settings, client=client)) as base,
+            httpx.AsyncClient(base_url=base, timeout=60) as api,
+        ):
+            figures = {
+                "bare": await bare_run(client, queue, count, concurrency, pid),
+                "lifecycle": await lifecycle_run(
+                    api, client, product.headers, count, concurrency, pid
+                ),
             }
-            bare_worker = Worker(
-                env.client,
-                task_queue=f"{queue}-bare",
-                workflows=[BareCase],
-                activities=[bare_step],
-            )
-            try:
-                async with (
-                    bare_worker,
-                    build_worker(env.client, queue, engine, settings),
-                    serving(create_app(settings, client=env.client)) as base,
-                    httpx.AsyncClient(base_url=base, timeout=60) as api,
-                ):
-                    figures = {
-                        "bare": await bare_run(
-                            env.client, f"{queue}-bare", count, concurrency, pid
-                        ),
-                        "lifecycle": await lifecycle_run(
-                            api, env.client, headers, count, concurrency, pid
-                        ),
-                    }
-            finally:
-                await env.shutdown()
-                engine.dispose()
     report(figures, count, concurrency)
 
 

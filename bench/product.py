@@ -1,0 +1,69 @@
+"""The whole product for a benchmark: a Temporal dev server, the worker, the local mail sink
+and SMS gateway and a fresh SQLite database, as `customs-audit dev` runs them."""
+
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+from sqlalchemy.engine import Engine
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.auth import issue_dev_token
+from config import Settings
+from db.engine import make_engine
+from db.migrate import upgrade
+from devserver import find_binary
+from devsinks.mail import MailSink
+from devsinks.sms_gateway import create_gateway
+from tests.conftest import free_port, serving
+from worker import build_worker
+from workflows.search_attributes import SEARCH_ATTRIBUTES
+
+
+@dataclass
+class Product:
+    env: WorkflowEnvironment
+    engine: Engine
+    settings: Settings
+    headers: dict[str, dict[str, str]]  # role -> Authorization header
+
+
+@asynccontextmanager
+async def running_product() -> AsyncIterator[Product]:
+    with tempfile.TemporaryDirectory() as folder, MailSink("127.0.0.1", free_port()) as mail:
+        url = f"sqlite:///{Path(folder) / 'app.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        env = await WorkflowEnvironment.start_local(
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=find_binary("temporal"),
+            search_attributes=SEARCH_ATTRIBUTES,
+        )
+        try:
+            async with serving(create_gateway("bench")) as sms:
+                settings = Settings(
+                    data_dir=Path(folder),
+                    database_url=url,
+                    temporal_task_queue=f"bench-{uuid.uuid4()}",
+                    smtp_port=mail.port,
+                    sms_gateway_url=f"{sms}/messages",
+                    sms_gateway_token=SecretStr("bench"),
+                )
+                tokens = {
+                    "inspector": issue_dev_token(
+                        settings, role="inspector", sub="I-001", office="55201"
+                    ),
+                    "treasury": issue_dev_token(settings, role="treasury", sub="feed"),
+                }
+                headers = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
+                queue = settings.temporal_task_queue
+                async with build_worker(env.client, queue, engine, settings):
+                    yield Product(env=env, engine=engine, settings=settings, headers=headers)
+        finally:
+            await env.shutdown()
+            engine.dispose()
