@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     postal_max_units: Annotated[int, Field(ge=1)] = 3
     postal_max_parcels: Annotated[int, Field(ge=1)] = 3
     import_max_bytes: int = 512 * 1024 * 1024
+    statement_concurrency: Annotated[int, Field(ge=1, le=256)] = 16
 
     @field_validator(
         "reminder_working_days",

@@ -89,7 +89,10 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         RequestGate,
         max_bytes=settings.request_max_bytes,
         open_prefixes=(*PAGE_PREFIXES, "/verify"),
-        larger_bodies={path: settings.import_max_bytes for path in screening_routes.FEEDS},
+        larger_bodies={
+            path: settings.import_max_bytes
+            for path in (*screening_routes.FEEDS, payment_routes.STATEMENT_FEED)
+        },
     )
     registry = CollectorRegistry()
     app.add_middleware(RequestMetrics, registry=registry)  # outermost: counts refusals too

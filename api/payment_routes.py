@@ -1,30 +1,40 @@
 """The treasury feed: single payments, a day's statement as JSON, or the same as CSV."""
 
-import csv
-import io
+import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from api.auth import Principal
 from api.cases import CaseGateway, WorkerUnavailable
 from api.deps import AuditIdParam, Db, Gateway, allow
-from api.errors import ApiError
+from api.errors import ApiError, ErrorBody
 from api.schemas import EdgeInput, PaymentAccepted, PaymentRequest, UnmatchedPayment
+from api.statements import (
+    AnswerWhileReading,
+    LineResult,
+    Outcome,
+    Posting,
+    StatementResult,
+    answered,
+    csv_postings,
+    totals,
+)
 from db import unmatched
 from domain.clock import local_date
 from domain.identifiers import AUDIT_ID_PATTERN
 from workflows.cameral_audit import CameralAudit
 
 router = APIRouter()
-CSV_COLUMNS = ("audit_id", "reference", "amount", "paid_at", "kind")
-MAX_BATCH = 5000
-
-Outcome = Literal["accepted", "duplicate", "queued", "unknown_audit", "closed", "invalid"]
+MAX_BATCH = 5000  # JSON statements are parsed whole; larger ones go as CSV
+STATEMENT_FEED = "/payments/import"  # read as it arrives, bodies up to IMPORT_MAX_BYTES
+NDJSON = "application/x-ndjson"
+UNMATCHED_ID_MAX = 40  # the longest audit id a posting can be kept under
 
 
 class StatementLine(PaymentRequest):
@@ -35,19 +45,14 @@ class Statement(EdgeInput):
     payments: Annotated[list[StatementLine], Field(min_length=1, max_length=MAX_BATCH)]
 
 
-class LineResult(BaseModel):
-    line: int
-    audit_id: str | None
-    reference: str | None
-    result: Outcome
-    detail: str
-
-
-class StatementResult(BaseModel):
-    results: list[LineResult]
-    accepted: int
-    duplicates: int
-    rejected: int
+_STATEMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "a result per line, in the statement's order; with `Accept: "
+        f"{NDJSON}` each result is sent as its own JSON line as soon as it is known, "
+        "then the totals",
+        "content": {NDJSON: {"schema": {"type": "string"}}},
+    }
+}
 
 
 @router.post(
@@ -90,65 +95,73 @@ async def unmatched_payments(
     return [UnmatchedPayment.model_validate(row, from_attributes=True) for row in rows]
 
 
-@router.post("/payments/batch", response_model=StatementResult)
+@router.post("/payments/batch", response_model=StatementResult, responses=_STATEMENT_RESPONSES)
 async def record_statement(
-    who: Annotated[Principal, allow("treasury")], body: Statement, cases: Gateway, db: Db
-) -> StatementResult:
+    who: Annotated[Principal, allow("treasury")],
+    body: Statement,
+    request: Request,
+    cases: Gateway,
+    db: Db,
+) -> Response | StatementResult:
     """A day's statement: each line is reported on; one bad line does not stop the rest."""
-    results = [
-        await _apply(cases, db, number, line.audit_id, line)
-        for number, line in enumerate(body.payments, start=1)
-    ]
-    return _summary(results)
+
+    async def postings() -> AsyncIterator[Posting]:
+        for number, line in enumerate(body.payments, start=1):
+            yield Posting(
+                line=number, audit_id=line.audit_id, reference=line.reference, payment=line
+            )
+
+    return await _answer(request, postings(), cases, db)
 
 
 @router.post(
-    "/payments/import",
+    STATEMENT_FEED,
     response_model=StatementResult,
+    responses=_STATEMENT_RESPONSES,
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def import_statement(
     who: Annotated[Principal, allow("treasury")], request: Request, cases: Gateway, db: Db
-) -> StatementResult:
-    """CSV with a header row `audit_id,reference,amount,paid_at,kind` (kind may be empty)."""
-    raw = await request.body()
+) -> Response | StatementResult:
+    """CSV with a header row `audit_id,reference,amount,paid_at,kind` (kind may be empty), one
+    posting per line, read as it arrives (up to IMPORT_MAX_BYTES)."""
+    postings = csv_postings(request.stream())
+    first = await anext(postings)  # the header is checked before anything is applied
+
+    async def all_postings() -> AsyncIterator[Posting]:
+        yield first
+        async for posting in postings:
+            yield posting
+
+    return await _answer(request, all_postings(), cases, db)
+
+
+async def _answer(
+    request: Request, postings: AsyncIterator[Posting], cases: CaseGateway, db: Engine
+) -> Response | StatementResult:
+    async def apply(number: int, audit_id: str, payment: PaymentRequest) -> LineResult:
+        return await _apply(cases, db, number, audit_id, payment)
+
+    results = answered(postings, apply, request.app.state.settings.statement_concurrency)
+    if NDJSON not in request.headers.get("accept", ""):
+        return totals([line async for line in results])
+    return AnswerWhileReading(_ndjson(results), media_type=NDJSON)
+
+
+async def _ndjson(results: AsyncIterator[LineResult]) -> AsyncIterator[str]:
+    """Each result as a JSON line, then the totals; an error after the answer has begun
+    is the last line (`{"error": ...}`), the lines before it stand."""
+    seen: list[LineResult] = []
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ApiError(415, "encoding", "the statement must be UTF-8 text") from error
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in CSV_COLUMNS[:4] if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ApiError(
-            422, "invalid", f"CSV header lacks {', '.join(missing)}; expected {CSV_COLUMNS}"
-        )
-    rows = list(reader)
-    if not rows or len(rows) > MAX_BATCH:
-        raise ApiError(422, "invalid", f"a statement has 1 to {MAX_BATCH} lines")
-    results: list[LineResult] = []
-    for number, row in enumerate(rows, start=1):
-        audit_id = (row.get("audit_id") or "").strip()
-        try:
-            payment = PaymentRequest(
-                reference=row.get("reference") or "",
-                amount=row.get("amount") or "",
-                paid_at=row.get("paid_at") or "",
-                kind=(row.get("kind") or "").strip() or None,
-            )
-        except ValidationError as error:
-            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
-            results.append(
-                LineResult(
-                    line=number,
-                    audit_id=audit_id,
-                    reference=row.get("reference"),
-                    result="invalid",
-                    detail=problems,
-                )
-            )
-            continue
-        results.append(await _apply(cases, db, number, audit_id, payment))
-    return _summary(results)
+        async for line in results:
+            seen.append(line)
+            yield line.model_dump_json() + "\n"
+    except ApiError as error:
+        body = ErrorBody(code=error.code, detail=error.message, field=error.field)
+        yield json.dumps({"error": body.model_dump(exclude_none=True)}) + "\n"
+        return
+    summary = totals(seen).model_dump(exclude={"results"})
+    yield json.dumps(summary) + "\n"
 
 
 async def _apply(
@@ -169,6 +182,8 @@ async def _apply(
     problem = _future(payment)
     if problem:
         return result("invalid", problem)
+    if len(audit_id) > UNMATCHED_ID_MAX:
+        return result("invalid", f"audit_id is longer than {UNMATCHED_ID_MAX} characters")
     if not AUDIT_ID_PATTERN.fullmatch(audit_id):
         await run_in_threadpool(unmatched.keep, db, audit_id, payment, "no such audit id")
         return result("unknown_audit", f"no audit with id {audit_id!r}; kept as unmatched")
@@ -198,12 +213,3 @@ def _future(payment: PaymentRequest) -> str | None:
     if payment.paid_at > today:
         return f"paid_at {payment.paid_at} is after today ({today})"
     return None
-
-
-def _summary(results: list[LineResult]) -> StatementResult:
-    return StatementResult(
-        results=results,
-        accepted=sum(r.result == "accepted" for r in results),
-        duplicates=sum(r.result == "duplicate" for r in results),
-        rejected=sum(r.result not in ("accepted", "duplicate") for r in results),
-    )
