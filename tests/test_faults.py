@@ -27,6 +27,7 @@ from devserver import start_dev_server, stop_dev_server
 from devsinks.mail import MailSink
 from tests.cases import until
 from tests.conftest import free_port, serving
+from tests.deliveries import alerts_done, attempts, eventually
 from tests.factories import AMOUNT_DUE, explanation_body, start_body
 from tests.tokens import ByEndpoint, Tokens
 from worker import build_worker
@@ -76,6 +77,11 @@ async def _post_until_taken(api: httpx.AsyncClient, url: str, body: Any) -> http
             return reply
         await asyncio.sleep(1)
     return reply
+
+
+async def _retrying(api: httpx.AsyncClient, audit_id: str) -> bool:
+    case = (await api.get(f"/audits/{audit_id}")).json()
+    return any(p["channel"] == "sms" for p in case.get("alerts_retrying", []))
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -267,6 +273,7 @@ async def test_the_temporal_server_restarted_on_its_file_loses_nothing(
                 await asyncio.sleep(0.1)
         raise AssertionError("the dev server did not come up")
 
+    gateway = settings.sms_gateway_url.removesuffix("/messages")
     server = start_dev_server(settings)
     try:
         client = await connected()
@@ -281,6 +288,16 @@ async def test_the_temporal_server_restarted_on_its_file_loses_nothing(
                 (await api.post("/audits", json=start_body())).json()["id"],
                 "AWAITING_RESPONSE",
             )
+            # A second case's SMS keeps failing, so its retry waits on a server timer while
+            # the server is down; that timer has to fire after the restart.
+            async with httpx.AsyncClient(base_url=gateway) as faults:
+                await faults.post("/faults", json={"mode": "fail", "times": 5})
+            alerted = await until(
+                api,
+                (await api.post("/audits", json=start_body())).json()["id"],
+                "AWAITING_RESPONSE",
+            )
+            retrying = await eventually(lambda: _retrying(api, alerted["id"]), timeout=30)
             stop_dev_server(server)
             read = await api.get(f"/audits/{case['id']}")
             explained = await api.post(
@@ -297,8 +314,17 @@ async def test_the_temporal_server_restarted_on_its_file_loses_nothing(
                 api, f"/audits/{case['id']}/review", {"decision": "accept"}
             )
             done = await until(api, case["id"], "EXPLANATION_ACCEPTED")
+            after = await alerts_done(api, alerted["id"])
+            async with httpx.AsyncClient(base_url=gateway) as sink:
+                texts = [
+                    t
+                    for t in (await sink.get("/messages")).json()
+                    if alerted["id"] in t["reference"]
+                ]
     finally:
         stop_dev_server(server)
+    assert retrying and attempts(after, "sms")[-1] == "sent" and after["alerts_retrying"] == []
+    assert len(texts) == 1  # the retry after the restart sent it once
     assert read.status_code == 200 and read.json()["live"] is False
     assert explained.status_code == 503 and explained.headers["retry-after"]
     assert started.status_code == 503
