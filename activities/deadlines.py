@@ -59,6 +59,8 @@ class DeadlineActivities:
     @activity.defn(name=COMPUTE_DEADLINE)
     def compute_deadline(self, request: DeadlineRequest) -> date:
         calendar = load_calendar(self._engine)
+        if request.kind == "dated":
+            return calendar.working_day_on_or_after(request.counted_from)
         days = request.working_days or self._periods[request.kind]
         return calendar.nth_working_day_after(request.counted_from, days)
 

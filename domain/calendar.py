@@ -55,6 +55,11 @@ class WorkingCalendar:
         result: date = self._days.get_nth_working_day(event_day, n)
         return result
 
+    def working_day_on_or_after(self, day: date) -> date:
+        """The day itself if it is a working day, else the next one: the date a decision
+        taken on a day off is issued under (decisions are dated on working days)."""
+        return day if self.is_working_day(day) else self.nth_working_day_after(day, 1)
+
     def working_days_before(self, deadline: date, n: int) -> date:
         """The working day `n` working days before `deadline` (a reminder's day)."""
         result: date = self._days.get_nth_working_day(deadline, -n)

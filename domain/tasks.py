@@ -34,7 +34,10 @@ ALERT_ACTIVITIES = {
     Channel.WEBHOOK: SEND_WEBHOOK,
 }
 
-DeadlineKind = Literal["response", "review", "appeal", "inspection", "documents", "decision"]
+# "dated": the day a decision is dated and issued, the working day on or after the given one
+DeadlineKind = Literal[
+    "response", "review", "appeal", "inspection", "documents", "decision", "dated"
+]
 
 
 class DeadlineRequest(BaseModel):

@@ -85,3 +85,14 @@ def test_an_override_wins_both_ways_even_over_a_transferred_working_sunday() -> 
     assert WorkingCalendar([CalendarOverride(holiday, working=True)]).is_working_day(holiday)
     saturday = date(2025, 3, 1)
     assert WorkingCalendar([CalendarOverride(saturday, working=True)]).is_working_day(saturday)
+
+
+def test_a_decision_is_dated_on_the_day_itself_or_the_next_working_day() -> None:
+    calendar = WorkingCalendar()
+    assert calendar.working_day_on_or_after(date(2026, 3, 5)) == date(2026, 3, 5)  # Thursday
+    assert calendar.working_day_on_or_after(date(2026, 4, 11)) == date(2026, 4, 13)  # Saturday
+    # 8 March 2026 is a Sunday: the holiday moves to Monday 9 March.
+    assert calendar.working_day_on_or_after(date(2026, 3, 7)) == date(2026, 3, 10)
+    # Nauryz 21-23 March 2026 (Saturday to Monday), its weekend days moved to 24 and 25 March.
+    assert calendar.working_day_on_or_after(date(2026, 3, 21)) == date(2026, 3, 26)
+    assert calendar.working_day_on_or_after(date(2026, 12, 16)) == date(2026, 12, 17)

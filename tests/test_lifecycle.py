@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
-from db.models import CalendarOverrideRow
+from db.models import CalendarOverrideRow, DocumentRow
 from devsinks.mail import MailSink
 from domain.calendar import WorkingCalendar, response_deadline, review_deadline
 from domain.case import (
@@ -105,6 +105,40 @@ async def test_explanation_rejected_records_reasons(
     assert rejected.status == result.status == AuditStatus.UNFULFILLED
     assert result.decision_reasons == "SWIFT copy does not match the invoice"
     assert kinds(result)[-1] == EventKind.DECISION_UNFULFILLED
+
+
+@pytest.mark.parametrize("decision", ["accept", "reject"])
+async def test_a_decision_taken_on_a_day_off_is_issued_on_the_next_working_day(
+    time_env: WorkflowEnvironment,
+    engine: Engine,
+    task_queue: str,
+    settings: Settings,
+    decision: str,
+) -> None:
+    """A decision names its own date, and that date is a working day: an inspector who
+    decides on a Saturday has the document issued (and delivered, and the appeal period
+    counted) from the next working day, never dated a day off."""
+    calendar = WorkingCalendar()
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+        now = await time_env.get_current_time()
+        saturday = local_date(now) + timedelta((5 - local_date(now).weekday()) % 7 or 7)
+        at = datetime.combine(saturday, time(11), tzinfo=ALMATY)
+        await time_env.sleep(at - now)
+        reasons = {"reasons": "price unproven"} if decision == "reject" else {}
+        await handle.execute_update(CameralAudit.review, review_order(decision=decision, **reasons))
+        result: CaseSnapshot = await handle.result()
+    kind = DocumentKind.ACCEPTANCE if decision == "accept" else DocumentKind.DECISION
+    with Session(engine) as session:
+        issued = session.exec(
+            select(DocumentRow).where(DocumentRow.audit_id == result.id, DocumentRow.kind == kind)
+        ).one()
+    working_day = calendar.nth_working_day_after(saturday, 1)
+    assert issued.issued_on == working_day and calendar.is_working_day(issued.issued_on)
+    delivered = [e for e in result.events if e.kind == EventKind.DELIVERY_ATTEMPT]
+    assert local_date(delivered[-1].at) >= working_day
 
 
 async def test_silence_until_the_deadline_is_unfulfilled(

@@ -10,7 +10,7 @@ old one under a new name) whenever a change adds commands.
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from domain.case import (
     Payment,
     PostalReceipt,
 )
+from domain.clock import ALMATY, local_date
 from domain.lifecycle import AuditStatus
 from tests.cases import start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order, start_body
@@ -58,6 +59,18 @@ async def accepted(
 ) -> Handle:
     handle, case = await _awaiting(env, queue)
     await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+    await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
+    return handle
+
+
+async def accepted_on_a_day_off(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
+    handle, case = await _awaiting(env, queue)
+    await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+    now = await env.get_current_time()
+    saturday = local_date(now) + timedelta((5 - local_date(now).weekday()) % 7 or 7)
+    await env.sleep(datetime.combine(saturday, time(11), tzinfo=ALMATY) - now)
     await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
     return handle
 
@@ -231,6 +244,7 @@ SCENARIOS: dict[str, Scenario] = {
     "returned_mail_inspection_act": returned_mail,
     "hand_delivery": hand_delivery,
     "alert_retrying": alert_retrying,
+    "accepted_on_a_day_off": accepted_on_a_day_off,
 }
 
 

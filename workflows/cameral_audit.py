@@ -71,6 +71,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 REMINDER_TIME = time(9, 0)  # reminders go out at the start of the Almaty working day
+OFFICE_OPENS = time(9, 0)  # a decision taken on a day off is issued then, next working day
+OUTCOME_ON_WORKING_DAY = "outcome-issued-on-a-working-day"
 # Patches of commands, newest last (replayed histories without them take the old path).
 POSTING_LAG = "decision-on-silence-after-posting-lag"
 
@@ -468,6 +470,10 @@ class CameralAudit(CaseShell):
                 await workflow.wait_condition(changed)
 
     async def _issue_outcome(self) -> None:
+        if self._state.status not in (AuditStatus.EXPLANATION_ACCEPTED, AuditStatus.UNFULFILLED):
+            return
+        if workflow.patched(OUTCOME_ON_WORKING_DAY):
+            await self._until_a_working_day()
         state = self._state
         if state.status == AuditStatus.EXPLANATION_ACCEPTED:
             document = await self._issue(
@@ -485,6 +491,16 @@ class CameralAudit(CaseShell):
             return
         if document is not None:
             await self._deliver_later(document, None)
+
+    async def _until_a_working_day(self) -> None:
+        """Decisions are dated on working days: one taken on a day off is issued, delivered
+        and counted from (the appeal period) at the start of the next working day."""
+        today = self._today()
+        day = await self._count("dated", today)
+        if day != today:
+            await workflow.sleep(
+                datetime.combine(day, OFFICE_OPENS, tzinfo=ALMATY) - workflow.now()
+            )
 
     # ---- a case that lives for months -------------------------------------------------------
 
