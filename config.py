@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.penalty import DayCount, PenaltyTerms
+
 
 class Settings(BaseSettings):
     """Defaults give the embedded single-machine setup; production overrides them."""
@@ -54,6 +56,11 @@ class Settings(BaseSettings):
     dev_sinks: bool = True
     rates_file: Path | None = None
     base_rate_max_age_days: int = 60  # `check` warns when the newest base-rate row is older
+    # The open questions of the penalty rule, each read the way that charges the party least
+    # (README, "Rules and where they come from"). A case keeps the terms it started with.
+    penalty_fee_in_base: bool = False
+    penalty_day_count: DayCount = "actual"
+    penalty_during_notification_period: bool = False
 
     log_level: str = "INFO"
     worker_metrics_address: str = "127.0.0.1:9464"  # Temporal SDK metrics; "" turns them off
@@ -145,6 +152,15 @@ class Settings(BaseSettings):
     def workflow_ui(self) -> str:
         """Where the dashboard links a case's workflow in the Temporal Web UI."""
         return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")
+
+    @property
+    def penalty_terms(self) -> PenaltyTerms:
+        """The terms a case started now has its penalty computed under, for all its life."""
+        return PenaltyTerms(
+            fee_in_base=self.penalty_fee_in_base,
+            day_count=self.penalty_day_count,
+            during_notification_period=self.penalty_during_notification_period,
+        )
 
     @property
     def alert_give_up(self) -> timedelta:

@@ -49,7 +49,7 @@ def build_worker(
     webhook = WebhookActivities(engine, settings)
     projection = ProjectionActivities(engine)
     tables = load_rate_tables(settings.rates_file)
-    charges = ChargeActivities(tables)
+    charges = ChargeActivities(tables, settings.penalty_terms)
     screening = ScreeningActivities(engine, settings, tables)
     return Worker(
         client,

@@ -12,6 +12,7 @@ from api.errors import ApiError, not_found
 from config import Settings
 from db.models import AuditRow
 from domain.identifiers import AUDIT_ID_PATTERN
+from domain.penalty import PenaltyTerms
 from domain.rates import RateTables
 
 
@@ -42,6 +43,15 @@ def tables(request: Request) -> RateTables:
 
 
 Tables = Annotated[RateTables, Depends(tables)]
+
+
+def penalty_terms(request: Request) -> PenaltyTerms:
+    """The penalty terms of the settings: what a case started now runs on."""
+    settings: Settings = request.app.state.settings
+    return settings.penalty_terms
+
+
+Terms = Annotated[PenaltyTerms, Depends(penalty_terms)]
 
 
 def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:

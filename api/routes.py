@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from api.auth import Principal
 from api.cases import CaseGateway, WorkerUnavailable
-from api.deps import READERS, AuditIdParam, Case, Config, Db, Gateway, Tables, allow
+from api.deps import READERS, AuditIdParam, Case, Config, Db, Gateway, Tables, Terms, allow
 from api.errors import ApiError
 from api.evidence_routes import require_uploaded
 from api.readmodel import Sort, list_audits, stored_snapshot
@@ -40,6 +40,7 @@ from domain.case_view import snapshot
 from domain.clock import local_date
 from domain.identifiers import format_audit_id
 from domain.lifecycle import AuditStatus
+from domain.penalty import PenaltyTerms
 from domain.rates import RateTables
 from domain.settlement import settle
 from domain.storable import AmountTooLarge
@@ -59,6 +60,7 @@ async def start_audit(
     cases: Gateway,
     db: Db,
     rates: Tables,
+    terms: Terms,
     idempotency_key: Annotated[
         str | None,
         Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$"),
@@ -73,7 +75,7 @@ async def start_audit(
     inspector starts audits of their own office, as themselves; a supervisor may name any
     inspector of the office.
     """
-    state = await start_case(who, body, cases, db, rates, idempotency_key)
+    state = await start_case(who, body, cases, db, rates, terms, idempotency_key)
     response.headers["Location"] = f"/audits/{state.audit_id}"
     return snapshot(state, [])
 
@@ -84,6 +86,7 @@ async def start_case(
     cases: CaseGateway,
     db: Engine,
     rates: RateTables,
+    terms: PenaltyTerms,
     idempotency_key: str | None = None,
 ) -> CaseState:
     """Start a case as `who` and store its first read-model row: the one way an audit
@@ -94,7 +97,7 @@ async def start_case(
         raise ApiError(403, "forbidden", f"an inspector starts audits as {who.sub}")
     if body.lines is not None:
         try:
-            assess(list(body.lines), local_date(datetime.now(UTC)), rates)
+            assess(list(body.lines), local_date(datetime.now(UTC)), rates, terms)
         except (NothingToCharge, LookupError, AmountTooLarge) as error:
             raise ApiError(422, "invalid", str(error), "lines") from error
     fields = body.model_dump(exclude={"audit_id"})
@@ -223,6 +226,7 @@ async def get_case(
     cases: Gateway,
     db: Db,
     rates: Tables,
+    terms: Terms,
 ) -> CaseView:
     """The live case from its workflow (the last stored snapshot if no worker answers), with
     what it takes to settle it today."""
@@ -243,6 +247,7 @@ async def get_case(
             case.issued_on,
             case.response_deadline,
             rates.base_rate,
+            case.penalty_terms or terms,
         )
     return CaseView(
         **dict(case), owed_today=owed_today, live=stored_at is None, stored_at=stored_at

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from temporalio.service import RPCError
 
 from api.auth import Principal
-from api.deps import Config, Db, Gateway, Tables, allow
+from api.deps import Config, Db, Gateway, Tables, Terms, allow
 from api.errors import RETRY_AFTER_SECONDS, ApiError
 from api.routes import start_case
 from api.schemas import StartAuditRequest
@@ -266,6 +266,7 @@ async def accept(
     cases: Gateway,
     db: Db,
     rates: Tables,
+    terms: Terms,
 ) -> Accepted:
     """Start an audit of the candidate's declaration: every line of it, the flagged ones
     (this candidate and any other open one of the declaration) at the proposed customs
@@ -282,7 +283,7 @@ async def accept(
         raise await _taken(db, candidate_id)
     try:
         order = await run_in_threadpool(_audit_order, db, candidate, claimed, body, who)
-        state = await start_case(who, order, cases, db, rates)
+        state = await start_case(who, order, cases, db, rates, terms)
     except BaseException:
         await run_in_threadpool(store.release, db, claimed)
         raise

@@ -8,7 +8,7 @@ from pydantic import BaseModel, model_validator
 
 from domain.charges import ChargeLine, Charges, LineFigures, Totals, compute_line, totals
 from domain.money import to_tiyn
-from domain.penalty import accrue
+from domain.penalty import PenaltyTerms
 from domain.rates import RateTables
 
 _CHARGES = ("customs_duty", "customs_fee", "vat", "excise")
@@ -45,7 +45,7 @@ class Assessment(BaseModel):
     lines: list[AssessedLine]
     additional: Totals
     penalty: Decimal
-    penalty_base: Decimal  # duties and taxes added (not the fee): what penalty accrues on
+    penalty_base: Decimal  # what was added that penalty accrues on (see PenaltyTerms)
 
     @property
     def charges(self) -> Charges:
@@ -62,8 +62,10 @@ class NothingToCharge(ValueError):
     """The adjusted figures add nothing (or less than declared): no notification is due."""
 
 
-def assess(lines: list[AuditLine], notification_date: date, tables: RateTables) -> Assessment:
-    assessed = [_assess_line(line, notification_date, tables) for line in lines]
+def assess(
+    lines: list[AuditLine], notification_date: date, tables: RateTables, terms: PenaltyTerms
+) -> Assessment:
+    assessed = [_assess_line(line, notification_date, tables, terms) for line in lines]
     additional = totals([a.additional for a in assessed])
     penalty = to_tiyn(sum((a.penalty for a in assessed), Decimal(0)))
     if additional.total <= 0:
@@ -73,11 +75,13 @@ def assess(lines: list[AuditLine], notification_date: date, tables: RateTables) 
         lines=assessed,
         additional=additional,
         penalty=penalty,
-        penalty_base=additional.customs_duty + additional.vat + additional.excise,
+        penalty_base=terms.base(additional),
     )
 
 
-def _assess_line(line: AuditLine, notification_date: date, tables: RateTables) -> AssessedLine:
+def _assess_line(
+    line: AuditLine, notification_date: date, tables: RateTables, terms: PenaltyTerms
+) -> AssessedLine:
     declared = compute_line(line.declared, tables)
     adjusted = compute_line(line.adjusted, tables)
     # Each charge counts where it increases: a reclassification may lower the customs value
@@ -94,7 +98,7 @@ def _assess_line(line: AuditLine, notification_date: date, tables: RateTables) -
     # notification date, from which the notification's own period takes over.
     first_day = line.declared.registered_on + timedelta(days=1)
     last_day = notification_date - timedelta(days=1)
-    principal = additional.customs_duty + additional.vat + additional.excise
+    principal = terms.base(additional)
     return AssessedLine(
         declaration=line.declared.declaration,
         registered_on=line.declared.registered_on,
@@ -102,5 +106,5 @@ def _assess_line(line: AuditLine, notification_date: date, tables: RateTables) -
         adjusted=adjusted,
         additional=additional,
         penalty_days=max((last_day - first_day).days + 1, 0),
-        penalty=accrue(principal, first_day, last_day, tables.base_rate),
+        penalty=terms.accrue(principal, first_day, last_day, tables.base_rate),
     )

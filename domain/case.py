@@ -15,6 +15,7 @@ from domain.charges import Charges
 from domain.identifiers import bin_problem
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DeliveryMethod
+from domain.penalty import PenaltyTerms
 from domain.settlement import PaymentKind, Settlement
 from domain.storable import BusinessDate
 
@@ -233,6 +234,7 @@ class CaseSummary(BaseModel):
     findings: str
     charges: Charges | None
     assessment: Assessment | None
+    penalty_terms: PenaltyTerms | None = None  # what its penalty runs under, once fixed
     settlement: Settlement | None
     notification_number: str
     issued_on: date

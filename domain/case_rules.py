@@ -30,6 +30,7 @@ from domain.case_state import CaseState, event, evolve
 from domain.clock import ALMATY, end_of_day, local_date
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
+from domain.penalty import PenaltyTerms
 from domain.rates import DatedTable
 from domain.storable import MAX_AMOUNT
 
@@ -52,9 +53,11 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class FixTerms:
-    """The rate tables (and, for audits started from lines, the assessment) the case runs on."""
+    """The rate tables and penalty terms (and, for audits started from lines, the assessment)
+    the case runs on."""
 
     base_rates: DatedTable
+    penalty_terms: PenaltyTerms
     assessment: Assessment | None = None
 
 
@@ -187,10 +190,13 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
     """The events `command` causes in `state` at `now`; raises `Refused` if it is not taken."""
     today = local_date(now)
     match command:
-        case FixTerms(base_rates, assessment):
+        case FixTerms(base_rates, penalty_terms, assessment):
             if state.terms_fixed:
                 return []
-            details = {"base_rates": base_rates.model_dump(mode="json")}
+            details = {
+                "base_rates": base_rates.model_dump(mode="json"),
+                "penalty_terms": penalty_terms.model_dump(mode="json"),
+            }
             if assessment is None:
                 return _then_fulfil(state, [event(EventKind.TERMS_FIXED, now, **details)], now)
             assessed = event(

@@ -25,6 +25,7 @@ from domain.case import (
 from domain.charges import Charges
 from domain.lifecycle import AuditStatus, EventKind, check_transition
 from domain.notices import DeliveryStatus, DocumentKind, document_number
+from domain.penalty import UNRECORDED, PenaltyTerms
 from domain.rates import DatedTable
 from domain.settlement import Settlement, settle
 
@@ -41,6 +42,7 @@ class CaseState(BaseModel):
     charges: Charges | None
     assessment: Assessment | None = None
     base_rates: DatedTable | None = None
+    penalty_terms: PenaltyTerms = UNRECORDED  # replaced by the recorded ones with the rates
     terms_fixed: bool = False
     awaiting: Awaiting | None = None
     returned_on: date | None = None
@@ -100,6 +102,7 @@ class CaseState(BaseModel):
             self.issued_on,
             self.response_deadline,
             self.base_rates,
+            self.penalty_terms,
         )
 
 
@@ -124,6 +127,11 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
     kind = event.kind
     if kind in (EventKind.TERMS_FIXED, EventKind.CHARGES_ASSESSED):
         change["base_rates"] = DatedTable.model_validate(d["base_rates"])
+        # Histories recorded before the penalty terms were settings do not name them.
+        terms = d.get("penalty_terms")
+        change["penalty_terms"] = (
+            UNRECORDED if terms is None else PenaltyTerms.model_validate(terms)
+        )
         change["terms_fixed"] = True
         if d.get("assessment") is not None:
             assessment = Assessment.model_validate(d["assessment"])

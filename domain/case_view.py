@@ -30,6 +30,7 @@ def summary(state: CaseState) -> CaseSummary:
         findings=start.findings,
         charges=state.charges,
         assessment=state.assessment,
+        penalty_terms=state.penalty_terms if state.terms_fixed else None,
         settlement=settlement,
         notification_number=start.audit_id,
         issued_on=state.issued_on,

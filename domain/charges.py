@@ -37,11 +37,6 @@ class Charges(BaseModel):
     def total(self) -> Decimal:
         return self.customs_duty + self.vat + self.customs_fee + self.excise + self.penalty
 
-    @property
-    def duties_and_taxes(self) -> Decimal:
-        """What penalty accrues on: not the fee, not the penalty itself."""
-        return self.customs_duty + self.vat + self.excise
-
     @model_validator(mode="after")
     def _something_is_charged(self) -> "Charges":
         if self.total <= 0:

@@ -4,9 +4,10 @@ Payments name a kind (customs_duty, vat, excise, customs_fee, penalty) as a trea
 payment's budget code does; a payment without a kind is applied in the order duty, VAT,
 excise, fee, penalty. An excess stays where it was paid and is shown as a credit.
 
-A notification paid within its deadline owes no further penalty. Past the deadline, penalty
-runs from the notification date to the day of payment inclusive on the duties and taxes
-still unpaid that day (a payment reduces the principal from the next day).
+A notification paid within its deadline owes no further penalty, unless the case's terms
+say penalty runs during the notification's period too. Past the deadline (or under those
+terms), penalty runs from the notification date to the day of payment inclusive on the
+penalty base still unpaid that day (a payment reduces the principal from the next day).
 """
 
 from collections.abc import Sequence
@@ -18,12 +19,11 @@ from pydantic import BaseModel
 
 from domain.charges import Charges
 from domain.money import to_tiyn
-from domain.penalty import accrue
+from domain.penalty import PenaltyTerms
 from domain.rates import DatedTable
 
 PaymentKind = Literal["customs_duty", "vat", "excise", "customs_fee", "penalty"]
 ORDER: tuple[PaymentKind, ...] = ("customs_duty", "vat", "excise", "customs_fee", "penalty")
-PRINCIPAL: frozenset[PaymentKind] = frozenset({"customs_duty", "vat", "excise"})
 ZERO = Decimal(0)
 
 
@@ -49,7 +49,7 @@ class KindBalance(BaseModel):
 
 class Settlement(BaseModel):
     as_of: date
-    late_penalty: Decimal
+    late_penalty: Decimal  # accrued since the notification date, beyond what it charged
     balances: list[KindBalance]
     owed: Decimal
     paid: Decimal
@@ -65,6 +65,7 @@ def settle(
     notification_date: date,
     response_deadline: date | None,
     base_rates: DatedTable,
+    terms: PenaltyTerms,
 ) -> Settlement:
     counted = sorted((p for p in payments if p.paid_at <= as_of), key=lambda p: p.paid_at)
     owed: dict[PaymentKind, Decimal] = {
@@ -85,14 +86,15 @@ def settle(
             unassigned += rest
         for kind, amount in applied.items():
             room = max(owed[kind] - paid[kind], ZERO)
-            if kind in PRINCIPAL:
+            if kind in terms.base_kinds:
                 principal_paid_on.append((payment.paid_at, min(amount, room)))
             paid[kind] += amount
 
     late = ZERO
-    if response_deadline is not None and as_of > response_deadline:
+    past_deadline = response_deadline is not None and as_of > response_deadline
+    if past_deadline or terms.during_notification_period:
         late = to_tiyn(
-            _late_penalty(charges, principal_paid_on, notification_date, as_of, base_rates)
+            _late_penalty(charges, principal_paid_on, notification_date, as_of, base_rates, terms)
         )
     owed["penalty"] += late
     penalty_room = max(owed["penalty"] - paid["penalty"], ZERO)
@@ -146,17 +148,18 @@ def _late_penalty(
     first_day: date,
     last_day: date,
     base_rates: DatedTable,
+    terms: PenaltyTerms,
 ) -> Decimal:
-    principal = charges.duties_and_taxes
+    principal = terms.base(charges)
     total = ZERO
     day = first_day
     for paid_at, amount in sorted(principal_paid_on):
         effective = paid_at + timedelta(days=1)
         if effective > day:
-            total += accrue(
+            total += terms.accrue(
                 principal, day, min(effective, last_day + timedelta(1)) - timedelta(1), base_rates
             )
             day = max(day, effective)
         principal -= amount
-    total += accrue(principal, day, last_day, base_rates)
+    total += terms.accrue(principal, day, last_day, base_rates)
     return total

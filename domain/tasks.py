@@ -13,6 +13,7 @@ from domain.assessment import Assessment, AuditLine
 from domain.case import CaseEvent, CaseSummary, Party
 from domain.case_state import CaseState
 from domain.notices import Channel, DeliveryStatus, DocumentKind
+from domain.penalty import UNRECORDED, PenaltyTerms
 from domain.rates import DatedTable
 
 RENDER_DOCUMENT = "render_document"
@@ -59,7 +60,11 @@ class TermsRequest(BaseModel):
 
 
 class CaseTerms(BaseModel):
+    """What a case runs on, fixed once: the base rates, the penalty terms of the settings
+    (a recorded result without them is from before they were settings), the assessment."""
+
     base_rates: DatedTable
+    penalty_terms: PenaltyTerms = UNRECORDED
     assessment: Assessment | None = None
 
 

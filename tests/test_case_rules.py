@@ -45,6 +45,7 @@ from domain.case_state import CaseState, evolve, initial_state
 from domain.case_view import snapshot
 from domain.clock import end_of_day
 from domain.lifecycle import TERMINAL, AuditStatus, EventKind
+from domain.penalty import UNRECORDED
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for
 
 RATES = load_rate_tables()
@@ -66,7 +67,7 @@ class CaseMachine(RuleBasedStateMachine):
         self.now = START
         self.posted: dict[str, Decimal] = {}
         self.statuses = [self.state.status]
-        self.apply(FixTerms(RATES.base_rate))
+        self.apply(FixTerms(RATES.base_rate, UNRECORDED))
 
     def apply(self, command: Command) -> None:
         try:
@@ -189,7 +190,7 @@ def test_a_full_payment_at_the_deadline_minute_fulfils_before_the_timer_decides(
     case UNFULFILLED with nothing outstanding. Now the payment settles as it is recorded."""
     state = initial_state(audit_start(), ISSUED)
     for command in (
-        FixTerms(RATES.base_rate),
+        FixTerms(RATES.base_rate, UNRECORDED),
         PlaceInCabinet("N1", ISSUED),
         SetDeadline("response", date(2026, 3, 31)),
     ):
@@ -207,7 +208,7 @@ def test_a_full_payment_at_the_deadline_minute_fulfils_before_the_timer_decides(
 def test_requests_at_the_same_moment_get_distinct_numbers() -> None:
     state = initial_state(audit_start(), ISSUED)
     for command in (
-        FixTerms(RATES.base_rate),
+        FixTerms(RATES.base_rate, UNRECORDED),
         PlaceInCabinet("N1", ISSUED),
         SetDeadline("response", date(2026, 3, 31)),
     ):
@@ -229,7 +230,7 @@ def test_a_second_postal_receipt_is_refused_with_the_first_one_named() -> None:
     state = initial_state(start, ISSUED)
     later = START + timedelta(days=3)
     for command in (
-        FixTerms(RATES.base_rate),
+        FixTerms(RATES.base_rate, UNRECORDED),
         DispatchMail(("N1", "M1")),
         RecordReceipt(PostalReceipt(delivered_on=date(2026, 3, 4), receipt_no="RR1")),
     ):

@@ -13,7 +13,7 @@ from db.reference import load_rate_tables
 from domain.assessment import AuditLine, NothingToCharge, assess
 from domain.charges import ChargeLine, compute_line, convert, preview
 from domain.money import to_tiyn
-from domain.penalty import accrue, daily_rate
+from domain.penalty import UNRECORDED, daily_rate
 from domain.rates import DatedTable, DatedValue, RateTables
 
 TABLES = load_rate_tables()
@@ -155,14 +155,16 @@ TEST_RATES = RateTables(
 def test_penalty_per_day_is_1_25_times_base_rate_over_365() -> None:
     assert daily_rate(D("14.6")) == D("0.0005")  # 1.25 × 14.6 % / 365
     # 10 days on 1 000 000 at 0.05 % a day
-    assert accrue(D("1000000"), date(2025, 1, 1), date(2025, 1, 10), TEST_RATES.base_rate) == D(
-        "5000.0"
-    )
+    assert UNRECORDED.accrue(
+        D("1000000"), date(2025, 1, 1), date(2025, 1, 10), TEST_RATES.base_rate
+    ) == D("5000.0")
 
 
 def test_penalty_across_a_base_rate_change() -> None:
     # 8, 9 March at 14.6 %; 10, 11 March at 16.5 %: 2 × 500 + 2 × 565.068…
-    total = accrue(D("1000000"), date(2025, 3, 8), date(2025, 3, 11), TEST_RATES.base_rate)
+    total = UNRECORDED.accrue(
+        D("1000000"), date(2025, 3, 8), date(2025, 3, 11), TEST_RATES.base_rate
+    )
     expected = 2 * D("1000000") * daily_rate(D("14.6")) + 2 * D("1000000") * daily_rate(D("16.5"))
     assert total == expected
     assert to_tiyn(total) == D("2130.14")
@@ -172,7 +174,7 @@ def test_assessment_adds_the_difference_and_the_penalty_until_the_notification()
     declared = seed_line(price_paid=D("7500"))
     adjusted = seed_line()
     result = assess(
-        [AuditLine(declared=declared, adjusted=adjusted)], date(2025, 5, 11), TEST_RATES
+        [AuditLine(declared=declared, adjusted=adjusted)], date(2025, 5, 11), TEST_RATES, UNRECORDED
     )
     line = result.lines[0]
     assert line.declared.customs_value == D("3364200.00")
@@ -194,10 +196,14 @@ def test_an_audit_that_finds_less_charges_nothing() -> None:
             [AuditLine(declared=seed_line(), adjusted=seed_line(price_paid=D("9000")))],
             date(2025, 6, 1),
             TEST_RATES,
+            UNRECORDED,
         )
     with pytest.raises(NothingToCharge):
         assess(
-            [AuditLine(declared=seed_line(), adjusted=seed_line())], date(2025, 6, 1), TEST_RATES
+            [AuditLine(declared=seed_line(), adjusted=seed_line())],
+            date(2025, 6, 1),
+            TEST_RATES,
+            UNRECORDED,
         )
 
 
@@ -253,6 +259,7 @@ def test_a_reclassification_can_lower_the_value_and_still_raise_the_charges() ->
         [AuditLine(declared=seed_line(), adjusted=lower_value_higher_rate)],
         date(2025, 6, 1),
         TEST_RATES,
+        UNRECORDED,
     )
     line = result.lines[0]
     assert line.adjusted.customs_value < line.declared.customs_value

@@ -20,12 +20,13 @@ def _csv(tmp_path: Path, text: str) -> Path:
 
 def test_rows_are_merged_into_the_rates_file(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    rows = "table,since,value\nbase_rate,2026-01-12,17.5\nbase_rate,2025-10-13,18\n"
+    # A made-up future decision, and a row the shipped table already has.
+    rows = "table,since,value\nbase_rate,2027-01-11,17.5\nbase_rate,2025-10-13,18\n"
     cli._import_rates(_csv(tmp_path, rows), settings)
     written = tmp_path / "data" / "rates.toml"
     tables = load_rate_tables(written)
-    assert tables.base_rate.on(date(2026, 2, 1)) == 17.5
-    assert tables.base_rate.on(date(2025, 12, 1)) == 18
+    assert tables.base_rate.on(date(2027, 2, 1)) == 17.5
+    assert tables.base_rate.on(date(2026, 12, 1)) == 18
     assert tables.vat.rows == load_rate_tables().vat.rows  # the other tables are kept
     again = Settings(data_dir=tmp_path / "data", rates_file=written)
     cli._import_rates(_csv(tmp_path, rows), again)  # the same rows twice: nothing new

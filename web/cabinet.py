@@ -19,6 +19,7 @@ from api.readmodel import list_audits
 from api.review_routes import provide_documents
 from api.routes import submit_explanation
 from api.schemas import DocumentsProvidedIn, ExplanationRequest
+from config import Settings
 from db.models import AuditRow, PartyRow
 from domain.case_state import CaseState
 from domain.case_view import snapshot
@@ -68,7 +69,9 @@ async def my_cases(request: Request, session: SignedIn, cursor: str | None = Non
     calendar = await run_in_threadpool(calendar_of, db)
     on = today()
     ids = [item.id for item in listing.items]
-    owed = await run_in_threadpool(_owed_today, db, ids, request.app.state.tables, on)
+    owed = await run_in_threadpool(
+        _owed_today, db, ids, request.app.state.tables, request.app.state.settings, on
+    )
     rows = [
         {
             "item": item,
@@ -88,8 +91,11 @@ async def my_cases(request: Request, session: SignedIn, cursor: str | None = Non
     )
 
 
-def _owed_today(db: Engine, ids: list[str], rates: RateTables, on: date) -> dict[str, Decimal]:
-    """What each case asks for if paid today, from the stored case (penalty keeps running)."""
+def _owed_today(
+    db: Engine, ids: list[str], rates: RateTables, settings: Settings, on: date
+) -> dict[str, Decimal]:
+    """What each case asks for if paid today, from the stored case (penalty keeps running),
+    under the penalty terms it was started with."""
     result = {}
     with Session(db) as session:
         for row in session.exec(select(AuditRow).where(col(AuditRow.id).in_(ids))):
@@ -103,6 +109,7 @@ def _owed_today(db: Engine, ids: list[str], rates: RateTables, on: date) -> dict
                 case.issued_on,
                 case.response_deadline,
                 rates.base_rate,
+                case.penalty_terms or settings.penalty_terms,
             ).outstanding
     return result
 

@@ -118,6 +118,7 @@ async def open_case(request: Request, who: Principal, audit_id: str, *, staff: b
         cases=request.app.state.gateway,
         db=db,
         rates=request.app.state.tables,
+        terms=request.app.state.settings.penalty_terms,
     )
     for _ in range(CATCH_UP_TRIES):
         if row.version >= case.version:

@@ -82,6 +82,7 @@ async def start(request: Request, session: SignedIn) -> Response:
             cases=request.app.state.gateway,
             db=request.app.state.engine,
             rates=request.app.state.tables,
+            terms=request.app.state.settings.penalty_terms,
             idempotency_key=text(form, "idempotency_key") or None,
         )
     except ApiError as error:
@@ -109,7 +110,8 @@ async def preview_fragment(request: Request, session: SignedIn) -> Response:
 
 def _preview(request: Request, lines: list[AuditLine]) -> tuple[Any, str]:
     try:
-        return assess(lines, today(), request.app.state.tables), ""
+        settings = request.app.state.settings
+        return assess(lines, today(), request.app.state.tables, settings.penalty_terms), ""
     except (NothingToCharge, LookupError) as error:
         return None, str(error)
 

@@ -304,7 +304,7 @@ class CameralAudit(CaseShell):
         except ActivityError as error:
             self._apply(TermsFailed(str(error.cause or error)))
             return
-        self._apply(FixTerms(terms.base_rates, terms.assessment))
+        self._apply(FixTerms(terms.base_rates, terms.penalty_terms, terms.assessment))
 
     async def _serve(self) -> None:
         memo = await self._issue(DocumentKind.MEMO, self._state.next_number(DocumentKind.MEMO))

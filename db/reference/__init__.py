@@ -35,7 +35,7 @@ def save_rate_tables(tables: RateTables, path: Path) -> None:
 
 
 def rows_from_csv(text: str) -> dict[str, list[DatedValue]]:
-    """Rows of a CSV with the header `table,since,value` (e.g. `base_rate,2026-01-12,17.5`);
+    """Rows of a CSV with the header `table,since,value` (e.g. `base_rate,2026-01-26,18`);
     a bad line raises ValueError naming its line number."""
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or set(reader.fieldnames) != {"table", "since", "value"}:
