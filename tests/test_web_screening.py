@@ -57,6 +57,7 @@ async def test_only_staff_see_the_candidates_and_price_ones_of_their_own_office(
         assert page.status_code == 200
         assert TARGET in page.text and FOREIGN not in page.text
         assert found["postal"]["parcel_id"] in page.text
+        assert "more parcels in a calendar month than the limit" in page.text
         assert 'href="/dashboard/screening"' in (await inspector.get("/dashboard")).text
         for other in (party, operator):
             assert (await other.get("/dashboard/screening")).status_code == 403
