@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -52,6 +53,22 @@ router = APIRouter()
 _GENERATED_ID_ATTEMPTS = 5
 
 
+@dataclass(frozen=True)
+class StartKey:
+    """What makes a start idempotent: a key of its owner's, bound to the first audit id it
+    started, and a digest of the request it stands for (the same key for another request
+    is refused)."""
+
+    owner: str
+    key: str
+    request_sha256: str
+
+    @classmethod
+    def of_request(cls, owner: str, key: str, body: StartAuditRequest) -> "StartKey":
+        """A caller's Idempotency-Key: it stands for this very request body."""
+        return cls(owner, key, hashlib.sha256(body.model_dump_json().encode()).hexdigest())
+
+
 @router.post("/audits", status_code=201, response_model=CaseSnapshot)
 async def start_audit(
     who: Annotated[Principal, allow("inspector", "supervisor")],
@@ -75,7 +92,8 @@ async def start_audit(
     inspector starts audits of their own office, as themselves; a supervisor may name any
     inspector of the office.
     """
-    state = await start_case(who, body, cases, db, rates, terms, idempotency_key)
+    key = None if idempotency_key is None else StartKey.of_request(who.sub, idempotency_key, body)
+    state = await start_case(who, body, cases, db, rates, terms, key)
     response.headers["Location"] = f"/audits/{state.audit_id}"
     return snapshot(state, [])
 
@@ -87,7 +105,7 @@ async def start_case(
     db: Engine,
     rates: RateTables,
     terms: PenaltyTerms,
-    idempotency_key: str | None = None,
+    key: StartKey | None = None,
 ) -> CaseState:
     """Start a case as `who` and store its first read-model row: the one way an audit
     begins, from the start request or from an accepted screening candidate."""
@@ -101,8 +119,8 @@ async def start_case(
         except (NothingToCharge, LookupError, AmountTooLarge) as error:
             raise ApiError(422, "invalid", str(error), "lines") from error
     fields = body.model_dump(exclude={"audit_id"})
-    if idempotency_key is not None:
-        state = await _start_once(cases, db, who.sub, idempotency_key, body, fields)
+    if key is not None:
+        state = await _start_once(cases, db, key, body, fields)
     elif body.audit_id is not None:
         state = await cases.start(AuditStart(audit_id=body.audit_id, **fields))
     else:
@@ -118,14 +136,13 @@ async def start_case(
 async def _start_once(
     cases: CaseGateway,
     db: Engine,
-    owner: str,
-    key: str,
+    start_key: StartKey,
     body: StartAuditRequest,
     fields: dict[str, object],
 ) -> CaseState:
-    """Start under an Idempotency-Key: a retry of the same request (after a timeout or a
-    503 that came after the start) gets the same case; the key with another body is a 422."""
-    digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    """Start under a key: a retry of the same request (after a timeout, a 503 that came
+    after the start, or a crash) gets the same case; the key for another request is a 422."""
+    owner, key, digest = start_key.owner, start_key.key, start_key.request_sha256
     bound = await run_in_threadpool(start_keys.find, db, owner, key)
     if bound is None:
         audit_id = body.audit_id or await _next_audit_id(db)

@@ -7,23 +7,21 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 from temporalio.service import RPCError
 
+from api import screening_decisions as decisions
 from api.auth import Principal
 from api.deps import Config, Db, Gateway, Tables, Terms, allow
 from api.errors import RETRY_AFTER_SECONDS, ApiError
-from api.routes import start_case
-from api.schemas import StartAuditRequest
+from api.schemas import EdgeInput, StartAuditRequest
 from db import screening_store as store
 from db import trail
 from db.screening_imports import ImportResult, import_declarations, import_postal_items
 from db.screening_models import CandidateRow
 from domain.case import CaseSnapshot, Language, ShortText, Text
-from domain.case_view import snapshot
 from domain.notices import DeliveryMethod
-from domain.screening.price import PriceEvidence, audit_line
 from domain.screening.records import BadFile
 from domain.screening.run import WORKFLOW, Progress, RunOrder
 
@@ -76,11 +74,9 @@ class CandidatePage(BaseModel):
     next_cursor: str | None
 
 
-class AcceptRequest(BaseModel):
+class AcceptRequest(EdgeInput):
     """Who the audit is addressed to (the declarant's BIN comes from the declaration) and,
     optionally, its inspector and findings (written from the evidence when left out)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     party_name: ShortText
     party_email: str | None = None
@@ -92,9 +88,7 @@ class AcceptRequest(BaseModel):
     delivery_method: DeliveryMethod = DeliveryMethod.CABINET
 
 
-class DismissRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DismissRequest(EdgeInput):
     reason: Text
 
 
@@ -242,7 +236,7 @@ async def list_candidates(
 async def get_candidate(
     who: Annotated[Principal, allow(*STAFF)], candidate_id: CandidateId, db: Db
 ) -> CandidateView:
-    return _view(await _visible(db, who, candidate_id))
+    return _view(await decisions.visible(db, who, candidate_id))
 
 
 @router.get("/screening/candidates/{candidate_id}/trail", response_model=list[TrailEntry])
@@ -250,7 +244,7 @@ async def candidate_trail(
     who: Annotated[Principal, allow(*STAFF)], candidate_id: CandidateId, db: Db
 ) -> list[TrailEntry]:
     """The candidate's decisions, hash-chained like a case's trail."""
-    await _visible(db, who, candidate_id)
+    await decisions.visible(db, who, candidate_id)
     rows = await run_in_threadpool(trail.read, db, store.candidate_trail_id(candidate_id))
     return [TrailEntry.model_validate(row, from_attributes=True) for row in rows]
 
@@ -271,29 +265,22 @@ async def accept(
     """Start an audit of the candidate's declaration: every line of it, the flagged ones
     (this candidate and any other open one of the declaration) at the proposed customs
     value. A postal candidate is accepted without an audit (a cameral audit needs a
-    declaration): it is recorded as referred. Only one acceptance ever wins."""
-    candidate = await _visible(db, who, candidate_id)
+    declaration): it is recorded as referred. Only one acceptance ever wins, and one that
+    stopped midway (409 `being_accepted` meanwhile) is finished by accepting again."""
+    candidate = await decisions.visible(db, who, candidate_id)
     if candidate.rule == "postal":
-        note = body.findings or "referred for a check of the personal-use limits"
-        if not await run_in_threadpool(store.referred, db, candidate, who.sub, who.role, note):
-            raise await _taken(db, candidate_id)
-        return Accepted(candidates=[_view(await _visible(db, who, candidate_id))], audit=None)
-    claimed = await run_in_threadpool(store.claim, db, candidate, who.sub)
-    if claimed is None:
-        raise await _taken(db, candidate_id)
-    try:
-        order = await run_in_threadpool(_audit_order, db, candidate, claimed, body, who)
-        state = await start_case(who, order, cases, db, rates, terms)
-    except BaseException:
-        await run_in_threadpool(store.release, db, claimed)
-        raise
-    await run_in_threadpool(store.accepted, db, claimed, state.audit_id, who.sub, who.role)
-    response.headers["Location"] = f"/audits/{state.audit_id}"
+        await decisions.refer(db, who, candidate, body.findings)
+        view = _view(await decisions.visible(db, who, candidate_id))
+        return Accepted(candidates=[view], audit=None)
+    claimed, audit = await decisions.accept_price(
+        who, candidate, lambda group: audit_order(db, group, body, who), cases, db, rates, terms
+    )
+    response.headers["Location"] = f"/audits/{audit.id}"
     views = [
-        _view(row).model_copy(update={"status": "accepted", "audit_id": state.audit_id})
+        _view(row).model_copy(update={"status": "accepted", "audit_id": audit.id})
         for row in claimed
     ]
-    return Accepted(candidates=views, audit=snapshot(state, []))
+    return Accepted(candidates=views, audit=audit)
 
 
 @router.post("/screening/candidates/{candidate_id}/dismiss", response_model=CandidateView)
@@ -304,87 +291,42 @@ async def dismiss(
     db: Db,
 ) -> CandidateView:
     """Close the candidate without an audit; the reason goes into its trail."""
-    candidate = await _visible(db, who, candidate_id)
-    if not await run_in_threadpool(store.dismiss, db, candidate, who.sub, who.role, body.reason):
-        raise await _taken(db, candidate_id)
-    return _view(await _visible(db, who, candidate_id))
+    candidate = await decisions.visible(db, who, candidate_id)
+    await decisions.dismiss(db, who, candidate, body.reason)
+    return _view(await decisions.visible(db, who, candidate_id))
 
 
-async def _visible(db: Engine, who: Principal, candidate_id: int) -> CandidateRow:
-    """The candidate, or 404 alike when it does not exist or is another office's."""
-    row = await run_in_threadpool(store.get_candidate, db, candidate_id)
-    if row is None or (row.rule == "price" and row.customs_office != who.office):
-        raise ApiError(404, "not_found", f"no screening candidate {candidate_id}")
-    return row
-
-
-async def _taken(db: Engine, candidate_id: int) -> ApiError:
-    row = await run_in_threadpool(store.get_candidate, db, candidate_id)
-    assert row is not None
-    status = "being accepted" if row.status == "accepting" else row.status
-    outcome = f" (audit {row.audit_id})" if row.audit_id else ""
-    return ApiError(
-        409, "already_decided", f"candidate {candidate_id} is {status}{outcome} by {row.decided_by}"
-    )
-
-
-def _audit_order(
-    db: Engine,
-    candidate: CandidateRow,
-    claimed: list[CandidateRow],
-    body: AcceptRequest,
-    who: Principal,
+def audit_order(
+    db: Engine, group: list[CandidateRow], body: AcceptRequest, who: Principal
 ) -> StartAuditRequest:
     """The start request an inspector would have typed: the declaration's lines, the
     flagged ones adjusted to the proposed customs value."""
-    assert candidate.declaration_number is not None
-    proposals = {row.line_no: PriceEvidence.model_validate(row.evidence) for row in claimed}
-    lines = store.declaration_lines(db, candidate.declaration_number)
-    findings = body.findings or "\n".join(
-        _finding(line_no, proposal) for line_no, proposal in sorted(proposals.items())
-    )
+    first = group[0]
+    assert first.declaration_number is not None
+    lines = store.declaration_lines(db, first.declaration_number)
     try:
         return StartAuditRequest.model_validate(
             {
-                "customs_office": candidate.customs_office,
+                "customs_office": first.customs_office,
                 "inspector_id": body.inspector_id or who.sub,
                 "party": {
-                    "bin": candidate.declarant_bin,
+                    "bin": first.declarant_bin,
                     "name": body.party_name,
                     "email": body.party_email,
                     "phone": body.party_phone,
                     "address": body.party_address,
                     "language": body.party_language,
                 },
-                "declarations": [candidate.declaration_number],
-                "findings": findings,
+                "declarations": [first.declaration_number],
+                "findings": body.findings or decisions.findings(group),
                 "delivery_method": body.delivery_method,
-                "lines": [
-                    audit_line(
-                        line,
-                        proposals[line.line_no].proposed_customs_value
-                        if line.line_no in proposals
-                        else None,
-                    ).model_dump(mode="json")
-                    for line in lines
-                ],
+                "lines": decisions.proposed_lines(lines, group),
             }
         )
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise ApiError(422, "invalid", f"{field}: {first['msg']}", field) from error
-
-
-def _finding(line_no: int | None, proposal: PriceEvidence) -> str:
-    reference = proposal.reference
-    return (
-        f"Line {line_no}: declared {proposal.declared_unit_value} KZT per {reference.unit} "
-        f"against a median of {reference.median} KZT (quartiles {reference.q1}-"
-        f"{reference.q3}) over {reference.lines} lines of {reference.other_declarants} other "
-        f"declarants, HS {reference.hs_code}; customs value adjusted from "
-        f"{proposal.declared_customs_value} to {proposal.proposed_customs_value} KZT."
-    )
+        first_error = error.errors()[0]
+        field = ".".join(str(part) for part in first_error["loc"])
+        raise ApiError(422, "invalid", f"{field}: {first_error['msg']}", field) from error
 
 
 def _cursor(value: str | None) -> tuple[Decimal, int] | None:

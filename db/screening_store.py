@@ -2,7 +2,7 @@
 by one conditional update (only an open candidate can be taken), so two inspectors
 accepting at once get one audit, and it is chained into the trail in the same transaction."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -91,47 +91,81 @@ def list_candidates(
         return list(session.scalars(query))
 
 
-def claim(engine: Engine, candidate: CandidateRow, by: str) -> list[CandidateRow] | None:
+def claim(
+    engine: Engine, candidate: CandidateRow, by: str, lease: timedelta
+) -> list[CandidateRow] | None:
     """Take an open candidate, with the open price candidates of the same declaration (one
-    audit covers the declaration); None when someone else took it first."""
+    audit covers the declaration); or take over the group a candidate is being accepted
+    with when that acceptance is older than `lease` (its request died midway: the start key
+    derived from the group makes the retry find the audit it may have started). None when
+    someone else holds it, or it is decided."""
     now = datetime.now(UTC)
     taking = {"status": "accepting", "decided_by": by, "decided_at": now}
     with Session(engine) as session:
-        ids = list(
-            session.scalars(
-                update(CandidateRow)
-                .where(col(CandidateRow.id) == candidate.id, col(CandidateRow.status) == "open")
-                .values(**taking)
-                .returning(col(CandidateRow.id))
+        if candidate.status == "accepting":
+            ids = list(
+                session.scalars(
+                    update(CandidateRow)
+                    .where(*_group_of(candidate), col(CandidateRow.decided_at) < now - lease)
+                    .values(**taking)
+                    .returning(col(CandidateRow.id))
+                )
             )
-        )
+        else:
+            ids = list(
+                session.scalars(
+                    update(CandidateRow)
+                    .where(col(CandidateRow.id) == candidate.id, col(CandidateRow.status) == "open")
+                    .values(**taking)
+                    .returning(col(CandidateRow.id))
+                )
+            )
+            if ids and candidate.rule == "price":
+                ids += session.scalars(
+                    update(CandidateRow)
+                    .where(*_open_of_declaration(candidate))
+                    .values(**taking)
+                    .returning(col(CandidateRow.id))
+                )
         if not ids:
             return None
-        if candidate.rule == "price":
-            ids += session.scalars(
-                update(CandidateRow)
-                .where(
-                    col(CandidateRow.rule) == "price",
-                    col(CandidateRow.declaration_number) == candidate.declaration_number,
-                    col(CandidateRow.status) == "open",
-                )
-                .values(**taking)
-                .returning(col(CandidateRow.id))
-            )
         session.commit()
         claimed = session.scalars(select(CandidateRow).where(col(CandidateRow.id).in_(ids)))
         return sorted(claimed, key=lambda row: row.id or 0)
 
 
+def open_group(engine: Engine, candidate: CandidateRow) -> list[CandidateRow]:
+    """What accepting `candidate` would take now (read only: the form shows it first)."""
+    with Session(engine) as session:
+        others = session.scalars(select(CandidateRow).where(*_open_of_declaration(candidate))).all()
+    return sorted({row.id: row for row in [candidate, *others]}.values(), key=lambda r: r.id or 0)
+
+
+def _open_of_declaration(candidate: CandidateRow) -> tuple[Any, ...]:
+    return (
+        col(CandidateRow.rule) == "price",
+        col(CandidateRow.declaration_number) == candidate.declaration_number,
+        col(CandidateRow.status) == "open",
+    )
+
+
+def _group_of(taken: CandidateRow) -> tuple[Any, ...]:
+    """The candidates one acceptance took together: stamped by the same claim."""
+    return (
+        col(CandidateRow.declaration_number) == taken.declaration_number,
+        col(CandidateRow.status) == "accepting",
+        col(CandidateRow.decided_by) == taken.decided_by,
+        col(CandidateRow.decided_at) == taken.decided_at,
+    )
+
+
 def release(engine: Engine, claimed: list[CandidateRow]) -> None:
-    """Give back what a failed acceptance took, so it can be accepted again."""
+    """Give back what a failed acceptance took, so it can be accepted again (unless another
+    request has taken it over meanwhile)."""
     with Session(engine) as session:
         session.execute(
             update(CandidateRow)
-            .where(
-                col(CandidateRow.id).in_([row.id for row in claimed]),
-                col(CandidateRow.status) == "accepting",
-            )
+            .where(col(CandidateRow.id).in_([row.id for row in claimed]), *_group_of(claimed[0]))
             .values(status="open", decided_by=None, decided_at=None)
         )
         session.commit()
@@ -141,19 +175,26 @@ def accepted(
     engine: Engine, claimed: list[CandidateRow], audit_id: str, by: str, role: str
 ) -> None:
     """Bind the claimed candidates to the audit they started, in their trails and the
-    audit's."""
+    audit's; once, however many requests finish the same acceptance."""
     with Session(engine) as session:
-        session.execute(
-            update(CandidateRow)
-            .where(col(CandidateRow.id).in_([row.id for row in claimed]))
-            .values(status="accepted", audit_id=audit_id)
+        bound = sorted(
+            candidate_id
+            for candidate_id in session.scalars(
+                update(CandidateRow)
+                .where(
+                    col(CandidateRow.id).in_([row.id for row in claimed]),
+                    col(CandidateRow.status) == "accepting",
+                )
+                .values(status="accepted", audit_id=audit_id)
+                .returning(col(CandidateRow.id))
+            )
+            if candidate_id is not None
         )
-        for row in claimed:
-            assert row.id is not None
-            details = {"candidate": row.id, "rule": row.rule, "audit_id": audit_id}
+        for candidate_id in bound:
+            details = {"candidate": candidate_id, "rule": "price", "audit_id": audit_id}
             trail.append_in(
                 session,
-                candidate_trail_id(row.id),
+                candidate_trail_id(candidate_id),
                 [
                     trail.Entry(
                         action="screening_candidate_accepted",
@@ -164,19 +205,20 @@ def accepted(
                     )
                 ],
             )
-        trail.append_in(
-            session,
-            audit_id,
-            [
-                trail.Entry(
-                    action="started_from_screening",
-                    actor=by,
-                    role=role,
-                    details={"candidates": [row.id for row in claimed]},
-                    source="screening",
-                )
-            ],
-        )
+        if bound:
+            trail.append_in(
+                session,
+                audit_id,
+                [
+                    trail.Entry(
+                        action="started_from_screening",
+                        actor=by,
+                        role=role,
+                        details={"candidates": bound},
+                        source="screening",
+                    )
+                ],
+            )
         session.commit()
 
 

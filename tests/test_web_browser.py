@@ -1,6 +1,7 @@
 """End to end in a real browser (Debian's Chromium driven by Playwright): an inspector
 starts an audit, the party reads the notice, sends an invoice and explains, the inspector
-accepts, and both see the outcome — in English and in Kazakh. Every main page is checked
+accepts, and both see the outcome — in English and in Kazakh; an inspector opens the
+screening candidates and the start form one pre-fills. Every main page is checked
 with axe-core in the page, and screenshotted (into WEB_SCREENSHOTS_DIR when set)."""
 
 import os
@@ -12,8 +13,10 @@ import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
 
+from config import Settings
 from tests.factories import PARTY_BIN
 from tests.pages import site
+from tests.test_web_screening import screened
 
 __all__ = ["site"]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -154,3 +157,19 @@ async def test_audit_from_start_to_accepted_explanation(
         await accessible(party, "sign-in")
     await inspector.context.close()
     await party.context.close()
+
+
+async def test_screening_candidates_with_their_price_chart(
+    browser: Browser, site: str, settings: Settings
+) -> None:
+    """The candidates page (chart, figures, decision forms) and the start form it pre-fills."""
+    found = await screened(site, settings)
+    inspector = await sign_in(browser, site, "inspector", "en")
+    await inspector.click("nav.sections a[href='/dashboard/screening']")
+    await expect(inspector.locator("h1")).to_contain_text("Screening candidates")
+    await expect(inspector.locator("figure.price-chart svg")).to_be_visible()
+    await accessible(inspector, "screening")
+    await inspector.click(f"a[href='/dashboard/screening/{found['price']['id']}/accept']")
+    await expect(inspector.locator("#f-party_bin")).to_have_value(found["price"]["declarant_bin"])
+    await accessible(inspector, "screening-accept")
+    await inspector.context.close()

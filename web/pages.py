@@ -107,12 +107,12 @@ def show(
 
 
 def install(app: FastAPI, sessions_: Sessions) -> None:
-    from web import cabinet, dashboard, documents, sign_in, start_form  # a router each
+    from web import cabinet, dashboard, documents, screening, sign_in, start_form  # a router each
 
     app.state.web_sessions = sessions_
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     # start_form before dashboard: /dashboard/audits/new is not a case id.
-    for module in (sign_in, cabinet, start_form, dashboard, documents):
+    for module in (sign_in, cabinet, start_form, dashboard, screening, documents):
         app.include_router(module.router, include_in_schema=False)
     app.add_api_route("/", _root, methods=["GET"], include_in_schema=False)
     app.add_api_route("/language", _choose_language, methods=["GET"], include_in_schema=False)

@@ -3,6 +3,7 @@ types, and the start itself through the API's own route function (with an idempo
 in the form, so a double click starts one audit)."""
 
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,6 +27,7 @@ from web.session import WebSession
 router = APIRouter(prefix="/dashboard")
 STARTERS = OFFICE_STAFF
 LINE_ROWS = 3
+MAX_LINES = 500  # as many as a start request takes
 LINE_FIELDS = (
     "declaration",
     "registered_on",
@@ -56,25 +58,15 @@ START_FIELDS: dict[tuple[str | int, ...], str] = {
 
 @router.get("/audits/new")
 async def new_audit(request: Request, session: SignedIn) -> Response:
-    who = require(session, STARTERS)
-    return _start_form(request, session, who, {"idempotency_key": uuid.uuid4().hex}, {})
+    require(session, STARTERS)
+    return start_form(request, session, {"idempotency_key": uuid.uuid4().hex}, {})
 
 
 @router.post("/audits/new")
 async def start(request: Request, session: SignedIn) -> Response:
     who = require(session, STARTERS)
-    form = await posted(request, session)
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-    body, errors = _start_request(form, who)
-    preview = None
-    if body is not None and body.lines is not None and not errors:
-        preview, problem = _preview(request, list(body.lines))
-        if problem:
-            errors["lines"] = problem
-    if errors or body is None or text(form, "action") == "preview":
-        status = 422 if errors else 200
-        return _start_form(request, session, who, values, errors, preview, status)
-    try:
+
+    async def through_api(body: StartAuditRequest, form: FormData) -> str:
         started = await start_audit(
             who=who,
             body=body,
@@ -85,11 +77,41 @@ async def start(request: Request, session: SignedIn) -> Response:
             terms=request.app.state.settings.penalty_terms,
             idempotency_key=text(form, "idempotency_key") or None,
         )
+        return started.id
+
+    return await submit(request, session, who, through_api)
+
+
+Starter = Callable[[StartAuditRequest, FormData], Awaitable[str]]
+
+
+async def submit(
+    request: Request,
+    session: WebSession,
+    who: Principal,
+    starter: Starter,
+    **context: Any,
+) -> Response:
+    """Handle a posted start form: refusals next to their fields, the charges worked out
+    on request, else `starter` starts the audit (answering its id) and the case page opens.
+    `context` (the form's action, where it comes from) is shown again with a refusal."""
+    form = await posted(request, session)
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    body, errors = _start_request(form, who)
+    preview = None
+    if body is not None and body.lines is not None and not errors:
+        preview, problem = _preview(request, list(body.lines))
+        if problem:
+            errors["lines"] = problem
+    if errors or body is None or text(form, "action") == "preview":
+        status = 422 if errors else 200
+        return start_form(request, session, values, errors, preview, status, **context)
+    try:
+        audit_id = await starter(body, form)
     except ApiError as error:
-        return _start_form(
-            request, session, who, values, errors_of(error, START_FIELDS), preview, error.status
-        )
-    return RedirectResponse(f"/dashboard/audits/{started.id}?done=started", 303)
+        refused = errors_of(error, START_FIELDS)
+        return start_form(request, session, values, refused, preview, error.status, **context)
+    return RedirectResponse(f"/dashboard/audits/{audit_id}?done=started", 303)
 
 
 @router.post("/audits/new/preview")
@@ -119,7 +141,7 @@ def _preview(request: Request, lines: list[AuditLine]) -> tuple[Any, str]:
 def _lines(form: FormData) -> tuple[list[AuditLine], dict[str, str]]:
     lines: list[AuditLine] = []
     errors: dict[str, str] = {}
-    for n in range(LINE_ROWS):
+    for n in range(_rows_in(form)):
         raw = {name: text(form, f"lines-{n}-{name}") for name in LINE_FIELDS}
         if not any(raw[name] for name in ("declaration", "declared_price", "adjusted_price")):
             continue
@@ -193,15 +215,55 @@ def _start_request(
     return request_body, errors
 
 
-def _start_form(
+def _rows_in(form: Mapping[str, Any]) -> int:
+    """The line rows a form has: at least the blank ones, more when it was pre-filled with a
+    longer declaration (up to the most lines an audit takes)."""
+    rows = LINE_ROWS
+    while rows < MAX_LINES and f"lines-{rows}-declaration" in form:
+        rows += 1
+    return rows
+
+
+def prefilled(
+    party_bin: str, declaration: str, findings: str, lines: list[dict[str, Any]]
+) -> dict[str, str]:
+    """The form's fields for a proposed audit (lines as `AuditLine` JSON, in KZT), for the
+    inspector to check and edit before starting it."""
+    values = {
+        "party_bin": party_bin,
+        "declarations": declaration,
+        "findings": findings,
+        "party_language": "ru",
+        "delivery_method": "cabinet",
+    }
+    for n, line in enumerate(lines):
+        declared, adjusted = line["declared"], line["adjusted"]
+        fields = {
+            "declaration": declared["declaration"],
+            "registered_on": declared["registered_on"],
+            "currency": declared["currency"],
+            "exchange_rate": declared["exchange_rate"],
+            "duty_rate_percent": declared["duty_rate_percent"],
+            "declared_price": declared["price_paid"],
+            "adjusted_price": adjusted["price_paid"],
+        }
+        values.update({f"lines-{n}-{name}": str(value) for name, value in fields.items()})
+    return values
+
+
+def start_form(
     request: Request,
     session: WebSession,
-    who: Principal,
     values: dict[str, Any],
     errors: dict[str, str],
     preview: Any = None,
     status_code: int = 200,
+    *,
+    action: str = "/dashboard/audits/new",
+    origin: int | None = None,
 ) -> Response:
+    """The start form, posting to `action`; `origin` names the screening candidate that
+    pre-filled it."""
     return show(
         request,
         "dashboard/new.html",
@@ -209,8 +271,10 @@ def _start_form(
             "values": values,
             "errors": errors,
             "preview": preview,
-            "line_rows": range(LINE_ROWS),
+            "line_rows": range(_rows_in(values)),
             "today": today().isoformat(),
+            "action": action,
+            "origin": origin,
         },
         session,
         status_code=status_code,

@@ -58,6 +58,9 @@ class Reference(Stats):
 class PriceEvidence(BaseModel):
     reference: Reference
     percentile: int
+    # The share of the median the line had to fall below (the chart's threshold line); None
+    # on candidates found before it was kept with them.
+    median_share: Decimal | None = None
     declared_unit_value: Decimal
     quantity: Decimal
     declared_customs_value: Decimal
@@ -181,6 +184,7 @@ def evidence(
     return PriceEvidence(
         reference=reference,
         percentile=rule.percentile,
+        median_share=rule.median_share,
         declared_unit_value=to_tiyn(line.unit_value),
         quantity=line.quantity,
         declared_customs_value=line.customs_value_kzt,
