@@ -1,11 +1,13 @@
 """Shared real servers: the time-skipping test server and the Temporal dev server."""
 
 import asyncio
+import itertools
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,6 +18,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,9 +26,11 @@ from api.app import create_app
 from config import Settings
 from db.engine import make_engine, normalise_url
 from db.migrate import upgrade
+from db.models import AuditCounterRow
 from devserver import find_binary, register_search_attributes
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
+from domain.clock import local_date
 from tests.pki import Identity, make_ca
 from tests.tokens import ByEndpoint, Tokens
 from worker import build_worker
@@ -161,11 +166,25 @@ async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
         await task
 
 
+_number_blocks = itertools.count()
+
+
+def own_number_block(engine: Engine) -> None:
+    """Audits started without an id take numbers from the database's counter; each test's
+    fresh database counts from its own block, since the dev server (and every workflow id
+    earlier tests started on it) outlives it."""
+    with Session(engine) as session:
+        year = local_date(datetime.now(UTC)).year
+        session.add(AuditCounterRow(year=year, last=800_000 + next(_number_blocks) * 1000))
+        session.commit()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(
     dev_env: WorkflowEnvironment, engine: Engine, settings: Settings, task_queue: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The HTTP API over a real socket, with a real worker, on the Temporal dev server."""
+    own_number_block(engine)
     app = create_app(settings, client=dev_env.client)
     async with (
         build_worker(dev_env.client, task_queue, engine, settings),

@@ -1,26 +1,20 @@
 """Driving the browser pages over HTTP as a browser would, without one: cookies, forms and
 their CSRF tokens."""
 
-import itertools
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest_asyncio
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from config import Settings
-from db.models import AuditCounterRow
-from domain.clock import local_date
-from tests.conftest import serving
+from tests.conftest import own_number_block, serving
 from worker import build_worker
 
-_blocks = itertools.count()
 _HIDDEN = re.compile(r'name="(token|csrf|idempotency_key)" value="([^"]*)"')
 
 
@@ -28,13 +22,8 @@ _HIDDEN = re.compile(r'name="(token|csrf|idempotency_key)" value="([^"]*)"')
 async def site(
     dev_env: WorkflowEnvironment, engine: Engine, settings: Settings, task_queue: str
 ) -> AsyncIterator[str]:
-    """The whole app (API and pages) with a real worker on the Temporal dev server. The
-    form starts audits with numbers from the database's counter: each test's fresh
-    database counts from its own block, as the dev server outlives it."""
-    with Session(engine) as session:
-        year = local_date(datetime.now(UTC)).year
-        session.add(AuditCounterRow(year=year, last=800_000 + next(_blocks) * 1000))
-        session.commit()
+    """The whole app (API and pages) with a real worker on the Temporal dev server."""
+    own_number_block(engine)
     app = create_app(settings, client=dev_env.client)
     async with build_worker(dev_env.client, task_queue, engine, settings), serving(app) as url:
         yield url
