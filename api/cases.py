@@ -57,6 +57,9 @@ def update_id(name: str, not_after: datetime) -> str:
     return f"{name}:{uuid.uuid4().hex}:{int(not_after.timestamp() * 1000)}"
 
 
+START_KEY_MEMO = "start_key"
+
+
 class CaseGateway:
     def __init__(
         self,
@@ -72,8 +75,10 @@ class CaseGateway:
         # request (its id carries this deadline), so one the caller gave up on never acts.
         self._update_wait = update_wait
 
-    async def start(self, start: AuditStart) -> CaseState:
-        """Start the workflow; an id used before, even by a closed case, is a 409."""
+    async def start(self, start: AuditStart, start_key: str | None = None) -> CaseState:
+        """Start the workflow; an id used before, even by a closed case, is a 409.
+        `start_key` (a digest of an Idempotency-Key and its request) is kept in the
+        workflow's memo, so a try that finds the id taken can tell its own start apart."""
         try:
             await self._client.start_workflow(
                 CameralAudit.run,
@@ -83,6 +88,7 @@ class CaseGateway:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 rpc_timeout=RPC_TIMEOUT,
+                memo={START_KEY_MEMO: start_key} if start_key else None,
                 search_attributes=TypedSearchAttributes(
                     [
                         SearchAttributePair(STATUS, str(AuditStatus.ISSUED)),
@@ -113,6 +119,19 @@ class CaseGateway:
         # The case as its workflow starts it (the same pure function): the notification
         # number is reserved; delivery follows in a moment (GET /audits/{id} shows it).
         return initial_state(start, local_date(datetime.now(UTC)))
+
+    async def start_key_of(self, audit_id: str) -> str | None:
+        """The start key the case was started under, if any."""
+        try:
+            description = await self._client.get_workflow_handle(audit_id).describe(
+                rpc_timeout=RPC_TIMEOUT
+            )
+        except RPCError as error:
+            if error.status in _UNAVAILABLE:
+                raise WorkerUnavailable(audit_id, "Temporal did not answer") from error
+            raise
+        key: str | None = await description.memo_value(START_KEY_MEMO, None, type_hint=str)
+        return key
 
     async def running_case_ids(self) -> set[str]:
         """Ids of every running case, from Temporal's visibility store."""

@@ -63,6 +63,12 @@ class StartKey:
     key: str
     request_sha256: str
 
+    @property
+    def marker(self) -> str:
+        """What the started case keeps of the key (in its memo): a digest, not the key."""
+        text = "\n".join((self.owner, self.key, self.request_sha256))
+        return hashlib.sha256(text.encode()).hexdigest()
+
     @classmethod
     def of_request(cls, owner: str, key: str, body: StartAuditRequest) -> "StartKey":
         """A caller's Idempotency-Key: it stands for this very request body."""
@@ -147,9 +153,6 @@ async def _start_once(
     if bound is None:
         audit_id = body.audit_id or await _next_audit_id(db)
         bound = await run_in_threadpool(start_keys.claim, db, owner, key, audit_id, digest)
-        claimed_now = bound.audit_id == audit_id and bound.body_sha256 == digest
-    else:
-        claimed_now = False
     if bound.body_sha256 != digest:
         raise ApiError(
             422,
@@ -162,19 +165,26 @@ async def _start_once(
     for _ in range(_GENERATED_ID_ATTEMPTS):
         start = AuditStart(audit_id=audit_id, **fields)
         try:
-            return await cases.start(start)
+            return await cases.start(start, start_key.marker)
         except ApiError as error:
             if error.code != "exists":
                 raise
-        if not claimed_now or body.audit_id is not None:
-            # Started by an earlier try of this very request: the same case, as started.
-            stored = await run_in_threadpool(stored_snapshot, db, audit_id)
-            return initial_state(
-                start, stored.issued_on if stored else local_date(datetime.now(UTC))
-            )
-        # The generated number was taken by an explicit audit_id: move the key on.
-        taken, audit_id = audit_id, await _next_audit_id(db)
-        await run_in_threadpool(start_keys.rebind, db, owner, key, taken, audit_id)
+            if await cases.start_key_of(audit_id) == start_key.marker:
+                # Started by this very request, an earlier or an overlapping try of it.
+                stored = await run_in_threadpool(stored_snapshot, db, audit_id)
+                return initial_state(
+                    start, stored.issued_on if stored else local_date(datetime.now(UTC))
+                )
+            if body.audit_id is not None:
+                raise  # the id the request names is another case's
+        # The generated number was taken by an explicit audit_id: move the key on, or
+        # follow an overlapping try of this request that moved it first.
+        await run_in_threadpool(
+            start_keys.rebind, db, owner, key, audit_id, await _next_audit_id(db)
+        )
+        moved = await run_in_threadpool(start_keys.find, db, owner, key)
+        assert moved is not None
+        audit_id = moved.audit_id
     raise ApiError(503, "id_exhausted", "could not allocate a free audit id; retry")
 
 
