@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 
 import httpx
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from config import Settings
@@ -16,10 +14,8 @@ from tests.factories import PARTY_BIN, make_bin, start_body
 from tests.pages import hidden, post_form, signed_in, site
 from tests.pki import Identity, make_signer
 from tests.tokens import FOREIGN_OFFICE, Tokens
-from web.i18n import LANGUAGES, catalogue_path
 
 __all__ = ["site"]
-ROOT = Path(__file__).resolve().parent.parent
 LINE = {
     "lines-0-declaration": "55201/010525/0000001",
     "lines-0-registered_on": "2025-05-01",
@@ -229,30 +225,6 @@ async def test_board_filters_refuse_bad_values_by_name(site: str) -> None:
             assert f'id="e-{name}"' in reply.text
     finally:
         await inspector.aclose()
-
-
-def test_every_page_string_is_translated() -> None:
-    """Each string marked in the templates and page code has a Kazakh and Russian text."""
-    method_map = [("templates/pages/**.html", "jinja2"), ("web/**.py", "python")]
-    messages = {
-        message
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, keywords={"_": None, "N_": None, "ngettext": (1, 2)}
-        )
-    }
-    assert len(messages) > 100
-    for language in LANGUAGES:
-        if language == "en":
-            continue
-        with catalogue_path(language).open("rb") as source:
-            catalogue = read_po(source, locale=language)
-        missing = [
-            m
-            for m in messages
-            if (key := m[0] if isinstance(m, tuple) else m) not in catalogue
-            or not catalogue[key].string
-        ]
-        assert not missing, f"{language}: {len(missing)} untranslated, e.g. {missing[:5]}"
 
 
 async def test_language_defaults_to_the_case_and_the_choice_is_remembered(

@@ -27,7 +27,7 @@ from domain.lifecycle import AuditStatus
 from domain.rates import RateTables
 from domain.settlement import settle
 from web.casefile import CaseFile, case_deadline, open_case, running_deadline, today
-from web.forms import errors_of, optional, posted, text
+from web.forms import Errors, errors_of, optional, posted, text
 from web.pages import SignedIn, require, show
 from web.session import WebSession
 
@@ -127,7 +127,7 @@ async def _case_page(
     file: CaseFile,
     *,
     form: str | None = None,
-    errors: dict[str, str] | None = None,
+    errors: Errors | None = None,
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:

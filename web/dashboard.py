@@ -19,7 +19,7 @@ from domain.lifecycle import AuditStatus
 from web import board
 from web.casefile import case_deadline, open_case, row_for, running_deadline, today
 from web.dashboard_actions import ACTIONS, OFFICE_STAFF, arguments, available_actions
-from web.forms import errors_of, posted, text
+from web.forms import Errors, errors_of, posted, text
 from web.i18n import N_
 from web.pages import SignedIn, require, show
 from web.session import WebSession
@@ -143,7 +143,7 @@ async def render_case(
     audit_id: str,
     *,
     form: str | None = None,
-    errors: dict[str, str] | None = None,
+    errors: Errors | None = None,
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
