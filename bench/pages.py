@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.responses import Response
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -37,9 +36,9 @@ from db.migrate import upgrade
 from devserver import find_binary
 from domain.lifecycle import AuditStatus
 from tests.conftest import serving
+from tests.pages import session_cookie
 from web import board
 from web.casefile import today
-from web.demo import DEMO_IDENTITIES
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
@@ -54,14 +53,6 @@ async def timed(call: Any, repeat: int) -> tuple[float, float]:
         await call()
         samples.append((time.perf_counter() - began) * 1000)
     return quantiles(samples)
-
-
-def session_cookie(app: Any, identity: str, office: str) -> str:
-    """A session for a demo identity moved to `office` (the demo staff work in 55201)."""
-    demo = next(d for d in DEMO_IDENTITIES if d.key == identity)
-    signed = Response()
-    app.state.web_sessions.start(signed, {**demo.claims, "office": office})
-    return signed.headers["set-cookie"].split(";", 1)[0].split("=", 1)[1]
 
 
 def queries(engine: Any, office: str) -> dict[str, Any]:
@@ -96,7 +87,7 @@ async def measure(url: str, rows: list[dict[str, Any]], repeat: int) -> dict[str
     ) as env:
         app = create_app(settings, client=env.client)
         async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=60) as web:
-            web.cookies.set("ca_session", session_cookie(app, "inspector", office))
+            web.cookies.set("ca_session", session_cookie(app, "inspector", office=office))
             first = await web.get("/dashboard")
             assert first.status_code == 200, first.text[:500]
             cursor = re.search(r"cursor=([A-Za-z0-9_-]+)", first.text)
@@ -110,7 +101,7 @@ async def measure(url: str, rows: list[dict[str, Any]], repeat: int) -> dict[str
             results["GET board, status filter"] = await timed(
                 lambda: web.get("/dashboard?status=UNDER_REVIEW"), repeat
             )
-            supervisor = {"ca_session": session_cookie(app, "supervisor", office)}
+            supervisor = {"ca_session": session_cookie(app, "supervisor", office=office)}
             results["GET board as supervisor"] = await timed(
                 lambda: web.get("/dashboard", cookies=supervisor), repeat
             )
