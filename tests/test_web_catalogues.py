@@ -59,9 +59,9 @@ def test_every_refusal_of_the_case_has_its_own_words(language: str) -> None:
         message = found.get(english)
         assert message is not None and message.string, f"{language}: no text for {english!r}"
         assert not message.fuzzy, f"{language}: {english!r} is only a guess"
-        assert set(PLACEHOLDER.findall(str(message.string))) == set(
-            PLACEHOLDER.findall(english)
-        ), f"{language}: placeholders of {english!r}"
+        assert set(PLACEHOLDER.findall(str(message.string))) == set(PLACEHOLDER.findall(english)), (
+            f"{language}: placeholders of {english!r}"
+        )
 
 
 def test_a_refusal_reads_in_the_page_language_with_its_dates_formatted() -> None:
