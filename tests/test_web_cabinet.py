@@ -42,8 +42,8 @@ async def test_forms_refuse_without_csrf_and_next_to_the_field(
                 "no_documents_reason": "The contract is already on file.",
             },
         )
-        assert wrong.status_code == 422
-        assert re.search(r'id="e-notification_number">[^<]*notification says', wrong.text)
+        assert wrong.status_code == 422  # the case is in Russian, and so is the refusal
+        assert re.search(r'id="e-notification_number">[^<]*а в уведомлении', wrong.text)
         assert 'id="f-notification_number"' in wrong.text and 'aria-invalid="true"' in wrong.text
         no_file = await post_form(party, page, f"{page}/uploads", {"title": "Invoice"})
         assert no_file.status_code == 422 and 'id="e-file"' in no_file.text
