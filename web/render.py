@@ -26,6 +26,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.globals["status_names"] = STATUS_NAMES
 
 
 def helpers(language: str) -> dict[str, Any]:
@@ -77,7 +78,6 @@ def helpers(language: str) -> dict[str, Any]:
         "money": money,
         "day": day,
         "moment": moment,
-        "status_names": STATUS_NAMES,
     }
 
 
