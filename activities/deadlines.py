@@ -7,17 +7,14 @@ makes a replay diverge, it reaches open cases as a `calendar_changed` signal ins
 from datetime import date
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 from temporalio import activity
 
-from db.models import CalendarOverrideRow
+from db.calendar import load_calendar
 from domain.calendar import (
     APPEAL_WORKING_DAYS,
     INSPECTION_WORKING_DAYS,
     RESPONSE_WORKING_DAYS,
     REVIEW_WORKING_DAYS,
-    CalendarOverride,
-    WorkingCalendar,
 )
 from domain.tasks import (
     COMPUTE_DEADLINE,
@@ -26,13 +23,6 @@ from domain.tasks import (
     DeadlineRequest,
     ReminderDay,
 )
-
-
-def load_calendar(engine: Engine) -> WorkingCalendar:
-    with Session(engine) as session:
-        rows = session.exec(select(CalendarOverrideRow)).all()
-    return WorkingCalendar(CalendarOverride(r.day, r.working, r.note) for r in rows)
-
 
 _PERIODS: dict[DeadlineKind, int] = {
     "response": RESPONSE_WORKING_DAYS,

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from domain.refusals import Wording
 from workflows.errors import EXPIRED, FORBIDDEN, INVALID_INPUT, WRONG_STATE
 
 RETRY_AFTER_SECONDS = 30
@@ -53,7 +54,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class ApiError(Exception):
-    """An error with its HTTP status, a stable code and a message for the caller."""
+    """An error with its HTTP status, a stable code and a message for the caller; a refusal
+    of the case also keeps its `wording`, which the pages translate (the JSON body does not
+    carry it)."""
 
     def __init__(
         self,
@@ -62,6 +65,7 @@ class ApiError(Exception):
         message: str,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        wording: Wording | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -69,6 +73,7 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.headers = headers or {}
+        self.wording = wording
 
 
 def not_found(audit_id: str) -> ApiError:
@@ -79,18 +84,19 @@ def from_update_failure(error: WorkflowUpdateFailedError) -> ApiError:
     """A validator's or handler's refusal, with the workflow's own message."""
     cause = error.cause
     if isinstance(cause, ApplicationError):
+        details = cause.details[0] if cause.details else {}
+        wording = Wording.from_details(details)
         if cause.type == EXPIRED:
             return ApiError(
                 503, "expired", cause.message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
             )
         if cause.type == FORBIDDEN:
-            return ApiError(403, "forbidden", cause.message)
+            return ApiError(403, "forbidden", cause.message, wording=wording)
         if cause.type == WRONG_STATE:
-            return ApiError(409, "wrong_state", cause.message)
+            return ApiError(409, "wrong_state", cause.message, wording=wording)
         if cause.type == INVALID_INPUT:
-            details = cause.details[0] if cause.details else {}
             field = details.get("field") if isinstance(details, dict) else None
-            return ApiError(422, "invalid", cause.message, field)
+            return ApiError(422, "invalid", cause.message, field, wording=wording)
     raise error
 
 

@@ -5,9 +5,10 @@
 Loads synthetic rows (as bench.listings does) into a fresh SQLite file, or PostgreSQL when
 a URL is given or DATABASE_URL names one, serves the whole app with uvicorn on a Temporal
 dev server, signs in as an inspector of the busiest office and GETs the board pages over
-HTTP. Prints p50/p95 in milliseconds for the bare listing query (page of 50, the same
-function the page calls), the board page (listing, deadlines in working days, two charts),
-its second page (keyset cursor) and a filtered board, and the page's size.
+HTTP. Prints p50/p95 in milliseconds for each query the board makes (page of 50, the
+supervisor's overdue reviews, the two charts' counts: the same functions the page calls),
+the board page (listing, deadlines in working days, two charts) for an inspector and for a
+supervisor, its second page (keyset cursor) and a filtered board, and the page's size.
 """
 
 import argparse
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.responses import Response
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -34,8 +34,11 @@ from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
 from devserver import find_binary
+from domain.lifecycle import AuditStatus
 from tests.conftest import serving
-from web.demo import DEMO_IDENTITIES
+from tests.pages import session_cookie
+from web import board
+from web.casefile import today
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
@@ -52,9 +55,26 @@ async def timed(call: Any, repeat: int) -> tuple[float, float]:
     return quantiles(samples)
 
 
+def queries(engine: Any, office: str) -> dict[str, Any]:
+    """Each read the board makes, as the page calls it."""
+    return {
+        "listing query (page of 50)": lambda: list_audits(
+            engine, customs_office=office, open_only=True, limit=50
+        ),
+        "overdue reviews query": lambda: list_audits(
+            engine,
+            customs_office=office,
+            status=AuditStatus.UNDER_REVIEW,
+            overdue=True,
+            limit=50,
+        ),
+        "open by status (chart)": lambda: board.open_by_status(engine, office),
+        "deadlines per week (chart)": lambda: board.deadlines_per_week(engine, office, today()),
+    }
+
+
 async def measure(url: str, rows: list[dict[str, Any]], repeat: int) -> dict[str, Any]:
     office = Counter(r["customs_office"] for r in rows).most_common(1)[0][0]
-    inspector = next(d for d in DEMO_IDENTITIES if d.key == "inspector")
     engine = make_engine(url)
     load(engine, rows)
     folder = tempfile.TemporaryDirectory()
@@ -67,27 +87,23 @@ async def measure(url: str, rows: list[dict[str, Any]], repeat: int) -> dict[str
     ) as env:
         app = create_app(settings, client=env.client)
         async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=60) as web:
-            # A session for an inspector of the busiest office (the demo one works in 55201).
-            signed = Response()
-            app.state.web_sessions.start(signed, {**inspector.claims, "office": office})
-            cookie = signed.headers["set-cookie"].split(";", 1)[0].split("=", 1)[1]
-            web.cookies.set("ca_session", cookie)
+            web.cookies.set("ca_session", session_cookie(app, "inspector", office=office))
             first = await web.get("/dashboard")
             assert first.status_code == 200, first.text[:500]
             cursor = re.search(r"cursor=([A-Za-z0-9_-]+)", first.text)
             second = f"/dashboard?cursor={cursor[1]}" if cursor else "/dashboard"
             results["page_bytes"] = len(first.content)
             results["rows_on_page"] = first.text.count('scope="row"><a href="/dashboard/audits/')
-            results["query"] = await timed(
-                lambda: asyncio.to_thread(
-                    list_audits, engine, customs_office=office, open_only=True, limit=50
-                ),
-                repeat,
-            )
-            results["board"] = await timed(lambda: web.get("/dashboard"), repeat)
-            results["board, page 2"] = await timed(lambda: web.get(second), repeat)
-            results["board, status filter"] = await timed(
+            for name, query in queries(engine, office).items():
+                results[name] = await timed(lambda q=query: asyncio.to_thread(q), repeat)
+            results["GET board"] = await timed(lambda: web.get("/dashboard"), repeat)
+            results["GET board, page 2"] = await timed(lambda: web.get(second), repeat)
+            results["GET board, status filter"] = await timed(
                 lambda: web.get("/dashboard?status=UNDER_REVIEW"), repeat
+            )
+            supervisor = {"ca_session": session_cookie(app, "supervisor", office=office)}
+            results["GET board as supervisor"] = await timed(
+                lambda: web.get("/dashboard", cookies=supervisor), repeat
             )
     engine.dispose()
     folder.cleanup()
@@ -112,9 +128,9 @@ def main() -> None:
         f"({results['page_bytes'] / 1024:.0f} KiB of HTML)"
     )
     print(f"{'what':34}{'p50':>10}{'p95':>10}")
-    for name in ("query", "board", "board, page 2", "board, status filter"):
-        label = "listing query (page of 50)" if name == "query" else f"GET {name}"
-        print(f"{label:34}{results[name][0]:10.2f}{results[name][1]:10.2f}")
+    for name, figures in results.items():
+        if isinstance(figures, tuple):
+            print(f"{name:34}{figures[0]:10.2f}{figures[1]:10.2f}")
 
 
 if __name__ == "__main__":

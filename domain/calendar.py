@@ -5,6 +5,7 @@ days a decree made working days. A decree newer than the installed package is en
 override (kept in the database by the application), which wins over the package.
 """
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -30,10 +31,15 @@ class WorkingCalendar:
     """Kazakh working-day arithmetic with decree overrides applied on top of `holidays.KZ`,
     per day and in both directions: an override makes its day a working day or a day off
     whatever the package says (Art. 5 of the Labour Code lets the Government move days off
-    by decree, and a later decree can undo an earlier one)."""
+    by decree, and a later decree can undo an earlier one).
+
+    One calendar may be shared by threads (it is cached by the loader in db/): `holidays`
+    fills in a year's days on its first lookup, so lookups take a lock and no thread reads a
+    year half filled in."""
 
     def __init__(self, overrides: Iterable[CalendarOverride] = ()) -> None:
         overrides = list(overrides)
+        self._lock = threading.Lock()
         self._days = holidays.country_holidays("KZ", years={o.day.year for o in overrides})
         for override in overrides:
             if override.working:
@@ -46,13 +52,15 @@ class WorkingCalendar:
                 self._days[override.day] = override.note or "Day off by decree"
 
     def is_working_day(self, day: date) -> bool:
-        return bool(self._days.is_working_day(day))
+        with self._lock:
+            return bool(self._days.is_working_day(day))
 
     def nth_working_day_after(self, event_day: date, n: int) -> date:
         """The n-th working day counted from the day after `event_day` (n >= 1)."""
         if n < 1:
             raise ValueError("a legal period has at least one working day")
-        result: date = self._days.get_nth_working_day(event_day, n)
+        with self._lock:
+            result: date = self._days.get_nth_working_day(event_day, n)
         return result
 
     def working_day_on_or_after(self, day: date) -> date:
@@ -62,7 +70,8 @@ class WorkingCalendar:
 
     def working_days_before(self, deadline: date, n: int) -> date:
         """The working day `n` working days before `deadline` (a reminder's day)."""
-        result: date = self._days.get_nth_working_day(deadline, -n)
+        with self._lock:
+            result: date = self._days.get_nth_working_day(deadline, -n)
         return result
 
     def response_deadline(self, delivered_on: date) -> date:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from domain.assessment import Assessment
 from domain.case import (
+    Awaiting,
     Cancellation,
     CaseEvent,
     DocumentRequest,
@@ -32,6 +33,7 @@ from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
 from domain.penalty import PenaltyTerms
 from domain.rates import DatedTable
+from domain.refusals import Phrase, Value, Wording
 from domain.storable import MAX_AMOUNT
 
 RefusalCode = Literal["wrong_state", "invalid_input", "forbidden"]
@@ -39,12 +41,16 @@ DECISION_TIME = time(18, 0)
 
 
 class Refused(Exception):
-    """A command the case does not take now; `code` says how the caller should read it."""
+    """A command the case does not take now; `code` says how the caller should read it, and
+    `reason` with its `values` says why, in words the pages can translate (domain/refusals)."""
 
-    def __init__(self, code: RefusalCode, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, code: RefusalCode, reason: str, field: str | None = None, **values: Value
+    ) -> None:
+        self.wording = Wording.of(reason, **values)
+        self.message = self.wording.english()
+        super().__init__(self.message)
         self.code = code
-        self.message = message
         self.field = field
 
 
@@ -215,10 +221,10 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
             why = f"charges could not be assessed: {reason}"
             return [event(EventKind.CANCELLED, now, reason=why, cancelled_by="system")]
         case DispatchMail(documents):
-            _require_status(state, AuditStatus.ISSUED, "Dispatch by registered mail")
+            _require_status(state, AuditStatus.ISSUED, Phrase.DISPATCH)
             return [event(EventKind.MAIL_DISPATCHED, now, documents=list(documents))]
         case PrepareHandover(documents):
-            _require_status(state, AuditStatus.ISSUED, "A handover")
+            _require_status(state, AuditStatus.ISSUED, Phrase.HANDOVER)
             return [event(EventKind.HANDOVER_PREPARED, now, documents=list(documents))]
         case PlaceInCabinet(reference, placed_on):
             if state.status != AuditStatus.ISSUED or state.delivered_on is not None:
@@ -226,17 +232,17 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
             return [_delivered(now, "cabinet", reference, placed_on)]
         case RecordReceipt(receipt):
             if receipt.channel == "hand":
-                _require_awaiting(state, "hand_signature", "A signature for the documents")
+                _require_awaiting(state, "hand_signature", Phrase.HAND_SIGNATURE_RECEIPT)
             else:
-                _require_awaiting(state, "postal_receipt", "A postal receipt")
+                _require_awaiting(state, "postal_receipt", Phrase.POSTAL_RECEIPT_RECORD)
             _require_date_between(
-                "delivered_on", receipt.delivered_on, state.issued_on, today, "issued"
+                Phrase.DELIVERED_ON, receipt.delivered_on, state.issued_on, today, Phrase.ISSUED
             )
             return [_delivered(now, receipt.channel, receipt.receipt_no, receipt.delivered_on)]
         case RecordReturned(returned):
-            _require_awaiting(state, "postal_receipt", "A returned-mail report")
+            _require_awaiting(state, "postal_receipt", Phrase.RETURNED_MAIL)
             _require_date_between(
-                "returned_on", returned.returned_on, state.issued_on, today, "issued"
+                Phrase.RETURNED_ON, returned.returned_on, state.issued_on, today, Phrase.ISSUED
             )
             return [
                 event(
@@ -247,10 +253,10 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
                 )
             ]
         case RecordInspectionAct(act):
-            _require_awaiting(state, "inspection_act", "An inspection act")
+            _require_awaiting(state, "inspection_act", Phrase.INSPECTION_ACT_RECORD)
             assert state.returned_on is not None
             _require_date_between(
-                "act_date", act.act_date, state.returned_on, today, "the mail came back"
+                Phrase.ACT_DATE, act.act_date, state.returned_on, today, Phrase.MAIL_CAME_BACK
             )
             delivered = _delivered(now, "inspection_act", act.act_no, act.act_date)
             delivered.details["finding"] = act.finding
@@ -268,7 +274,7 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
         case Review(decision, role):
             return [_review(state, decision, role, now)]
         case Cancel(cancellation):
-            _require_open(state, "cancelled")
+            _require_open(state, Phrase.CANCELLED)
             return [
                 event(
                     EventKind.CANCELLED,
@@ -278,7 +284,7 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
                 )
             ]
         case Reassign(reassignment):
-            _require_open(state, "reassigned")
+            _require_open(state, Phrase.REASSIGNED)
             return [
                 event(
                     EventKind.REASSIGNED,
@@ -356,11 +362,7 @@ def _payment(state: CaseState, payment: Payment, now: datetime) -> list[CaseEven
     if not state.open:
         return [event(EventKind.PAYMENT_AFTER_CLOSE, now, status=str(state.status), **details)]
     if state.amount_paid + payment.amount > MAX_AMOUNT:
-        raise Refused(
-            "invalid_input",
-            f"payments would add up to more than {MAX_AMOUNT} KZT; check the amount",
-            "amount",
-        )
+        raise Refused("invalid_input", "payments_too_large", "amount", limit=str(MAX_AMOUNT))
     received = event(
         EventKind.PAYMENT_RECEIVED, now, payment=payment.model_dump(mode="json"), **details
     )
@@ -388,24 +390,26 @@ def _then_fulfil(state: CaseState, events: list[CaseEvent], now: datetime) -> li
 
 
 def _explanation(state: CaseState, explanation: Explanation, now: datetime) -> CaseEvent:
-    _require_status(state, AuditStatus.AWAITING_RESPONSE, "An explanation")
+    _require_status(state, AuditStatus.AWAITING_RESPONSE, Phrase.EXPLANATION)
     if state.explanation is not None:
-        raise Refused("wrong_state", "an explanation was already submitted")
+        raise Refused("wrong_state", "explanation_exists")
     assert state.response_deadline is not None
     if now >= end_of_day(state.response_deadline):
-        raise Refused(
-            "wrong_state",
-            f"the response deadline {state.response_deadline} (24:00 Almaty) has passed",
-        )
-    expected = {
-        "party_bin": (explanation.party_bin, state.start.party.bin),
-        "notification_number": (explanation.notification_number, state.audit_id),
-        "notification_date": (explanation.notification_date, state.issued_on),
+        raise Refused("wrong_state", "response_deadline_passed", deadline=state.response_deadline)
+    expected: dict[Phrase, tuple[Value, Value]] = {
+        Phrase.PARTY_BIN: (explanation.party_bin, state.start.party.bin),
+        Phrase.NOTIFICATION_NUMBER: (explanation.notification_number, state.audit_id),
+        Phrase.NOTIFICATION_DATE: (explanation.notification_date, state.issued_on),
     }
     for field, (given, wanted) in expected.items():
         if given != wanted:
             raise Refused(
-                "invalid_input", f"{field} is {given}, but the notification says {wanted}", field
+                "invalid_input",
+                "not_as_notified",
+                str(field),
+                subject=field,
+                given=given,
+                wanted=wanted,
             )
     return event(
         EventKind.EXPLANATION_RECEIVED,
@@ -418,7 +422,7 @@ def _explanation(state: CaseState, explanation: Explanation, now: datetime) -> C
 
 
 def _document_request(state: CaseState, request: DocumentRequest, now: datetime) -> CaseEvent:
-    _require_status(state, AuditStatus.UNDER_REVIEW, "A request for documents")
+    _require_status(state, AuditStatus.UNDER_REVIEW, Phrase.DOCUMENT_REQUEST)
     reserved = RequestState(
         id=f"R{len(state.requests) + 1}",
         number=state.next_number(DocumentKind.DOCUMENT_REQUEST),
@@ -438,15 +442,16 @@ def _document_request(state: CaseState, request: DocumentRequest, now: datetime)
 
 
 def _documents_provided(state: CaseState, provided: DocumentsProvided, now: datetime) -> CaseEvent:
-    _require_status(state, AuditStatus.UNDER_REVIEW, "Documents for a request")
+    _require_status(state, AuditStatus.UNDER_REVIEW, Phrase.DOCUMENTS)
     request = state.request(provided.request_id)
     if request is None:
-        raise Refused(
-            "invalid_input", f"there is no document request {provided.request_id}", "request_id"
-        )
+        raise Refused("invalid_input", "no_such_request", "request_id", request=provided.request_id)
     if request.answered_at is not None:
         raise Refused(
-            "wrong_state", f"request {request.id} was already answered at {request.answered_at}"
+            "wrong_state",
+            "request_answered",
+            request=request.id,
+            answered_at=request.answered_at,
         )
     late = request.deadline is not None and now >= end_of_day(request.deadline)
     return event(
@@ -460,9 +465,9 @@ def _documents_provided(state: CaseState, provided: DocumentsProvided, now: date
 
 
 def _review(state: CaseState, decision: ReviewDecision, role: str, now: datetime) -> CaseEvent:
-    _require_status(state, AuditStatus.UNDER_REVIEW, "A review decision")
+    _require_status(state, AuditStatus.UNDER_REVIEW, Phrase.REVIEW)
     if state.overdue and role != "supervisor":
-        raise Refused("forbidden", "the review is overdue: a supervisor decides it now")
+        raise Refused("forbidden", "review_overdue")
     who = decision.decided_by or state.inspector_id
     if decision.decision == "accept":
         return event(EventKind.EXPLANATION_ACCEPTED, now, decided_by=who)
@@ -516,46 +521,41 @@ def decision_time(day: date) -> datetime:
 # ---- shared checks -------------------------------------------------------------------------
 
 
-def _require_status(state: CaseState, expected: AuditStatus, what: str) -> None:
+def _require_status(state: CaseState, expected: AuditStatus, what: Phrase) -> None:
     if state.status != expected:
         raise Refused(
-            "wrong_state",
-            f"{what} is only accepted while the case is {expected}; it is {state.status}",
+            "wrong_state", "wrong_status", what=what, expected=expected, status=state.status
         )
 
 
-def _require_open(state: CaseState, what: str) -> None:
+def _require_open(state: CaseState, what: Phrase) -> None:
     if not state.open:
-        raise Refused(
-            "wrong_state", f"the case is already {state.status}; a closed case cannot be {what}"
-        )
+        raise Refused("wrong_state", "case_closed", status=state.status, what=what)
 
 
-def _require_awaiting(state: CaseState, awaiting: str, what: str) -> None:
+def _require_awaiting(state: CaseState, awaiting: Awaiting, what: Phrase) -> None:
     if state.status == AuditStatus.ISSUED and state.awaiting == awaiting:
         return
     if state.delivered_on is not None:
-        raise Refused(
-            "wrong_state",
-            f"{what} is not taken: the notification was already served on {state.delivered_on}",
-        )
+        raise Refused("wrong_state", "already_served", what=what, served_on=state.delivered_on)
     if state.awaiting == "inspection_act":
-        raise Refused(
-            "wrong_state",
-            f"{what} is not taken: the mail came back on {state.returned_on}; "
-            "record an inspection act",
-        )
-    now = state.awaiting or str(state.status)
-    raise Refused(
-        "wrong_state", f"{what} is only accepted while the case awaits a {awaiting}; it is {now}"
-    )
+        assert state.returned_on is not None
+        raise Refused("wrong_state", "mail_returned", what=what, returned_on=state.returned_on)
+    now: Value = Phrase(state.awaiting) if state.awaiting else state.status
+    raise Refused("wrong_state", "not_awaited", what=what, awaiting=Phrase(awaiting), now=now)
 
 
-def _require_date_between(field: str, day: date, earliest: date, today: date, since: str) -> None:
+def _require_date_between(
+    field: Phrase, day: date, earliest: date, today: date, since: Phrase
+) -> None:
     if not earliest <= day <= today:
-        what = "the notification was issued" if since == "issued" else since
         raise Refused(
             "invalid_input",
-            f"{field} {day} must be between {earliest} ({what}) and today {today}",
-            field,
+            "date_out_of_range",
+            str(field),
+            subject=field,
+            day=day,
+            earliest=earliest,
+            since=since,
+            today=today,
         )

@@ -1,6 +1,8 @@
 """A small OpenID Connect provider on loopback for the sign-in tests: discovery, an
 authorization endpoint that approves at once, a token endpoint that checks the client secret
-and the PKCE verifier, and its JWKS. Its tokens carry the claims the API reads."""
+and the PKCE verifier, and its JWKS. Its access tokens carry the claims the API reads; its ID
+tokens are for the client and carry the nonce the authorization request sent, unless a test
+sets `app.state.id_token_changes` to claims that make them wrong (None leaves a claim out)."""
 
 import base64
 import hashlib
@@ -24,6 +26,7 @@ def create_provider(issuer: str, audience: str, claims: dict[str, Any]) -> FastA
     codes: dict[str, dict[str, str]] = {}
     app = FastAPI()
     app.state.issuer = issuer
+    app.state.id_token_changes = {}
 
     @app.get("/.well-known/openid-configuration")
     async def discovery() -> dict[str, str]:
@@ -47,11 +50,13 @@ def create_provider(issuer: str, audience: str, claims: dict[str, Any]) -> FastA
         code_challenge: str,
         code_challenge_method: str,
         response_type: str,
+        scope: str,
+        nonce: str = "",
     ) -> RedirectResponse:
-        assert client_id == CLIENT_ID and response_type == "code"
+        assert client_id == CLIENT_ID and response_type == "code" and "openid" in scope.split()
         assert code_challenge_method == "S256"
         code = secrets.token_urlsafe(16)
-        codes[code] = {"challenge": code_challenge, "redirect_uri": redirect_uri}
+        codes[code] = {"challenge": code_challenge, "redirect_uri": redirect_uri, "nonce": nonce}
         return RedirectResponse(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")
 
     @app.post("/token")
@@ -73,12 +78,25 @@ def create_provider(issuer: str, audience: str, claims: dict[str, Any]) -> FastA
         ):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         now = int(time.time())
-        access = jwt.encode(
-            {"iss": app.state.issuer, "aud": audience, "iat": now, "exp": now + 600, **claims},
-            key,
-            algorithm="RS256",
-            headers={"kid": "test"},
+        issued_claims = {"iss": app.state.issuer, "iat": now, "exp": now + 600}
+        access = sign({**issued_claims, "aud": audience, **claims})
+        identity = {
+            **issued_claims,
+            "aud": CLIENT_ID,
+            "sub": claims["sub"],
+            "nonce": issued["nonce"] or None,
+            **app.state.id_token_changes,
+        }
+        return JSONResponse(
+            {
+                "access_token": access,
+                "id_token": sign({k: v for k, v in identity.items() if v is not None}),
+                "token_type": "Bearer",
+                "expires_in": 600,
+            }
         )
-        return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": 600})
+
+    def sign(payload: dict[str, Any]) -> str:
+        return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "test"})
 
     return app

@@ -7,12 +7,16 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from starlette.responses import Response
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from config import Settings
 from tests.conftest import own_number_block, serving
+from tests.tokens import Tokens
+from web.demo import DEMO_IDENTITIES
 from worker import build_worker
 
 _HIDDEN = re.compile(r'name="(token|csrf|idempotency_key)" value="([^"]*)"')
@@ -54,3 +58,26 @@ async def post_form(
     page = await client.get(page_path)
     assert page.status_code == 200, page.text
     return await client.post(action, data={"csrf": hidden(page.text, "csrf"), **data}, **kwargs)
+
+
+def hidden_value(html: str, name: str) -> str:
+    """The value of a form field the page filled in (e.g. a date from the notification)."""
+    found = re.search(rf'name="{name}" type="[a-z]+" value="([^"]*)"', html)
+    assert found is not None, name
+    return found[1]
+
+
+def api_client(url: str, settings: Settings, role: str, **claims: str) -> httpx.AsyncClient:
+    """A client of the JSON API with a bearer token, to set up cases the pages then show."""
+    return httpx.AsyncClient(
+        base_url=url, timeout=30, headers=Tokens(settings).header(role, **claims)
+    )
+
+
+def session_cookie(app: FastAPI, identity: str, **claims: str) -> str:
+    """A page session for a demo identity with some claims changed (another office, say),
+    which the demo sign-in page does not offer."""
+    demo = next(d for d in DEMO_IDENTITIES if d.key == identity)
+    signed = Response()
+    app.state.web_sessions.start(signed, {**demo.claims, **claims})
+    return signed.headers["set-cookie"].split(";", 1)[0].split("=", 1)[1]

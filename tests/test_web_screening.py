@@ -12,10 +12,9 @@ import pytest
 import web.screening
 from config import Settings
 from tests.cases import until
-from tests.pages import post_form, signed_in, site
+from tests.pages import api_client, post_form, signed_in, site
 from tests.screening_data import as_csv, as_json_lines, item, line, market
 from tests.test_screening_api import TARGET, run_screening, target_declaration
-from tests.test_web_pages import api_client
 
 __all__ = ["site"]
 FOREIGN = "55301/020326/0000009"

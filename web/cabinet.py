@@ -20,14 +20,15 @@ from api.review_routes import provide_documents
 from api.routes import submit_explanation
 from api.schemas import DocumentsProvidedIn, ExplanationRequest
 from config import Settings
+from db.calendar import load_calendar
 from db.models import AuditRow, PartyRow
 from domain.case_state import CaseState
 from domain.case_view import snapshot
 from domain.lifecycle import AuditStatus
 from domain.rates import RateTables
 from domain.settlement import settle
-from web.casefile import CaseFile, calendar_of, case_deadline, open_case, running_deadline, today
-from web.forms import errors_of, optional, posted, text
+from web.casefile import CaseFile, case_deadline, open_case, running_deadline, today
+from web.forms import Errors, errors_of, optional, posted, text
 from web.pages import SignedIn, require, show
 from web.session import WebSession
 
@@ -66,7 +67,7 @@ async def my_cases(request: Request, session: SignedIn, cursor: str | None = Non
     listing = await run_in_threadpool(
         lambda: list_audits(db, party_bin=who.bin, limit=PAGE_SIZE, cursor=cursor or None)
     )
-    calendar = await run_in_threadpool(calendar_of, db)
+    calendar = await run_in_threadpool(load_calendar, db)
     on = today()
     ids = [item.id for item in listing.items]
     owed = await run_in_threadpool(
@@ -133,7 +134,7 @@ async def _case_page(
     file: CaseFile,
     *,
     form: str | None = None,
-    errors: dict[str, str] | None = None,
+    errors: Errors | None = None,
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:

@@ -12,7 +12,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from activities.deadlines import load_calendar
 from api.auth import Principal
 from api.deps import audit_id as checked_audit_id
 from api.deps import visible_case
@@ -20,6 +19,7 @@ from api.errors import ApiError
 from api.routes import get_case
 from api.schemas import CaseView
 from db import trail
+from db.calendar import load_calendar
 from db.models import (
     AuditRow,
     CabinetNoticeRow,
@@ -92,15 +92,11 @@ def running_deadline(
 
 async def case_deadline(request: Request, case: CaseView) -> Deadline | None:
     """The deadline a case page shows: the review's while under review, else the response's."""
-    calendar = await run_in_threadpool(calendar_of, request.app.state.engine)
+    calendar = await run_in_threadpool(load_calendar, request.app.state.engine)
     running = (
         case.review_deadline if case.status == AuditStatus.UNDER_REVIEW else case.response_deadline
     )
     return running_deadline(calendar, case.status, running, case.overdue, today())
-
-
-def calendar_of(db: Engine) -> WorkingCalendar:
-    return load_calendar(db)
 
 
 def row_for(db: Engine, who: Principal, audit_id: str) -> AuditRow:

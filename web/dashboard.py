@@ -13,12 +13,13 @@ from sqlalchemy.engine import Engine
 from api.auth import Principal, Role
 from api.errors import ApiError
 from api.readmodel import list_audits
+from db.calendar import load_calendar
 from domain.identifiers import bin_problem
 from domain.lifecycle import AuditStatus
 from web import board
-from web.casefile import calendar_of, case_deadline, open_case, row_for, running_deadline, today
+from web.casefile import case_deadline, open_case, row_for, running_deadline, today
 from web.dashboard_actions import ACTIONS, OFFICE_STAFF, arguments, available_actions
-from web.forms import errors_of, posted, text
+from web.forms import Errors, errors_of, posted, text
 from web.i18n import N_
 from web.pages import SignedIn, require, show
 from web.session import WebSession
@@ -52,7 +53,7 @@ async def board_page(request: Request, session: SignedIn) -> Response:
             cursor=filters["cursor"],
         )
     )
-    calendar = await run_in_threadpool(calendar_of, db)
+    calendar = await run_in_threadpool(load_calendar, db)
     rows = [
         {
             "item": item,
@@ -142,7 +143,7 @@ async def render_case(
     audit_id: str,
     *,
     form: str | None = None,
-    errors: dict[str, str] | None = None,
+    errors: Errors | None = None,
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:

@@ -8,10 +8,13 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.errors import ApiError
+from domain.refusals import Wording
 from web.i18n import N_
 from web.session import WebSession, csrf_ok
 
 FORM_ERROR = "_form"
+# A message next to a field: a catalogue message, or a refusal of the case in its own words.
+Errors = dict[str, str | Wording]
 
 
 async def posted(request: Request, session: WebSession) -> FormData:
@@ -33,13 +36,13 @@ def optional(form: FormData, name: str) -> str | None:
 
 def errors_of(
     error: ValidationError | ApiError, fields: dict[tuple[str | int, ...], str]
-) -> dict[str, str]:
+) -> Errors:
     """Messages keyed by form field. `fields` maps a model location to the field that holds
     it; a refusal that names no known field is shown at the top of the form."""
     if isinstance(error, ApiError):
         by_name = {loc[-1]: name for loc, name in fields.items()}
-        return {by_name.get(error.field or "", FORM_ERROR): error.message}
-    result: dict[str, str] = {}
+        return {by_name.get(error.field or "", FORM_ERROR): error.wording or error.message}
+    result: Errors = {}
     for problem in error.errors():
         location = tuple(problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")

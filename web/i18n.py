@@ -12,9 +12,21 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from domain.lifecycle import AuditStatus
+from domain.wording import N_ as N_  # page code marks its messages with the domain's marker
+
 LANGUAGES = ("kk", "ru", "en")
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 LOCALES = Path(__file__).resolve().parent / "locales"
+STATUS_NAMES: dict[str, str] = {
+    AuditStatus.ISSUED: N_("Issued"),
+    AuditStatus.AWAITING_RESPONSE: N_("Awaiting response"),
+    AuditStatus.UNDER_REVIEW: N_("Under review"),
+    AuditStatus.FULFILLED: N_("Fulfilled (paid)"),
+    AuditStatus.EXPLANATION_ACCEPTED: N_("Explanation accepted"),
+    AuditStatus.UNFULFILLED: N_("Decided unfulfilled"),
+    AuditStatus.CANCELLED: N_("Cancelled"),
+}
 
 
 def catalogue_path(language: str) -> Path:
@@ -33,11 +45,6 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(compiled, catalogue)
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
-
-
-def N_(message: str) -> str:
-    """Marks a fixed message for the catalogue; pages translate it when they show it."""
-    return message
 
 
 def pick(*candidates: str | None) -> str:

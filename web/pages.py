@@ -163,7 +163,7 @@ async def _error(request: Request, error: Exception) -> Response:
     return show(
         request,
         "error.html",
-        {"status": error.status, "message": error.message},
+        {"status": error.status, "message": error.wording or error.message},
         current_session(request),
         status_code=error.status,
     )

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from domain.clock import ALMATY
-from web.i18n import LANGUAGE_NAMES, LANGUAGES, translations
+from domain.refusals import REASONS, Wording
+from web.i18n import LANGUAGE_NAMES, LANGUAGES, STATUS_NAMES, translations
 from web.session import WebSession
 
 PAGES = Path(__file__).resolve().parent.parent / "templates" / "pages"
@@ -25,6 +26,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.globals["status_names"] = STATUS_NAMES
 
 
 def helpers(language: str) -> dict[str, Any]:
@@ -32,9 +34,24 @@ def helpers(language: str) -> dict[str, Any]:
     catalogue = translations(language)
     locale = _BABEL_LOCALES[language]
 
-    def gettext(message: str, **values: Any) -> str:
+    def gettext(message: str | Wording, **values: Any) -> str:
+        if isinstance(message, Wording):
+            return catalogue.gettext(REASONS[message.reason]) % {
+                name: shown(kind, value) for name, (kind, value) in message.values.items()
+            }
         text = catalogue.gettext(message)
         return text % values if values else text
+
+    def shown(kind: str, value: str) -> str:
+        """A refusal's value in the reader's language: dates and moments formatted, statuses
+        and phrases translated, anything else (numbers, ids) as it is."""
+        if kind == "date":
+            return day(value)
+        if kind == "moment":
+            return moment(value)
+        if kind == "status" and value in STATUS_NAMES:
+            return catalogue.gettext(STATUS_NAMES[value])
+        return catalogue.gettext(value) if kind == "phrase" else value
 
     def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
         return catalogue.ngettext(singular, plural, n) % {"n": n, **values}
@@ -55,7 +72,13 @@ def helpers(language: str) -> dict[str, Any]:
         at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         return format_datetime(at.astimezone(ALMATY), format="d MMM y, HH:mm", locale=locale)
 
-    return {"_": gettext, "ngettext": ngettext, "money": money, "day": day, "moment": moment}
+    return {
+        "_": gettext,
+        "ngettext": ngettext,
+        "money": money,
+        "day": day,
+        "moment": moment,
+    }
 
 
 def page(

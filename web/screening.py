@@ -22,7 +22,7 @@ from api.screening_routes import DismissRequest
 from db import screening_store as store
 from db.screening_models import CandidateRow
 from domain.screening.price import PriceEvidence
-from web.forms import errors_of, posted, text
+from web.forms import Errors, errors_of, posted, text
 from web.i18n import N_
 from web.pages import SignedIn, require, show
 from web.price_chart import price_chart
@@ -50,7 +50,7 @@ async def _listing(
     filters: dict[str, str],
     errors: dict[str, str],
     *,
-    form_errors: dict[int, dict[str, str]] | None = None,
+    form_errors: dict[int, Errors] | None = None,
     status_code: int = 200,
 ) -> Response:
     who = session.who

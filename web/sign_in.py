@@ -2,17 +2,14 @@
 
 With the embedded default (the local dev key signs tokens) the sign-in page lists demo
 identities and signs in as one with a click. Otherwise it is the OpenID Connect
-authorization-code flow with PKCE against the identity provider the API trusts: the access
-token it returns is checked exactly as the API checks a bearer token, and the session takes
-its role, office and BIN from it.
+authorization-code flow with PKCE and a nonce against the identity provider the API trusts
+(web/oidc.py): the ID token must be for this client and this sign-in, the access token is
+checked exactly as the API checks a bearer token, and the session takes its role, office and
+BIN from it.
 """
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-import httpx
-from authlib.common.security import generate_token
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
@@ -22,11 +19,11 @@ from api.errors import ApiError
 from config import Settings
 from web.demo import DEMO_IDENTITIES
 from web.i18n import N_
+from web.oidc import NOT_THIS_SIGN_IN, authorization, identity_tokens
 from web.pages import SignedIn, current_session, home_of, local_path, sessions, show
 from web.session import csrf_ok, dev_key_in_use
 
 router = APIRouter()
-HTTP_TIMEOUT = 10.0
 
 
 def _settings(request: Request) -> Settings:
@@ -84,27 +81,21 @@ def home_of_claims(claims: dict[str, Any]) -> str:
 
 @router.get("/sign-in/provider")
 async def to_provider(request: Request, next: str = "/") -> Response:
-    """Start the authorization-code flow: PKCE verifier and state kept in a signed cookie."""
+    """Start the authorization-code flow: PKCE verifier, state and nonce kept in a signed
+    cookie for the callback."""
     settings = _settings(request)
     if dev_key_in_use(settings) or not settings.web_client_id:
         raise ApiError(404, "not_found", "no identity provider is configured (WEB_CLIENT_ID)")
-    provider = await _discover(request)
-    verifier, state = generate_token(64), generate_token(32)
+    started = await authorization(request)
     _, cookie = sessions(request).sign_in_token(
-        {"verifier": verifier, "state": state, "next": local_path(next)}
-    )
-    query = urlencode(
         {
-            "response_type": "code",
-            "client_id": settings.web_client_id,
-            "redirect_uri": _callback_url(settings),
-            "scope": "openid",
-            "state": state,
-            "code_challenge": create_s256_code_challenge(verifier),
-            "code_challenge_method": "S256",
+            "verifier": started.verifier,
+            "state": started.state,
+            "nonce": started.nonce,
+            "next": local_path(next),
         }
     )
-    response = RedirectResponse(f"{provider['authorization_endpoint']}?{query}", status_code=303)
+    response = RedirectResponse(started.url, status_code=303)
     sessions(request).keep_sign_in(response, cookie)
     return response
 
@@ -113,53 +104,24 @@ async def to_provider(request: Request, next: str = "/") -> Response:
 async def from_provider(
     request: Request, code: str = "", state: str = "", error: str = ""
 ) -> Response:
-    settings = _settings(request)
     stored = sessions(request).sign_in_state(request, None)
-    if stored is None or not state or stored.get("state") != state:
-        raise ApiError(400, "invalid", "the sign-in was not started here or took too long")
+    # A sign-in started without a nonce would have its ID token taken unchecked: refused.
+    if stored is None or not state or stored.get("state") != state or not stored.get("nonce"):
+        raise ApiError(400, "invalid", N_("the sign-in was not started here or took too long"))
     if error or not code:
         raise ApiError(401, "unauthenticated", f"the identity provider refused: {error}")
-    provider = await _discover(request)
-    secret = settings.web_client_secret
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
-        reply = await client.post(
-            provider["token_endpoint"],
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": _callback_url(settings),
-                "code_verifier": stored["verifier"],
-                "client_id": settings.web_client_id or "",
-                **({"client_secret": secret.get_secret_value()} if secret else {}),
-            },
-        )
-    if reply.status_code != 200 or "access_token" not in reply.json():
-        raise ApiError(401, "unauthenticated", "the identity provider gave no access token")
+    access_token, identity = await identity_tokens(
+        request, code, stored["verifier"], stored["nonce"]
+    )
     verifier: TokenVerifier = request.app.state.verifier
     # Verifying may fetch the provider's keys: not on the event loop.
-    who = await run_in_threadpool(verifier.verify, reply.json()["access_token"])
+    who = await run_in_threadpool(verifier.verify, access_token)
+    if identity.get("sub") != who.sub:
+        raise ApiError(401, "unauthenticated", NOT_THIS_SIGN_IN)
     claims = {"sub": who.sub, "role": who.role, "office": who.office, "bin": who.bin}
     response = RedirectResponse(local_path(stored.get("next"), home_of(who)), status_code=303)
     sessions(request).start(response, {k: v for k, v in claims.items() if v is not None})
     return response
-
-
-async def _discover(request: Request) -> dict[str, Any]:
-    """The provider's endpoints from its discovery document, fetched once."""
-    cached: dict[str, Any] | None = getattr(request.app.state, "oidc_provider", None)
-    if cached is None:
-        issuer = _settings(request).auth_issuer.rstrip("/")
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
-            reply = await client.get(f"{issuer}/.well-known/openid-configuration")
-        if reply.status_code != 200:
-            raise ApiError(503, "provider_unavailable", f"{issuer} has no discovery document")
-        cached = dict(reply.json())
-        request.app.state.oidc_provider = cached
-    return cached
-
-
-def _callback_url(settings: Settings) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/sign-in/callback"
 
 
 @router.get("/sign-out")

@@ -18,7 +18,7 @@ from api.schemas import StartAuditRequest
 from domain.assessment import AuditLine, NothingToCharge, assess
 from web.casefile import today
 from web.dashboard_actions import OFFICE_STAFF
-from web.forms import FORM_ERROR, errors_of, optional, posted, text
+from web.forms import FORM_ERROR, Errors, errors_of, optional, posted, text
 from web.i18n import N_
 from web.pages import SignedIn, language, require, show
 from web.render import environment, helpers
@@ -138,9 +138,9 @@ def _preview(request: Request, lines: list[AuditLine]) -> tuple[Any, str]:
         return None, str(error)
 
 
-def _lines(form: FormData) -> tuple[list[AuditLine], dict[str, str]]:
+def _lines(form: FormData) -> tuple[list[AuditLine], Errors]:
     lines: list[AuditLine] = []
-    errors: dict[str, str] = {}
+    errors: Errors = {}
     for n in range(_rows_in(form)):
         raw = {name: text(form, f"lines-{n}-{name}") for name in LINE_FIELDS}
         if not any(raw[name] for name in ("declaration", "declared_price", "adjusted_price")):
@@ -183,9 +183,7 @@ def _lines(form: FormData) -> tuple[list[AuditLine], dict[str, str]]:
     return lines, errors
 
 
-def _start_request(
-    form: FormData, who: Principal
-) -> tuple[StartAuditRequest | None, dict[str, str]]:
+def _start_request(form: FormData, who: Principal) -> tuple[StartAuditRequest | None, Errors]:
     lines, errors = _lines(form)
     if not lines and not errors:
         errors["lines"] = N_("fill in at least one declaration line")
@@ -212,7 +210,7 @@ def _start_request(
         if lines or "lines" in errors:
             found.pop("lines", None)
         return None, {**found, **errors}
-    return request_body, errors
+    return request_body, dict(errors)
 
 
 def _rows_in(form: Mapping[str, Any]) -> int:
@@ -255,7 +253,7 @@ def start_form(
     request: Request,
     session: WebSession,
     values: dict[str, Any],
-    errors: dict[str, str],
+    errors: Errors,
     preview: Any = None,
     status_code: int = 200,
     *,

@@ -91,9 +91,14 @@ class CaseShell:
         try:
             return decide(self._state, command, workflow.now())
         except Refused as refusal:
+            # The reason and its values let the pages say it in the reader's language.
             raise ApplicationError(
                 refusal.message,
-                {"field": refusal.field} if refusal.field else {},
+                {
+                    "field": refusal.field,
+                    "reason": refusal.wording.reason,
+                    "values": refusal.wording.values,
+                },
                 type=_REFUSAL_TYPES[refusal.code],
             ) from None
 

@@ -1,0 +1,118 @@
+"""Why the case refuses a command, worded once for the API and the pages.
+
+A refusal is one of `REASONS`: an English sentence with named values. The API answers with
+the sentence filled in (its `detail`, unchanged in English for programs and logs); the pages
+translate the sentence and its phrases through the catalogues and format its dates and
+statuses in the reader's language. Each value travels tagged with its kind, since a refusal
+reaches the pages through the workflow as plain JSON.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain.lifecycle import AuditStatus
+from domain.wording import N_
+
+REASONS: dict[str, str] = {
+    "payments_too_large": N_("payments would add up to more than %(limit)s KZT; check the amount"),
+    "explanation_exists": N_("an explanation was already submitted"),
+    "response_deadline_passed": N_("the response deadline %(deadline)s (24:00 Almaty) has passed"),
+    "not_as_notified": N_("%(subject)s is %(given)s, but the notification says %(wanted)s"),
+    "no_such_request": N_("there is no document request %(request)s"),
+    "request_answered": N_("request %(request)s was already answered at %(answered_at)s"),
+    "review_overdue": N_("the review is overdue: a supervisor decides it now"),
+    "wrong_status": N_(
+        "%(what)s is only accepted while the case is %(expected)s; it is %(status)s"
+    ),
+    "case_closed": N_("the case is already %(status)s; a closed case cannot be %(what)s"),
+    "already_served": N_(
+        "%(what)s is not taken: the notification was already served on %(served_on)s"
+    ),
+    "mail_returned": N_(
+        "%(what)s is not taken: the mail came back on %(returned_on)s; record an inspection act"
+    ),
+    "not_awaited": N_(
+        "%(what)s is only accepted while the case awaits a %(awaiting)s; it is %(now)s"
+    ),
+    "date_out_of_range": N_(
+        "%(subject)s %(day)s must be between %(earliest)s (%(since)s) and today %(today)s"
+    ),
+}
+
+
+class Phrase(StrEnum):
+    """Words a refusal puts into its sentence, translated as a whole (the English text is
+    what the API has always said, field names and awaited steps included)."""
+
+    DISPATCH = N_("Dispatch by registered mail")
+    HANDOVER = N_("A handover")
+    HAND_SIGNATURE_RECEIPT = N_("A signature for the documents")
+    POSTAL_RECEIPT_RECORD = N_("A postal receipt")
+    RETURNED_MAIL = N_("A returned-mail report")
+    INSPECTION_ACT_RECORD = N_("An inspection act")
+    EXPLANATION = N_("An explanation")
+    DOCUMENT_REQUEST = N_("A request for documents")
+    DOCUMENTS = N_("Documents for a request")
+    REVIEW = N_("A review decision")
+    CANCELLED = N_("cancelled")
+    REASSIGNED = N_("reassigned")
+    POSTAL_RECEIPT = N_("postal_receipt")
+    HAND_SIGNATURE = N_("hand_signature")
+    INSPECTION_ACT = N_("inspection_act")
+    PARTY_BIN = N_("party_bin")
+    NOTIFICATION_NUMBER = N_("notification_number")
+    NOTIFICATION_DATE = N_("notification_date")
+    DELIVERED_ON = N_("delivered_on")
+    RETURNED_ON = N_("returned_on")
+    ACT_DATE = N_("act_date")
+    ISSUED = N_("the notification was issued")
+    MAIL_CAME_BACK = N_("the mail came back")
+
+
+Value = date | datetime | AuditStatus | Phrase | str | int
+# Tagged for the journey as JSON: (kind, text), kind one of date, moment, status, phrase, text.
+Portable = dict[str, tuple[str, str]]
+
+
+def _tagged(value: Value) -> tuple[str, str]:
+    if isinstance(value, datetime):
+        return "moment", str(value)
+    if isinstance(value, date):
+        return "date", value.isoformat()
+    if isinstance(value, AuditStatus):
+        return "status", str(value)
+    if isinstance(value, Phrase):
+        return "phrase", str(value)
+    return "text", str(value)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A refusal's sentence (one of `REASONS`) and its tagged values."""
+
+    reason: str
+    values: Portable
+
+    @classmethod
+    def of(cls, reason: str, **values: Value) -> "Wording":
+        return cls(reason, {name: _tagged(value) for name, value in values.items()})
+
+    @classmethod
+    def from_details(cls, details: object) -> "Wording | None":
+        """The wording a refusal's JSON details carry, if they carry a known one."""
+        if not isinstance(details, dict) or details.get("reason") not in REASONS:
+            return None
+        values = details.get("values")
+        if not isinstance(values, dict):
+            return None
+        tagged = {
+            str(name): (str(pair[0]), str(pair[1]))
+            for name, pair in values.items()
+            if isinstance(pair, list | tuple) and len(pair) == 2
+        }
+        return cls(str(details["reason"]), tagged)
+
+    def english(self) -> str:
+        """The sentence as the API says it."""
+        return REASONS[self.reason] % {name: text for name, (_kind, text) in self.values.items()}
