@@ -39,8 +39,10 @@ from workflows.search_attributes import SEARCH_ATTRIBUTES
 SMS_TOKEN = "test-gateway-token"
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server of the test's own (it starts in about 0.1 s): cases an
+    earlier test left running, with their timers and retries, can never move its clock."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=find_binary("temporal-test-server"),
