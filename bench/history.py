@@ -11,26 +11,17 @@ suggests it the case continues as new: the bytes of every run of the chain are c
 
 import argparse
 import asyncio
-import tempfile
-import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from config import Settings
-from db.engine import make_engine
-from db.migrate import upgrade
-from devserver import find_binary, register_search_attributes
+from bench.product import running_product
 from domain.case import DocumentRequest, DocumentsProvided, Payment
 from domain.identifiers import format_audit_id
 from tests.cases import start_case, wait_for
 from tests.factories import audit_start, explanation_for
-from worker import build_worker
 from workflows.cameral_audit import CameralAudit
 
 Driver = Callable[[WorkflowHandle[Any, Any], Any, int], Awaitable[None]]
@@ -66,35 +57,20 @@ async def history_size(client: Client, workflow_id: str) -> tuple[int, int, int]
 
 
 async def measure(counts: list[int]) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'app.db'}"
-        upgrade(url)
-        engine = make_engine(url)
-        env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
-            dev_server_existing_path=find_binary("temporal"),
-        )
-        await register_search_attributes(env.client, "default")
-        queue = f"bench-{uuid.uuid4()}"
-        settings = Settings(data_dir=Path(folder), database_url=url, temporal_task_queue=queue)
+    async with running_product() as product:
+        client, queue = product.env.client, product.settings.temporal_task_queue
         drivers: dict[str, Driver] = {"payments": payments, "request cycles": uploads}
         print(f"{'what':>15} {'count':>6} {'events':>8} {'bytes':>11} {'bytes/item':>11} runs")
-        try:
-            async with build_worker(env.client, queue, engine, settings):
-                for label, drive in drivers.items():
-                    for n, count in enumerate(counts):
-                        audit_id = format_audit_id(2026, 800_000 + 10 * n + len(label))
-                        handle = await start_case(env.client, queue, audit_start(audit_id))
-                        case = await wait_for(handle, "AWAITING_RESPONSE")  # type: ignore[arg-type]
-                        _, before, _ = await history_size(env.client, audit_id)
-                        await drive(handle, case, count)
-                        events, size, runs = await history_size(env.client, audit_id)
-                        per_item = (size - before) / count
-                        figures = f"{events:>8} {size:>11} {per_item:>11.0f} {runs}"
-                        print(f"{label:>15} {count:>6} {figures}")
-        finally:
-            await env.shutdown()
-            engine.dispose()
+        for label, drive in drivers.items():
+            for n, count in enumerate(counts):
+                audit_id = format_audit_id(2026, 800_000 + 10 * n + len(label))
+                handle = await start_case(client, queue, audit_start(audit_id))
+                case = await wait_for(handle, "AWAITING_RESPONSE")  # type: ignore[arg-type]
+                _, before, _ = await history_size(client, audit_id)
+                await drive(handle, case, count)
+                events, size, runs = await history_size(client, audit_id)
+                per_item = (size - before) / count
+                print(f"{label:>15} {count:>6} {events:>8} {size:>11} {per_item:>11.0f} {runs}")
 
 
 def main() -> None:

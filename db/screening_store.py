@@ -176,7 +176,8 @@ def accepted(
 ) -> None:
     """Bind the claimed candidates to the audit they started, in their trails and the
     audit's; once, however many requests finish the same acceptance."""
-    with Session(engine) as session:
+
+    def bind(session: Session) -> None:
         bound = sorted(
             candidate_id
             for candidate_id in session.scalars(
@@ -219,7 +220,8 @@ def accepted(
                     )
                 ],
             )
-        session.commit()
+
+    trail.in_order(engine, bind)
 
 
 def referred(engine: Engine, candidate: CandidateRow, by: str, role: str, note: str) -> bool:

@@ -7,6 +7,7 @@ deleting or reordering a row breaks the chain at that row, and `verify` names it
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,20 +65,23 @@ class Entry(BaseModel):
 
 
 def append(engine: Engine, audit_id: str, entries: list[Entry]) -> None:
-    """Append in order; concurrent writers to one case retry on the (case, seq) key."""
+    """Append in order, in a transaction of its own."""
+    in_order(engine, lambda session: append_in(session, audit_id, entries))
+
+
+def in_order(engine: Engine, write: Callable[[Session], None]) -> None:
+    """Run `write`, which appends to trails, in one transaction; again from the start if a
+    concurrent writer (the case's projection, another request) took the same (case, seq)
+    first, so the chain stays unbroken and nobody gets a server error for the race."""
     for _ in range(_ATTEMPTS):
-        try:
-            _append_once(engine, audit_id, entries)
-            return
-        except IntegrityError:
-            continue
-    raise RuntimeError(f"could not append to the trail of {audit_id}")
-
-
-def _append_once(engine: Engine, audit_id: str, entries: list[Entry]) -> None:
-    with Session(engine) as session:
-        append_in(session, audit_id, entries)
-        session.commit()
+        with Session(engine) as session:
+            try:
+                write(session)
+                session.commit()
+                return
+            except IntegrityError:
+                continue
+    raise RuntimeError("could not append to a trail: too many concurrent writers")
 
 
 def append_in(session: Session, audit_id: str, entries: list[Entry]) -> None:

@@ -2,6 +2,7 @@
 take the final state it yields, and find every step in the trail, in order."""
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -47,3 +48,26 @@ async def test_every_transition_of_the_history_is_in_the_trail(
     by_action = {r.action: r for r in rows}
     assert by_action["explanation_received"].role == "party"
     assert by_action["started"].actor == final.inspector_id
+
+
+def test_a_trail_write_that_loses_the_race_for_its_place_is_done_again(engine: Engine) -> None:
+    """Two writers append to one case's trail at once (a request and the case's projection):
+    the one that finds its (case, seq) taken runs again after the other, never a 500, and
+    the chain stays whole."""
+    audit_id = "CA-2026-000777"
+
+    def entry(source: str) -> trail.Entry:
+        return trail.Entry(action=source, actor="I-001", role="inspector", source=source)
+
+    tries = 0
+
+    def mine(session: Session) -> None:
+        nonlocal tries
+        tries += 1
+        trail.append_in(session, audit_id, [entry("mine")])
+        if tries == 1:  # the other writer commits the same place first
+            trail.append(engine, audit_id, [entry("theirs")])
+
+    trail.in_order(engine, mine)
+    assert [row.source for row in trail.read(engine, audit_id)] == ["theirs", "mine"]
+    assert tries == 2 and trail.verify(engine, audit_id).valid
