@@ -181,7 +181,7 @@ async def render_case(
 async def act(request: Request, session: SignedIn, audit_id: str, action: str) -> Response:
     who = require(session, OFFICE_STAFF)
     if action not in ACTIONS:
-        raise ApiError(404, "not_found", f"no action {action}")
+        raise ApiError(404, "not_found", N_("there is no such action"))
     model, handler, names = ACTIONS[action].model, ACTIONS[action].handler, ACTIONS[action].fields
     require(session, ACTIONS[action].roles)
     form = await posted(request, session)
