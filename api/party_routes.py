@@ -27,7 +27,7 @@ def party_bin(
     """The caller's own BIN (422 if malformed, 403 if it is someone else's)."""
     problem = bin_problem(party_bin)
     if problem:
-        raise ApiError(422, "invalid", f"party_bin {problem}", "party_bin")
+        raise ApiError(422, "invalid", problem, "party_bin")
     if party_bin != who.bin:
         raise ApiError(403, "forbidden", f"you may manage the webhook of {who.bin} only")
     return party_bin

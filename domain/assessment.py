@@ -10,6 +10,7 @@ from domain.charges import ChargeLine, Charges, LineFigures, Totals, compute_lin
 from domain.money import to_tiyn
 from domain.penalty import PenaltyTerms
 from domain.rates import RateTables
+from domain.wording import N_
 
 _CHARGES = ("customs_duty", "customs_fee", "vat", "excise")
 
@@ -26,7 +27,7 @@ class AuditLine(BaseModel):
             self.adjusted.declaration,
             self.adjusted.registered_on,
         ):
-            raise ValueError("declared and adjusted must name the same declaration and date")
+            raise ValueError(N_("declared and adjusted must name the same declaration and date"))
         return self
 
 

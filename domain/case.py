@@ -18,6 +18,7 @@ from domain.notices import DeliveryMethod
 from domain.penalty import PenaltyTerms
 from domain.settlement import PaymentKind, Settlement
 from domain.storable import BusinessDate
+from domain.wording import N_
 
 Language = Literal["kk", "ru", "en"]
 # What a case not yet served waits for, by its delivery method.
@@ -32,7 +33,7 @@ AuditId = Annotated[str, StringConstraints(pattern=r"^CA-[0-9]{4}-[0-9]{6}$")]
 def _valid_bin(value: str) -> str:
     problem = bin_problem(value)
     if problem:
-        raise ValueError(f"BIN/IIN {problem}")
+        raise ValueError(problem)
     return value
 
 
@@ -68,13 +69,13 @@ class AuditStart(BaseModel):
     @model_validator(mode="after")
     def _charges_or_lines(self) -> "AuditStart":
         if (self.charges is None) == (self.lines is None):
-            raise ValueError("give either charges (typed amounts) or lines (to be computed)")
+            raise ValueError(N_("give either charges (typed amounts) or lines (to be computed)"))
         return self
 
     @model_validator(mode="after")
     def _post_needs_an_address(self) -> "AuditStart":
         if self.delivery_method == DeliveryMethod.REGISTERED_MAIL and not self.party.address:
-            raise ValueError("party.address is required for delivery by registered mail")
+            raise ValueError(N_("party.address is required for delivery by registered mail"))
         return self
 
 
@@ -97,8 +98,10 @@ class Explanation(BaseModel):
     def _documents_or_why_not(self) -> "Explanation":
         if not self.documents and not self.no_documents_reason:
             raise ValueError(
-                "attach at least one uploaded document (ids from POST /audits/{id}/documents) "
-                "or say in no_documents_reason why none is needed"
+                N_(
+                    "attach at least one uploaded document (ids from POST "
+                    "/audits/{id}/documents) or say in no_documents_reason why none is needed"
+                )
             )
         return self
 
@@ -115,7 +118,7 @@ class ReviewDecision(BaseModel):
     @model_validator(mode="after")
     def _reject_needs_reasons(self) -> "ReviewDecision":
         if self.decision == "reject" and not self.reasons:
-            raise ValueError("reasons are required when the explanation is rejected")
+            raise ValueError(N_("reasons are required when the explanation is rejected"))
         return self
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from domain.money import to_tiyn
 from domain.rates import RateTables
 from domain.storable import BusinessDate, within_amount_limit
+from domain.wording import N_
 
 ZERO = Decimal("0")
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
@@ -40,7 +41,7 @@ class Charges(BaseModel):
     @model_validator(mode="after")
     def _something_is_charged(self) -> "Charges":
         if self.total <= 0:
-            raise ValueError("at least one charge must be greater than zero")
+            raise ValueError(N_("at least one charge must be greater than zero"))
         within_amount_limit(self.total)
         return self
 
@@ -71,15 +72,17 @@ class ChargeLine(BaseModel):
     @model_validator(mode="after")
     def _one_fee(self) -> "ChargeLine":
         if self.customs_fee_kzt is not None and self.customs_fee_mci is not None:
-            raise ValueError("give customs_fee_kzt or customs_fee_mci, not both")
+            raise ValueError(N_("give customs_fee_kzt or customs_fee_mci, not both"))
         if self.currency == "KZT" and self.exchange_rate != 1:
-            raise ValueError("exchange_rate must be 1 for a line in KZT")
+            raise ValueError(N_("exchange_rate must be 1 for a line in KZT"))
         if self.duty_specific_per_unit and not self.quantity:
-            raise ValueError("quantity is required with duty_specific_per_unit")
+            raise ValueError(N_("quantity is required with duty_specific_per_unit"))
         if self.duty_specific_per_unit and self.currency != "EUR" and self.euro_rate is None:
             raise ValueError(
-                "euro_rate (KZT per euro on the registration date) is required with "
-                "duty_specific_per_unit: specific rates are in euro"
+                N_(
+                    "euro_rate (KZT per euro on the registration date) is required with "
+                    "duty_specific_per_unit: specific rates are in euro"
+                )
             )
         return self
 

@@ -2,6 +2,8 @@
 
 import re
 
+from domain.wording import N_
+
 _BIN_FIRST_WEIGHTS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 _BIN_SECOND_WEIGHTS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 # ASCII digits only (\d admits Arabic-Indic and full-width ones); use with fullmatch, as a `$`
@@ -27,9 +29,9 @@ def bin_check_digit(first_eleven: str) -> int | None:
 def bin_problem(value: str) -> str | None:
     """Why `value` is not a valid BIN/IIN, or None if it is one."""
     if len(value) != 12 or not (value.isascii() and value.isdigit()):
-        return "must be exactly 12 digits"
+        return N_("BIN/IIN must be exactly 12 digits")
     if bin_check_digit(value[:11]) != int(value[11]):
-        return "check digit does not match (mistyped BIN/IIN?)"
+        return N_("BIN/IIN check digit does not match (mistyped BIN/IIN?)")
     return None
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from pydantic_core import PydanticCustomError
+
 from domain.lifecycle import AuditStatus
 from domain.wording import N_
 
@@ -35,6 +37,22 @@ REASONS: dict[str, str] = {
     "not_awaited": N_(
         "%(what)s is only accepted while the case awaits a %(awaiting)s; it is %(now)s"
     ),
+    # Input values, as the pages word them (the API keeps pydantic's own messages).
+    "implausible_date": N_("%(day)s is outside %(earliest)s..%(latest)s"),
+    "field_required": N_("this field is required"),
+    "too_long": N_("at most %(limit)s characters"),
+    "too_many": N_("at most %(limit)s items"),
+    "not_a_date": N_("a date, like 2026-03-05"),
+    "not_a_number": N_("a number, like 1250.50"),
+    "not_an_integer": N_("a whole number"),
+    "not_above": N_("must be greater than %(limit)s"),
+    "below": N_("must be at least %(limit)s"),
+    "not_below": N_("must be less than %(limit)s"),
+    "above": N_("must be at most %(limit)s"),
+    "too_many_digits": N_("at most %(limit)s digits"),
+    "too_many_places": N_("at most %(limit)s digits after the decimal point"),
+    "not_a_choice": N_("choose one of %(expected)s"),
+    "wrong_format": N_("this is not in the expected format"),
     "date_out_of_range": N_(
         "%(subject)s %(day)s must be between %(earliest)s (%(since)s) and today %(today)s"
     ),
@@ -116,3 +134,11 @@ class Wording:
     def english(self) -> str:
         """The sentence as the API says it."""
         return REASONS[self.reason] % {name: text for name, (_kind, text) in self.values.items()}
+
+
+def refused_input(reason: str, **values: Value) -> PydanticCustomError:
+    """An input value refused in the words of REASONS: pydantic keeps the reason as the
+    error's type and the tagged values as its context, so a page can word it in its own
+    language, while the API shows the English sentence."""
+    wording = Wording.of(reason, **values)
+    return PydanticCustomError(reason, wording.english(), {"values": wording.values})

@@ -13,6 +13,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from domain.refusals import refused_input
+from domain.wording import N_
+
 MAX_AMOUNT = Decimal("9999999999999999.99")  # Numeric(18, 2)
 EARLIEST_DATE = date(1995, 1, 1)  # before the first Customs Code of the Republic
 LATEST_DATE = date(2099, 12, 31)
@@ -48,7 +51,7 @@ def ascii_number(value: object) -> object:
     """Decimal('٥') and Decimal('５') are accepted by Python; no treasury or form sends them,
     and a figure that looks different from what is stored invites disputes."""
     if isinstance(value, str) and not value.isascii():
-        raise ValueError("numbers are written with ASCII digits 0-9")
+        raise ValueError(N_("numbers are written with ASCII digits 0-9"))
     return value
 
 
@@ -60,7 +63,9 @@ def within_amount_limit(value: Decimal) -> Decimal:
 
 def plausible_date(value: date) -> date:
     if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise ValueError(f"{value} is outside {EARLIEST_DATE}..{LATEST_DATE}")
+        raise refused_input(
+            "implausible_date", day=value, earliest=EARLIEST_DATE, latest=LATEST_DATE
+        )
     return value
 
 

@@ -204,3 +204,36 @@ async def test_registered_mail_case_offers_postal_actions_with_distinct_fields(
         assert 'id="e-postal_receipt-delivered_on"' in refused.text
     finally:
         await boss.aclose()
+
+
+async def test_input_checks_read_in_the_page_language(site: str) -> None:
+    """Pydantic's checks and the domain's own input rules, next to their fields in Kazakh
+    and Russian: no English sentence reaches a kk or ru page."""
+    inspector = await signed_in(site, "inspector")
+    try:
+        expected = {
+            "kk": ("БСН/ЖСН дәл 12 цифрдан тұруы керек", "сан қажет, мысалы 1250.50"),
+            "ru": ("БИН/ИИН должен состоять ровно из 12 цифр", "нужно число, например 1250.50"),
+        }
+        for language, (bin_text, number_text) in expected.items():
+            await inspector.get("/language", params={"lang": language, "next": "/dashboard"})
+            bad = await post_form(
+                inspector,
+                "/dashboard/audits/new",
+                "/dashboard/audits/new",
+                {
+                    **START_FORM,
+                    "party_bin": "123",
+                    "findings": "",
+                    "lines-0-declared_price": "abc",
+                    "lines-0-registered_on": "1901-01-01",
+                },
+            )
+            assert bad.status_code == 422
+            shown = dict(re.findall(r'id="e-([\w-]+)">([^<]*)<', bad.text))
+            assert shown["party_bin"] == bin_text
+            assert shown["lines-0-declared_price"] == number_text
+            assert shown["findings"] != "this field is required", shown
+            assert not [m for m in shown.values() if re.search(r"\b(the|is|must|should)\b", m)]
+    finally:
+        await inspector.aclose()

@@ -32,6 +32,7 @@ from db.trail import Verdict
 from domain.calendar import WorkingCalendar
 from domain.clock import local_date
 from domain.lifecycle import TERMINAL, AuditStatus, EventKind
+from web.i18n import N_
 
 DUE_SOON_WORKING_DAYS = 3
 CATCH_UP_TRIES = 30
@@ -181,7 +182,7 @@ def issued_document(db: Engine, audit_id: str, document_id: str) -> DocumentRow:
     with Session(db) as session:
         row = session.get(DocumentRow, document_id)
     if row is None or row.audit_id != audit_id:
-        raise ApiError(404, "not_found", f"audit {audit_id} has no document {document_id}")
+        raise ApiError(404, "not_found", N_("the case has no such document"))
     return row
 
 

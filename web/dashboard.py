@@ -104,11 +104,12 @@ def _filters(request: Request) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
     status = params.get("status") or None
     if status is not None and status not in {str(s) for s in AuditStatus}:
-        errors["status"] = f"unknown status {status!r}"
+        errors["status"] = N_("there is no such status")
         status = None
     party_bin = (params.get("party_bin") or "").strip() or None
-    if party_bin is not None and bin_problem(party_bin):
-        errors["party_bin"] = f"BIN/IIN {bin_problem(party_bin)}"
+    problem = bin_problem(party_bin) if party_bin is not None else None
+    if problem:
+        errors["party_bin"] = problem
         party_bin = None
     dates: dict[str, date | None] = {}
     for name in ("deadline_from", "deadline_to"):
@@ -180,7 +181,7 @@ async def render_case(
 async def act(request: Request, session: SignedIn, audit_id: str, action: str) -> Response:
     who = require(session, OFFICE_STAFF)
     if action not in ACTIONS:
-        raise ApiError(404, "not_found", f"no action {action}")
+        raise ApiError(404, "not_found", N_("there is no such action"))
     model, handler, names = ACTIONS[action].model, ACTIONS[action].handler, ACTIONS[action].fields
     require(session, ACTIONS[action].roles)
     form = await posted(request, session)

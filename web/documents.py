@@ -19,6 +19,7 @@ from web.casefile import (
     row_for,
     uploaded_evidence,
 )
+from web.i18n import N_
 from web.pages import SignedIn, require, show
 from web.session import WebSession
 
@@ -107,7 +108,7 @@ async def document_pdf(
     row = await run_in_threadpool(row_for, db, who, audit_id)
     document = await run_in_threadpool(issued_document, db, row.id, document_id)
     if document.pdf is None or document.pdf_sha256 is None:
-        raise ApiError(404, "not_found", f"document {document.number} has no signed PDF")
+        raise ApiError(404, "not_found", N_("this document has no signed PDF"))
     await run_in_threadpool(
         record_read, db, who, row.id, document.id, document.sha256, uploaded=False
     )

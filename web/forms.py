@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.errors import ApiError
-from domain.refusals import Wording
+from domain.refusals import REASONS, Wording
 from web.i18n import N_
 from web.session import WebSession, csrf_ok
 
@@ -45,10 +45,56 @@ def errors_of(
     result: Errors = {}
     for problem in error.errors():
         location = tuple(problem["loc"])
-        message = problem["msg"].removeprefix("Value error, ")
-        name = _closest(location, fields) if location else _named_in(message, fields)
-        result.setdefault(name, message)
+        english = problem["msg"].removeprefix("Value error, ")
+        name = _closest(location, fields) if location else _named_in(english, fields)
+        result.setdefault(name, problem_message(problem))
     return result
+
+
+# Pydantic's own checks, by error type: the reason (domain/refusals.py) a page words them
+# with, and the context value that fills its %(limit)s or %(expected)s.
+_PYDANTIC_REASONS: dict[str, tuple[str, str | None]] = {
+    "missing": ("field_required", None),
+    "string_too_short": ("field_required", None),  # the forms' only minimum is "not empty"
+    "too_short": ("field_required", None),
+    "string_too_long": ("too_long", "max_length"),
+    "too_long": ("too_many", "max_length"),
+    "date_parsing": ("not_a_date", None),
+    "date_from_datetime_parsing": ("not_a_date", None),
+    "date_from_datetime_inexact": ("not_a_date", None),
+    "date_type": ("not_a_date", None),
+    "decimal_parsing": ("not_a_number", None),
+    "decimal_type": ("not_a_number", None),
+    "float_parsing": ("not_a_number", None),
+    "int_parsing": ("not_an_integer", None),
+    "int_type": ("not_an_integer", None),
+    "greater_than": ("not_above", "gt"),
+    "greater_than_equal": ("below", "ge"),
+    "less_than": ("not_below", "lt"),
+    "less_than_equal": ("above", "le"),
+    "decimal_max_digits": ("too_many_digits", "max_digits"),
+    "decimal_max_places": ("too_many_places", "decimal_places"),
+    "literal_error": ("not_a_choice", "expected"),
+    "enum": ("not_a_choice", "expected"),
+    "string_pattern_mismatch": ("wrong_format", None),
+}
+
+
+def problem_message(problem: Any) -> str | Wording:
+    """A validation problem in words the page can translate: a refusal of the domain's own
+    (carried as the error's type, see `refused_input`), one of pydantic's checks, or the
+    message itself (the domain marks its fixed messages for the catalogues)."""
+    context = problem.get("ctx") or {}
+    if problem["type"] in REASONS and isinstance(context.get("values"), dict):
+        return Wording(problem["type"], context["values"])
+    known = _PYDANTIC_REASONS.get(problem["type"])
+    if known is None:
+        return str(problem["msg"]).removeprefix("Value error, ")
+    reason, key = known
+    if key is None:
+        return Wording.of(reason)
+    name = "expected" if reason == "not_a_choice" else "limit"
+    return Wording.of(reason, **{name: str(context.get(key, ""))})
 
 
 def _named_in(message: str, fields: dict[tuple[str | int, ...], str]) -> str:

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from api.auth import Principal, Role
 from api.errors import ApiError, api_error_handler, http_error_handler
-from web.i18n import pick
+from web.i18n import N_, pick
 from web.render import page
 from web.session import SessionExpired, Sessions, WebSession
 
@@ -62,7 +62,7 @@ SignedIn = Annotated[WebSession, Depends(signed_in)]
 def require(session: WebSession, roles: Iterable[Role]) -> Principal:
     allowed = tuple(roles)
     if session.who.role not in allowed:
-        raise ApiError(403, "forbidden", f"a {session.who.role} may not open this page")
+        raise ApiError(403, "forbidden", N_("your role may not open this page"))
     return session.who
 
 

@@ -138,7 +138,7 @@ async def refer(request: Request, session: SignedIn, candidate_id: int) -> Respo
     await posted(request, session)
     candidate = await decisions.visible(request.app.state.engine, who, candidate_id)
     if candidate.rule != "postal":
-        raise ApiError(404, "not_found", f"no postal candidate {candidate_id}")
+        raise ApiError(404, "not_found", N_("there is no such candidate"))
     try:
         await decisions.refer(request.app.state.engine, who, candidate, None)
     except ApiError as error:
@@ -208,7 +208,7 @@ async def accept(request: Request, session: SignedIn, candidate_id: int) -> Resp
 async def _price_candidate(db: Engine, session: WebSession, candidate_id: int) -> CandidateRow:
     candidate = await decisions.visible(db, session.who, candidate_id)
     if candidate.rule != "price":
-        raise ApiError(404, "not_found", f"no price candidate {candidate_id}")
+        raise ApiError(404, "not_found", N_("there is no such candidate"))
     return candidate
 
 

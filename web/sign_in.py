@@ -59,7 +59,7 @@ async def sign_in_as(
 ) -> Response:
     """Demo sign-in: there is no such form unless the dev key is in use."""
     if not dev_key_in_use(_settings(request)):
-        raise ApiError(404, "not_found", "demo sign-in exists only with the embedded dev key")
+        raise ApiError(404, "not_found", N_("demo sign-in exists only with the embedded dev key"))
     if sessions(request).sign_in_state(request, token) is None:
         raise ApiError(403, "csrf", N_("the sign-in form has expired; open the sign-in page again"))
     chosen = _demo_claims(identity)
@@ -72,7 +72,7 @@ def _demo_claims(key: str) -> dict[str, Any]:
     for demo in DEMO_IDENTITIES:
         if demo.key == key:
             return demo.claims
-    raise ApiError(422, "invalid", f"no demo identity {key!r}", "identity")
+    raise ApiError(422, "invalid", N_("there is no such demo identity"), "identity")
 
 
 def home_of_claims(claims: dict[str, Any]) -> str:
@@ -85,7 +85,7 @@ async def to_provider(request: Request, next: str = "/") -> Response:
     cookie for the callback."""
     settings = _settings(request)
     if dev_key_in_use(settings) or not settings.web_client_id:
-        raise ApiError(404, "not_found", "no identity provider is configured (WEB_CLIENT_ID)")
+        raise ApiError(404, "not_found", N_("no identity provider is configured (WEB_CLIENT_ID)"))
     started = await authorization(request)
     _, cookie = sessions(request).sign_in_token(
         {

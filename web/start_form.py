@@ -18,7 +18,7 @@ from api.schemas import StartAuditRequest
 from domain.assessment import AuditLine, NothingToCharge, assess
 from web.casefile import today
 from web.dashboard_actions import OFFICE_STAFF
-from web.forms import FORM_ERROR, Errors, errors_of, optional, posted, text
+from web.forms import FORM_ERROR, Errors, errors_of, optional, posted, problem_message, text
 from web.i18n import N_
 from web.pages import SignedIn, language, require, show
 from web.render import environment, helpers
@@ -177,9 +177,7 @@ def _lines(form: FormData) -> tuple[list[AuditLine], Errors]:
                 }.get(name, name)
                 if field not in LINE_FIELDS:
                     field = "declaration"
-                errors.setdefault(
-                    f"lines-{n}-{field}", problem["msg"].removeprefix("Value error, ")
-                )
+                errors.setdefault(f"lines-{n}-{field}", problem_message(problem))
     return lines, errors
 
 

@@ -36,7 +36,7 @@ def _valid_bin(value: str) -> str:
     """Cached: a feed names the same few thousand importers over and over."""
     problem = bin_problem(value)
     if problem:
-        raise ValueError(f"BIN/IIN {problem}")
+        raise ValueError(problem)
     return value
 
 
