@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -111,6 +111,15 @@ class ProjectionActivities:
             ) from error
 
     def _save(self, update: ProjectionUpdate) -> None:
+        try:
+            self._save_once(update)
+        except IntegrityError:
+            # A concurrent writer got there first (the API writes a case's first row too, and
+            # requests append to its trail): fold again onto what is stored now, rather than
+            # fail and wait for Temporal's retry.
+            self._save_once(update)
+
+    def _save_once(self, update: ProjectionUpdate) -> None:
         with Session(self._engine) as session:
             row = session.get(AuditRow, update.audit_id, with_for_update=True)
             stored = CaseState.model_validate(row.snapshot) if row else None
