@@ -72,7 +72,17 @@ class LineStats:
     hs6: Stats | None
 
 
-def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) -> list[LineStats]:
+@dataclass(frozen=True)
+class Samples:
+    """What a batch judged: `judged`, the ids of every pending line exported (exactly these
+    are then marked screened: a line committed after the export waits for the next run),
+    and `below`, the reference samples of those that may be flagged."""
+
+    judged: list[int]
+    below: list[LineStats]
+
+
+def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) -> Samples:
     """Both reference samples of each pending line of `part` whose unit value is below the
     median share of either (the rule's necessary condition); the rest cannot be flagged."""
     began = time.perf_counter()
@@ -82,7 +92,9 @@ def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) 
         exported = time.perf_counter()
         with duckdb.connect(config={"threads": threads}) as duck:
             duck.execute("SET enable_progress_bar = false")
-            rows = duck.execute(_query(path, rule), [float(rule.median_share)]).fetchall()
+            duck.execute(_load(path))
+            judged = [row[0] for row in duck.execute(_PENDING).fetchall()]
+            rows = duck.execute(_query(rule), [float(rule.median_share)]).fetchall()
     log.info(
         "headings %s-%s: lines exported in %.1f s, samples of %d lines in %.1f s",
         part.first_hs6,
@@ -91,7 +103,7 @@ def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) 
         len(rows),
         time.perf_counter() - exported,
     )
-    return [
+    below = [
         LineStats(
             line_id=row[0],
             hs10=_stats(row[1], row[2], row[3]),
@@ -99,14 +111,27 @@ def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) 
         )
         for row in rows
     ]
+    return Samples(judged=judged, below=below)
 
 
-def _query(path: Path, rule: PriceRule) -> str:
+_PENDING = "SELECT id FROM lines WHERE pending"
+
+
+def _load(path: Path) -> str:
+    """The exported lines as a DuckDB table, with their unit values."""
+    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in _DUCK_TYPES.items())
+    return f"""
+    CREATE TABLE lines AS
+    SELECT *, customs_value_kzt / quantity AS unit_value
+    FROM read_csv('{path}', header = false, columns = {{{columns}}})
+    """
+
+
+def _query(rule: PriceRule) -> str:
     """Counts and quantiles leave the line itself out (EXCLUDE CURRENT ROW). Distinct
     declarants are counted with it, and its own declarant taken off: the same number, and
     DuckDB counts distinct values over an excluding frame row by row (quadratic), over a
     plain one with a merge-sort tree."""
-    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in _DUCK_TYPES.items())
     origin = ", origin_country" if rule.same_origin else ""
     frame = (
         f"ORDER BY registered_on RANGE BETWEEN INTERVAL {int(rule.window_days)} DAYS "
@@ -115,10 +140,7 @@ def _query(path: Path, rule: PriceRule) -> str:
     low = rule.percentile / 100
     quantiles = f"[{low}, 0.25, 0.5, 0.75]"
     return f"""
-    WITH lines AS (
-        SELECT *, customs_value_kzt / quantity AS unit_value
-        FROM read_csv('{path}', header = false, columns = {{{columns}}})
-    ), judged AS (
+    WITH judged AS (
         SELECT id, pending, unit_value,
             count(*) OVER s10 AS n10, count(DISTINCT declarant_bin) OVER w10 - 1 AS d10,
             quantile_cont(unit_value, {quantiles}) OVER s10 AS q10,
