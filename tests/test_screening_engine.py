@@ -59,13 +59,16 @@ def run_once(engine: Engine, settings: Settings) -> tuple[RunPlan, list[Counted]
 
 def random_lines(seed: int, count: int, first_day: Any) -> list[dict[str, Any]]:
     """Three 10-digit codes under two headings, two units, eight importers, 500 days; one
-    line in twelve is priced at a fraction of the market."""
+    line in four of one of 90 rare codes under the second heading (judged by the heading);
+    one line in twelve is priced at a fraction of the market."""
     rng = random.Random(seed)
     rows = []
     for n in range(count):
         code = rng.choice(["8481804000", "8481804009", "8413702000"])
+        if rng.random() < 1 / 4:
+            code = f"84137020{rng.randrange(10, 100)}"
         unit = rng.choice(["796", "166"])
-        price = rng.uniform(900, 1100) * (1.4 if code.endswith("9") else 1)
+        price = rng.uniform(900, 1100) * (1.4 if code == "8481804009" else 1)
         if rng.random() < 1 / 12:
             price *= rng.uniform(0.2, 0.7)
         rows.append(
