@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 from temporalio.testing import ActivityEnvironment
 
 import cli
-from activities.screening import JUDGED_LINES, MARK_JUDGED, ScreeningActivities, price_rule
+from activities.screening import JUDGED, SCREENED, ScreeningActivities, mark_judged, price_rule
 from config import Settings
 from db.reference import load_rate_tables
 from db.screening_imports import import_declarations, import_postal_items
@@ -178,15 +178,15 @@ def test_lines_are_marked_by_key_lookups_even_when_screened_lines_was_analysed_e
         connection.execute(text("ANALYZE screened_lines"))
         analysed = text("SELECT reltuples FROM pg_class WHERE relname = 'screened_lines'")
         assert connection.execute(analysed).scalar_one() == 0
-        connection.execute(text(JUDGED_LINES))
+        connection.execute(text(JUDGED))
         cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(f"EXPLAIN (COSTS OFF) {MARK_JUDGED}", (1,))
+        cursor.execute(f"EXPLAIN (COSTS OFF) {mark_judged(SCREENED)}", (1,))
         plan = [row[0].strip(" ->") for row in cursor.fetchall()]
     # Only the batch's ids are scanned; screened_lines is read by its primary key alone.
     assert plan == [
         "Insert on screened_lines",
         "Conflict Resolution: NOTHING",
-        "Seq Scan on judged_lines",
+        "Seq Scan on judged",
     ]
 
     plan_run, counted = run_once(engine, settings)
