@@ -57,7 +57,6 @@ class Slice:
     """The lines one batch judges: pending lines (not yet screened, id up to `upto_id`) of
     the 6-digit headings `first_hs6`..`last_hs6` registered `first_day`..`last_day`."""
 
-    run_id: int
     upto_id: int
     first_hs6: str
     last_hs6: str

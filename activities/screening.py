@@ -111,7 +111,6 @@ class ScreeningActivities:
     def screen_prices(self, order: BatchOrder) -> Counted:
         batch = order.batch
         part = Slice(
-            run_id=order.run_id,
             upto_id=order.upto_line_id,
             first_hs6=batch.first_hs6,
             last_hs6=batch.last_hs6,
