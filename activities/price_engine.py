@@ -57,7 +57,6 @@ class Slice:
     """The lines one batch judges: pending lines (not yet screened, id up to `upto_id`) of
     the 6-digit headings `first_hs6`..`last_hs6` registered `first_day`..`last_day`."""
 
-    run_id: int
     upto_id: int
     first_hs6: str
     last_hs6: str
@@ -72,7 +71,17 @@ class LineStats:
     hs6: Stats | None
 
 
-def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) -> list[LineStats]:
+@dataclass(frozen=True)
+class Samples:
+    """What a batch judged: `judged`, the ids of every pending line exported (exactly these
+    are then marked screened: a line committed after the export waits for the next run),
+    and `below`, the reference samples of those that may be flagged."""
+
+    judged: list[int]
+    below: list[LineStats]
+
+
+def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) -> Samples:
     """Both reference samples of each pending line of `part` whose unit value is below the
     median share of either (the rule's necessary condition); the rest cannot be flagged."""
     began = time.perf_counter()
@@ -82,7 +91,11 @@ def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) 
         exported = time.perf_counter()
         with duckdb.connect(config={"threads": threads}) as duck:
             duck.execute("SET enable_progress_bar = false")
-            rows = duck.execute(_query(path, rule), [float(rule.median_share)]).fetchall()
+            duck.execute(_load(path))
+            judged = [row[0] for row in duck.execute(_PENDING).fetchall()]
+            by_code, flagged = _queries(rule)
+            duck.execute(by_code)
+            rows = duck.execute(flagged, [float(rule.median_share)]).fetchall()
     log.info(
         "headings %s-%s: lines exported in %.1f s, samples of %d lines in %.1f s",
         part.first_hs6,
@@ -91,7 +104,7 @@ def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) 
         len(rows),
         time.perf_counter() - exported,
     )
-    return [
+    below = [
         LineStats(
             line_id=row[0],
             hs10=_stats(row[1], row[2], row[3]),
@@ -99,41 +112,72 @@ def reference_stats(engine: Engine, part: Slice, rule: PriceRule, threads: int) 
         )
         for row in rows
     ]
+    return Samples(judged=judged, below=below)
 
 
-def _query(path: Path, rule: PriceRule) -> str:
-    """Counts and quantiles leave the line itself out (EXCLUDE CURRENT ROW). Distinct
+_PENDING = "SELECT id FROM lines WHERE pending"
+
+
+def _load(path: Path) -> str:
+    """The exported lines as a DuckDB table, with their unit values."""
+    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in _DUCK_TYPES.items())
+    return f"""
+    CREATE TABLE lines AS
+    SELECT *, customs_value_kzt / quantity AS unit_value
+    FROM read_csv('{path}', header = false, columns = {{{columns}}})
+    """
+
+
+def _queries(rule: PriceRule) -> tuple[str, str]:
+    """Two passes. The first computes every pending line's 10-digit sample; the second the
+    6-digit one, only for the lines whose 10-digit sample is too small (the rule looks at
+    the heading for no other line), over only the lines inside those lines' windows: the
+    heading's windows were more than half of the work when computed for every line.
+
+    Counts and quantiles leave the line itself out (EXCLUDE CURRENT ROW). Distinct
     declarants are counted with it, and its own declarant taken off: the same number, and
     DuckDB counts distinct values over an excluding frame row by row (quadratic), over a
     plain one with a merge-sort tree."""
-    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in _DUCK_TYPES.items())
+    days = int(rule.window_days)
+    frame = f"ORDER BY registered_on RANGE BETWEEN INTERVAL {days} DAYS PRECEDING AND CURRENT ROW"
+    quantiles = f"[{rule.percentile / 100}, 0.25, 0.5, 0.75]"
     origin = ", origin_country" if rule.same_origin else ""
-    frame = (
-        f"ORDER BY registered_on RANGE BETWEEN INTERVAL {int(rule.window_days)} DAYS "
-        "PRECEDING AND CURRENT ROW"
-    )
-    low = rule.percentile / 100
-    quantiles = f"[{low}, 0.25, 0.5, 0.75]"
-    return f"""
-    WITH lines AS (
-        SELECT *, customs_value_kzt / quantity AS unit_value
-        FROM read_csv('{path}', header = false, columns = {{{columns}}})
-    ), judged AS (
-        SELECT id, pending, unit_value,
-            count(*) OVER s10 AS n10, count(DISTINCT declarant_bin) OVER w10 - 1 AS d10,
-            quantile_cont(unit_value, {quantiles}) OVER s10 AS q10,
-            count(*) OVER s6 AS n6, count(DISTINCT declarant_bin) OVER w6 - 1 AS d6,
-            quantile_cont(unit_value, {quantiles}) OVER s6 AS q6
-        FROM lines
-        WINDOW w10 AS (PARTITION BY hs_code, unit{origin} {frame}),
-            s10 AS (PARTITION BY hs_code, unit{origin} {frame} EXCLUDE CURRENT ROW),
-            w6 AS (PARTITION BY hs6, unit{origin} {frame}),
-            s6 AS (PARTITION BY hs6, unit{origin} {frame} EXCLUDE CURRENT ROW)
-    )
-    SELECT id, n10, d10, q10, n6, d6, q6 FROM judged
-    WHERE pending AND (unit_value < $1 * q10[3] OR unit_value < $1 * q6[3])
-    ORDER BY id
+
+    def sample(source: str, code: str, name: str) -> str:
+        return (
+            f"count(*) OVER s{name} AS n{name}, "
+            f"count(DISTINCT declarant_bin) OVER w{name} - 1 AS d{name}, "
+            f"quantile_cont(unit_value, {quantiles}) OVER s{name} AS q{name} "
+            f"FROM {source} "
+            f"WINDOW w{name} AS (PARTITION BY {code}, unit{origin} {frame}), "
+            f"s{name} AS (PARTITION BY {code}, unit{origin} {frame} EXCLUDE CURRENT ROW)"
+        )
+
+    by_code = f"""
+    CREATE TABLE by_code AS
+    SELECT id, unit_value, registered_on, hs6, unit{origin}, {sample("lines", "hs_code", "10")}
+    QUALIFY pending
     """
+    flagged = f"""
+    WITH short AS (
+        SELECT * FROM by_code
+        WHERE n10 < {int(rule.min_lines)} OR d10 < {int(rule.min_declarants)}
+    ), spans AS (
+        SELECT hs6, unit{origin}, min(registered_on) - INTERVAL {days} DAYS AS since,
+            max(registered_on) AS until
+        FROM short GROUP BY ALL
+    ), spanned AS (
+        SELECT lines.* FROM lines JOIN spans USING (hs6, unit{origin})
+        WHERE registered_on BETWEEN since AND until
+    ), by_heading AS (
+        SELECT id, {sample("spanned", "hs6", "6")}
+    )
+    SELECT c.id, c.n10, c.d10, c.q10, h.n6, h.d6, h.q6
+    FROM by_code c LEFT JOIN short USING (id) LEFT JOIN by_heading h ON h.id = short.id
+    WHERE c.unit_value < $1 * CASE WHEN short.id IS NULL THEN c.q10[3] ELSE h.q6[3] END
+    ORDER BY c.id
+    """
+    return by_code, flagged
 
 
 def _stats(lines: int, declarants: int, quantiles: list[float] | None) -> Stats | None:

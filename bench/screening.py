@@ -2,6 +2,7 @@
 and recall on planted cases, on SQLite and PostgreSQL.
 
     python -m bench.screening [--lines 1000000] [--items 200000] [--postgres postgresql://...]
+        [--analyse]
 
 Generates declaration lines (2 000 ten-digit codes of uneven popularity under 600 headings,
 5 000 importers, two years, honest unit values spread ±8 % around each code's price) with
@@ -9,7 +10,10 @@ Generates declaration lines (2 000 ten-digit codes of uneven popularity under 60
 planted splitting (4-8 parcels in one month) and bulk parcels (4-10 units of one type).
 The feeds go through the import code the API uses (CSV, one call per 100 000 rows); the
 run calls the workflow's activities in order in a child process, whose peak resident
-memory (DuckDB included, it runs in-process) is reported on its own.
+memory (DuckDB included, it runs in-process) is reported on its own. `--analyse` gathers
+the planner's statistics between the import and the run, as autovacuum may have done by
+the first run after deployment: `screened_lines` and `screened_items` then look empty to
+the planner while the run fills them.
 """
 
 import argparse
@@ -28,7 +32,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from temporalio.testing import ActivityEnvironment
 
 from activities.screening import ScreeningActivities
@@ -229,6 +233,7 @@ def measure(
     database: Callable[[], AbstractContextManager[str]],
     lines: list[dict[str, Any]],
     items: list[dict[str, Any]],
+    analyse: bool,
 ) -> dict[str, Any]:
     line_files = [as_csv(part, DECLARATION_COLUMNS) for part in chunks(lines)]
     item_files = [as_csv(part, POSTAL_COLUMNS) for part in chunks(items)]
@@ -242,6 +247,9 @@ def measure(
         stored += [import_postal_items(engine, data).stored for data in item_files]
         items_seconds = time.perf_counter() - began
         assert sum(stored) == len(lines) + len(items), "the generator made rows the import refused"
+        if analyse:
+            with engine.begin() as connection:
+                connection.execute(text("ANALYZE"))
         engine.dispose()
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
@@ -282,6 +290,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200_000)
     parser.add_argument("--postgres", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--analyse", action="store_true", help="ANALYZE before the run")
     args = parser.parse_args()
     began = time.perf_counter()
     lines, planted_lines = declaration_lines(args.lines)
@@ -295,7 +304,7 @@ def main() -> None:
     if args.postgres.startswith("postgres"):
         databases["PostgreSQL"] = lambda: postgres_database(args.postgres)
     for name, database in databases.items():
-        result = measure(database, lines, items)
+        result = measure(database, lines, items, args.analyse)
         print(f"== {name}")
         print(
             f"import: {len(lines) / result['lines_seconds']:,.0f} lines/s "

@@ -76,7 +76,6 @@ class PostalItemRow(SQLModel, table=True):
             name="uq_postal_items_item",
         ),
         Index("ix_postal_items_recipient_day", "recipient_iin", "accepted_on"),
-        Index("ix_postal_items_pending", "screened_run"),
     )
 
     id: int | None = Field(default=None, sa_type=RowId, primary_key=True)
@@ -88,8 +87,18 @@ class PostalItemRow(SQLModel, table=True):
     quantity: int
     declared_value: Decimal = Field(sa_type=Numeric(18, 2))
     currency: str = Field(max_length=3)
-    screened_run: int | None = None
     imported_at: datetime
+
+
+class ScreenedItemRow(SQLModel, table=True):
+    """A postal item some run has judged (an item without a row is pending): narrow for
+    the same reason as `screened_lines` (marking 200 000 items by updating their rows took
+    3.1 s on PostgreSQL)."""
+
+    __tablename__ = "screened_items"
+
+    item_id: int = Field(sa_column=Column(RowId, primary_key=True, autoincrement=False))
+    run_id: int
 
 
 class ScreeningRunRow(SQLModel, table=True):

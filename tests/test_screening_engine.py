@@ -2,6 +2,7 @@
 the lines the rule's definition flags, batch by batch, and screening again adds nothing."""
 
 import json
+import os
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -9,18 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from temporalio.testing import ActivityEnvironment
 
 import cli
-from activities.screening import ScreeningActivities, price_rule
+from activities.screening import JUDGED, SCREENED, ScreeningActivities, mark_judged, price_rule
 from config import Settings
 from db.reference import load_rate_tables
 from db.screening_imports import import_declarations, import_postal_items
 from db.screening_models import CandidateRow, DeclarationLineRow
-from db.screening_store import create_run
+from db.screening_store import create_run, get_run
 from domain.screening.price import judge, reference_sample, sample_stats
 from domain.screening.records import DeclarationLine
 from domain.screening.run import BatchOrder, Counted, PostalOrder, RunOrder, RunPlan
@@ -58,13 +59,16 @@ def run_once(engine: Engine, settings: Settings) -> tuple[RunPlan, list[Counted]
 
 def random_lines(seed: int, count: int, first_day: Any) -> list[dict[str, Any]]:
     """Three 10-digit codes under two headings, two units, eight importers, 500 days; one
-    line in twelve is priced at a fraction of the market."""
+    line in four of one of 90 rare codes under the second heading (judged by the heading);
+    one line in twelve is priced at a fraction of the market."""
     rng = random.Random(seed)
     rows = []
     for n in range(count):
         code = rng.choice(["8481804000", "8481804009", "8413702000"])
+        if rng.random() < 1 / 4:
+            code = f"84137020{rng.randrange(10, 100)}"
         unit = rng.choice(["796", "166"])
-        price = rng.uniform(900, 1100) * (1.4 if code.endswith("9") else 1)
+        price = rng.uniform(900, 1100) * (1.4 if code == "8481804009" else 1)
         if rng.random() < 1 / 12:
             price *= rng.uniform(0.2, 0.7)
         rows.append(
@@ -155,6 +159,45 @@ def test_duckdb_samples_flag_what_the_definition_flags_and_reruns_add_nothing(
     plan, counted = run_once(engine, settings)
     assert sum(c.screened for c in counted[:-1]) == 150
     assert found_flags(engine) == expected | expected_flags(engine, settings, new)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL (DATABASE_URL): its planner's statistics are the point",
+)
+def test_lines_are_marked_by_key_lookups_even_when_screened_lines_was_analysed_empty(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """The first run after deployment, once autovacuum has analysed the empty table: the
+    planner takes `screened_lines` for empty while a batch fills it. Marking a batch must
+    not rest on that estimate (a nested loop over `screened_lines` per line is quadratic)."""
+    settings = screening_settings(database_url, tmp_path, screening_batch_lines=10_000)
+    lines = random_lines(3, 4000, DAY - timedelta(days=700))
+    assert import_declarations(engine, as_csv(lines)).stored == 4000
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE screened_lines"))
+        analysed = text("SELECT reltuples FROM pg_class WHERE relname = 'screened_lines'")
+        assert connection.execute(analysed).scalar_one() == 0
+        connection.execute(text(JUDGED))
+        cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(f"EXPLAIN (COSTS OFF) {mark_judged(SCREENED)}", (1,))
+        plan = [row[0].strip(" ->") for row in cursor.fetchall()]
+    # Only the batch's ids are scanned; screened_lines is read by its primary key alone.
+    assert plan == [
+        "Insert on screened_lines",
+        "Conflict Resolution: NOTHING",
+        "Seq Scan on judged",
+    ]
+
+    plan_run, counted = run_once(engine, settings)
+    assert len(plan_run.batches) == 1 and counted[0].screened == 4000
+    run = get_run(engine, plan_run.run_id)
+    assert run is not None and run.lines_screened == 4000
+    with engine.connect() as connection:
+        marked = connection.execute(
+            text("SELECT count(*), min(run_id), max(run_id) FROM screened_lines")
+        )
+        assert tuple(marked.one()) == (4000, plan_run.run_id, plan_run.run_id)
 
 
 def test_postal_items_screened_once_with_their_recipients_months(
