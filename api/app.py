@@ -5,10 +5,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry
-from sqlalchemy.exc import InterfaceError, OperationalError
-from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
 from api import (
@@ -25,15 +22,7 @@ from api import (
 )
 from api.auth import TokenVerifier
 from api.cases import CaseGateway
-from api.errors import (
-    ERROR_RESPONSES,
-    ApiError,
-    api_error_handler,
-    database_down_handler,
-    http_error_handler,
-    unexpected_error_handler,
-    validation_error_handler,
-)
+from api.errors import ERROR_RESPONSES, HANDLERS
 from api.gate import RequestGate
 from api.metrics import RequestMetrics, metrics_endpoint
 from config import Settings
@@ -97,12 +86,8 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     registry = CollectorRegistry()
     app.add_middleware(RequestMetrics, registry=registry)  # outermost: counts refusals too
     app.add_route("/metrics", metrics_endpoint(registry), include_in_schema=False)
-    app.add_exception_handler(ApiError, api_error_handler)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(HTTPException, http_error_handler)
-    app.add_exception_handler(OperationalError, database_down_handler)
-    app.add_exception_handler(InterfaceError, database_down_handler)
-    app.add_exception_handler(Exception, unexpected_error_handler)
+    for kind, handler in HANDLERS:
+        app.add_exception_handler(kind, handler)
     app.include_router(routes.router)
     app.include_router(payment_routes.router)
     app.include_router(charge_routes.router)

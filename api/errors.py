@@ -4,14 +4,16 @@ Every error, 500 included, has one shape (`ErrorBody`), and the OpenAPI schema s
 every status an endpoint can answer, so clients and contract tests need no special cases.
 """
 
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -151,3 +153,24 @@ async def unexpected_error_handler(request: Request, error: Exception) -> JSONRe
         detail="an unexpected error; it has been logged. Retry later, or report the time.",
     )
     return answer(500, body)
+
+
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+# Which handler answers which error, most specific first (the app registers these).
+HANDLERS: tuple[tuple[type[Exception], Handler], ...] = (
+    (ApiError, api_error_handler),
+    (RequestValidationError, validation_error_handler),
+    (HTTPException, http_error_handler),
+    (OperationalError, database_down_handler),
+    (InterfaceError, database_down_handler),
+    (Exception, unexpected_error_handler),
+)
+
+
+async def late_answer(request: Request, error: Exception) -> dict[str, Any]:
+    """The error body the app would have answered `error` with, for a streamed reply whose
+    status has already been sent: it becomes the reply's last line."""
+    handler = next(handler for kind, handler in HANDLERS if isinstance(error, kind))
+    reply = await handler(request, error)
+    body: dict[str, Any] = json.loads(bytes(reply.body))
+    return body

@@ -3,17 +3,18 @@
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 from sqlalchemy.engine import Engine
+from starlette.requests import ClientDisconnect
 
 from api.auth import Principal
 from api.cases import CaseGateway, WorkerUnavailable
 from api.deps import AuditIdParam, Db, Gateway, allow
-from api.errors import ApiError, ErrorBody
+from api.errors import ApiError, late_answer
 from api.schemas import EdgeInput, PaymentAccepted, PaymentRequest, UnmatchedPayment
 from api.statements import (
     AnswerWhileReading,
@@ -21,8 +22,10 @@ from api.statements import (
     Outcome,
     Posting,
     StatementResult,
+    Tally,
     answered,
     csv_postings,
+    tally,
     totals,
 )
 from db import unmatched
@@ -145,23 +148,24 @@ async def _answer(
     results = answered(postings, apply, request.app.state.settings.statement_concurrency)
     if NDJSON not in request.headers.get("accept", ""):
         return totals([line async for line in results])
-    return AnswerWhileReading(_ndjson(results), media_type=NDJSON)
+    return AnswerWhileReading(_ndjson(request, results), media_type=NDJSON)
 
 
-async def _ndjson(results: AsyncIterator[LineResult]) -> AsyncIterator[str]:
-    """Each result as a JSON line, then the totals; an error after the answer has begun
-    is the last line (`{"error": ...}`), the lines before it stand."""
-    seen: list[LineResult] = []
+async def _ndjson(request: Request, results: AsyncIterator[LineResult]) -> AsyncIterator[str]:
+    """Each result as a JSON line, then the totals. An error after the answer has begun
+    (Temporal or the database gone, a body cut off at its size limit) is the last line,
+    `{"error": ...}` as the app would have answered it; the lines before it stand."""
+    counts = {name: 0 for name in get_args(Tally)}
     try:
         async for line in results:
-            seen.append(line)
+            counts[tally(line)] += 1
             yield line.model_dump_json() + "\n"
-    except ApiError as error:
-        body = ErrorBody(code=error.code, detail=error.message, field=error.field)
-        yield json.dumps({"error": body.model_dump(exclude_none=True)}) + "\n"
+    except ClientDisconnect:
+        return  # nobody is listening; what was applied stands, a resend counts it once
+    except Exception as error:
+        yield json.dumps({"error": await late_answer(request, error)}) + "\n"
         return
-    summary = totals(seen).model_dump(exclude={"results"})
-    yield json.dumps(summary) + "\n"
+    yield json.dumps(counts) + "\n"
 
 
 async def _apply(

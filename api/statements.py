@@ -11,8 +11,10 @@ so of two lines with one reference it is always the first that counts.
 
 import asyncio
 import csv
+import functools
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Literal
+from typing import Literal, get_args
 
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
@@ -25,6 +27,7 @@ from domain.storable import text_problem
 
 CSV_COLUMNS = ("audit_id", "reference", "amount", "paid_at", "kind")
 _BOM = b"\xef\xbb\xbf"
+MAX_LINE_BYTES = 64 * 1024  # a posting is a few dozen bytes; a longer "line" is not one
 
 Outcome = Literal["accepted", "duplicate", "queued", "unknown_audit", "closed", "invalid"]
 
@@ -44,13 +47,19 @@ class StatementResult(BaseModel):
     rejected: int
 
 
+Tally = Literal["accepted", "duplicates", "rejected"]
+
+
+def tally(line: LineResult) -> Tally:
+    """Which of the statement's totals a line counts in."""
+    if line.result == "accepted":
+        return "accepted"
+    return "duplicates" if line.result == "duplicate" else "rejected"
+
+
 def totals(results: list[LineResult]) -> StatementResult:
-    return StatementResult(
-        results=results,
-        accepted=sum(r.result == "accepted" for r in results),
-        duplicates=sum(r.result == "duplicate" for r in results),
-        rejected=sum(r.result not in ("accepted", "duplicate") for r in results),
-    )
+    counts = Counter(tally(line) for line in results)
+    return StatementResult(results=results, **{name: counts[name] for name in get_args(Tally)})
 
 
 class Posting(BaseModel):
@@ -80,7 +89,7 @@ async def csv_postings(chunks: AsyncIterator[bytes]) -> AsyncIterator[Posting]:
     is given out, so a file that is not a statement is refused (422) with nothing applied."""
     lines = _text_lines(chunks)
     header = await anext(lines, None)
-    columns = next(csv.reader([header])) if header else []
+    columns = next(csv.reader([header]), []) if header else []
     missing = [c for c in CSV_COLUMNS[:4] if c not in columns]
     if missing:
         raise ApiError(
@@ -88,29 +97,51 @@ async def csv_postings(chunks: AsyncIterator[bytes]) -> AsyncIterator[Posting]:
         )
     number = 0
     async for text in lines:
-        if not text.strip():
+        if text is not None and not text.strip():
             continue
         number += 1
-        yield _posting(number, columns, text)
+        if text is None:
+            problem = f"the line is longer than {MAX_LINE_BYTES} bytes"
+            yield Posting(line=number, audit_id="", reference=None, problem=problem)
+        else:
+            yield _posting(number, columns, text)
     if number == 0:
         raise ApiError(422, "invalid", "the statement has a header but no postings")
 
 
-async def _text_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+async def _text_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str | None]:
     """Complete lines, each decoded on its own (a UTF-8 sequence never contains a newline
-    byte), so one damaged line is reported as such instead of refusing the whole file."""
-    pending = b""
-    first = True
+    byte), so one damaged line is reported as such instead of refusing the whole file; None
+    for a line longer than MAX_LINE_BYTES, which is skipped rather than held in memory."""
+    pending = bytearray()
+    first, skipping = True, False
     async for chunk in chunks:
         pending += chunk
         if first and len(pending) >= len(_BOM):
-            pending = pending.removeprefix(_BOM)
+            if pending.startswith(_BOM):
+                del pending[: len(_BOM)]
             first = False
-        *complete, pending = pending.split(b"\n")
-        for raw in complete:
-            yield raw.rstrip(b"\r").decode("utf-8", errors="replace")
-    if pending.strip():
-        yield pending.removeprefix(_BOM).rstrip(b"\r").decode("utf-8", errors="replace")
+        last = pending.rfind(b"\n")
+        if last != -1:
+            complete = bytes(pending[:last])
+            del pending[: last + 1]
+            lines = complete.split(b"\n")
+            if skipping:  # the rest of an over-long line
+                lines, skipping = lines[1:], False
+            for raw in lines:
+                yield _decoded(raw)
+        if not skipping and len(pending) > MAX_LINE_BYTES:
+            pending.clear()
+            skipping = True
+            yield None
+        elif skipping:
+            pending.clear()
+    if pending.strip() and not skipping:
+        yield _decoded(bytes(pending).removeprefix(_BOM))
+
+
+def _decoded(raw: bytes) -> str:
+    return raw.rstrip(b"\r").decode("utf-8", errors="replace")
 
 
 def _posting(number: int, columns: list[str], text: str) -> Posting:
@@ -143,7 +174,9 @@ async def answered(
     postings: AsyncIterator[Posting], apply: Apply, window: int
 ) -> AsyncIterator[LineResult]:
     """Each posting's result in the statement's order, as soon as it is known, while the
-    rest is still arriving; at most `window` postings are read ahead of the caller.
+    rest is still arriving; at most `window` postings are being applied at once. Results
+    the caller has not taken yet wait in order: a client that sends its whole statement
+    before reading the answer must not hold up the reading of its own body.
 
     An error that is not a line's own answer (Temporal unreachable, a body cut off) stops
     the statement: the lines before it stand, and sending it again counts each reference once.
@@ -153,6 +186,12 @@ async def answered(
 
     async def read() -> None:
         last_of_case: dict[str, asyncio.Task[LineResult]] = {}
+
+        def done(task: asyncio.Task[LineResult], audit_id: str) -> None:
+            slots.release()  # a slot is a posting being applied, not a result not yet sent
+            if last_of_case.get(audit_id) is task:
+                del last_of_case[audit_id]
+
         try:
             async for posting in postings:
                 await slots.acquire()
@@ -160,6 +199,7 @@ async def answered(
                     _in_turn(last_of_case.get(posting.audit_id), posting, apply)
                 )
                 last_of_case[posting.audit_id] = task
+                task.add_done_callback(functools.partial(done, audit_id=posting.audit_id))
                 queue.put_nowait(task)
         finally:
             queue.put_nowait(None)
@@ -167,9 +207,7 @@ async def answered(
     reader = asyncio.create_task(read())
     try:
         while (task := await queue.get()) is not None:
-            result = await task
-            slots.release()
-            yield result
+            yield await task
         await reader  # its error, if the statement could not be read to the end
     finally:
         reader.cancel()
@@ -190,9 +228,10 @@ async def _in_turn(
 
 class AnswerWhileReading(StreamingResponse):
     """A streamed answer that leaves the request's body to the route. Starlette's own, under
-    ASGI servers before spec 2.4, listens on `receive` for a disconnect while it streams,
-    which takes the statement's remaining body away from the route still reading it; a gone
-    client shows here as a failed send, and in the route as the body ending early."""
+    ASGI servers before spec 2.4 (uvicorn), listens on `receive` for a disconnect while it
+    streams, which takes the statement's remaining body away from the route still reading
+    it. A client that goes away shows in the route as the body ending early
+    (`ClientDisconnect`); under servers whose send fails instead, here too."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -7,9 +7,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
 from config import Settings
 from tests.cases import started
+from tests.conftest import serving
 from tests.tokens import Tokens
 
 HEADER = "audit_id,reference,amount,paid_at,kind\n"
@@ -149,3 +152,53 @@ async def test_a_bad_line_is_reported_and_the_rest_applied(api: httpx.AsyncClien
     assert batch.json()["results"][0]["result"] == "invalid"
     nothing = await api.post("/payments/import", content=HEADER.encode())
     assert nothing.status_code == 422 and "no postings" in nothing.json()["detail"]
+
+
+async def test_a_client_that_sends_everything_before_reading_gets_its_answer(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Most clients upload the whole statement before they read a byte of the answer: the
+    answer waiting to be read must never stop the API from reading the rest of the body."""
+    lines = 300_000  # well past what the sockets between client and API can buffer
+    body = HEADER + "".join(
+        f"CA-2026-000001,BIG-{n},not-a-number,2026-01-05,\n" for n in range(lines)
+    )
+    headers = {
+        **Tokens(settings).header("treasury"),
+        "Content-Type": "text/csv",
+        "Accept": "application/x-ndjson",
+    }
+    async with httpx.AsyncClient(base_url=api.base_url, timeout=60) as client:
+        reply = await client.post("/payments/import", content=body.encode(), headers=headers)
+    assert reply.status_code == 200
+    answer = reply.text.splitlines()
+    assert len(answer) == lines + 1
+    assert json.loads(answer[-1]) == {"accepted": 0, "duplicates": 0, "rejected": lines}
+
+
+async def test_an_error_after_the_answer_began_is_its_last_line(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """A chunked statement that grows past IMPORT_MAX_BYTES once its first results are out:
+    the answer ends with the 413 the API would have given, not with a cut-off reply."""
+    small = settings.model_copy(update={"import_max_bytes": 4096})
+    headers = {
+        **Tokens(settings).header("treasury"),
+        "Content-Type": "text/csv",
+        "Accept": "application/x-ndjson",
+    }
+    async with serving(create_app(small, client=dev_env.client)) as base:
+        exchange = await ChunkedExchange.open(base, "/payments/import", headers)
+        try:
+            await exchange.send(HEADER + "CA-2026-000001,E-1,abc,2026-01-05,\n")
+            assert await asyncio.wait_for(exchange.status(), timeout=60) == 200
+            first = await asyncio.wait_for(exchange.json_line(), timeout=60)
+            assert first["result"] == "invalid"
+            await exchange.send("CA-2026-000001,E-2,abc,2026-01-05,\n" * 200)
+            await exchange.finish()
+            lines = [await exchange.json_line()]
+            while "error" not in lines[-1]:
+                lines.append(await exchange.json_line())
+        finally:
+            await exchange.close()
+    assert lines[-1]["error"]["code"] == "too_large"
