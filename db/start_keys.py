@@ -2,9 +2,10 @@
 
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db.models import StartKeyRow
 
@@ -37,9 +38,16 @@ def claim(engine: Engine, owner: str, key: str, audit_id: str, body_sha256: str)
 
 
 def rebind(engine: Engine, owner: str, key: str, taken: str, audit_id: str) -> None:
-    """Move a key this request has just claimed off an id that turned out to be taken."""
+    """Move a key off an id that turned out to be taken, unless an overlapping try of the
+    same request moved it first (one conditional update: only one of them moves it)."""
     with Session(engine) as session:
-        row = session.get(StartKeyRow, (owner, key))
-        if row is not None and row.audit_id == taken:
-            row.audit_id = audit_id
-            session.commit()
+        session.execute(
+            update(StartKeyRow)
+            .where(
+                col(StartKeyRow.owner) == owner,
+                col(StartKeyRow.key) == key,
+                col(StartKeyRow.audit_id) == taken,
+            )
+            .values(audit_id=audit_id)
+        )
+        session.commit()
