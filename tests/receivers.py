@@ -8,14 +8,19 @@ from fastapi import FastAPI, Request, Response
 from domain.signing import SIGNATURE_HEADER, verify
 
 
-def create_receiver(secret: str) -> tuple[FastAPI, list[dict[str, Any]]]:
+def create_receiver(secret: str, fail_first: int = 0) -> tuple[FastAPI, list[dict[str, Any]]]:
     """The app and the list of verified payloads it accepted; bad signatures get 401, and a
-    resend (an Idempotency-Key already accepted) is acknowledged but not accepted twice."""
+    resend (an Idempotency-Key already accepted) is acknowledged but not accepted twice. The
+    first `fail_first` requests get a 503, as a receiver that is briefly down."""
     app = FastAPI()
     accepted: list[dict[str, Any]] = []
+    failures = [fail_first]
 
     @app.post("/hook")
     async def hook(request: Request) -> Response:
+        if failures[0] > 0:
+            failures[0] -= 1
+            return Response(status_code=503)
         body = await request.body()
         header = request.headers.get(SIGNATURE_HEADER, "")
         if not verify(secret, header, body, now=int(time.time())):

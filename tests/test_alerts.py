@@ -294,3 +294,30 @@ async def test_the_case_shows_an_alert_being_retried_until_it_goes_out(
     assert done["alerts_retrying"] == [] and attempts(done, "sms")[-1] == "sent"
     assert attempts(done, "sms").count("temporary-failure") == 4
     assert any(e["kind"] == "alert_retrying" for e in done["events"])
+
+
+async def test_a_channel_that_went_out_is_not_shown_as_retrying_while_another_still_is(
+    api: httpx.AsyncClient, sms_gateway: str
+) -> None:
+    """The webhook's receiver is down for one try, the SMS gateway for much longer: the case
+    records the webhook as sent (and no longer being retried) as soon as it is, not when
+    the SMS finally goes out."""
+    app, accepted = create_receiver(SECRET, fail_first=1)
+    async with serving(app) as receiver, httpx.AsyncClient(base_url=sms_gateway) as gateway:
+        registered = await api.put(
+            f"/parties/{PARTY_BIN}/webhook", json={"url": f"{receiver}/hook", "secret": SECRET}
+        )
+        assert registered.status_code == 200
+        await gateway.post("/faults", json={"mode": "fail", "times": 7})
+        case = await started(api)
+
+        async def webhook_out_sms_still_trying() -> dict[str, Any] | None:
+            snapshot: dict[str, Any] = (await api.get(f"/audits/{case['id']}")).json()
+            pending = {p["channel"] for p in snapshot["alerts_retrying"]}
+            done = attempts(snapshot, "webhook")[-1:] == ["sent"]
+            return snapshot if done and pending == {"sms"} else None
+
+        seen = await eventually(webhook_out_sms_still_trying, timeout=20)
+        await gateway.delete("/faults")
+    assert seen is not None, "the webhook's outcome waited for the SMS"
+    assert len(accepted) == 1

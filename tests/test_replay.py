@@ -243,7 +243,8 @@ SCENARIOS: dict[str, Scenario] = {
     "registered_mail": registered_mail,
     "returned_mail_inspection_act": returned_mail,
     "hand_delivery": hand_delivery,
-    "alert_retrying": alert_retrying,
+    "alert_retrying": alert_retrying,  # recorded before outcomes were recorded as they came
+    "alert_outcomes_as_they_come": alert_retrying,
     "accepted_on_a_day_off": accepted_on_a_day_off,
 }
 

@@ -295,9 +295,8 @@ class CaseShell:
                 channel=str(channel),
                 detail=detail,
             ),
+            lambda outcome: courier.record_outcome(self._note, document, outcome),
         )
-        for outcome in outcomes:
-            courier.record_outcome(self._note, document, outcome)
         if courier.every_alert_failed(outcomes):
             self._note(EventKind.ALERTS_FAILED, document=document.number)
             await self._tell_staff(

@@ -48,9 +48,11 @@ ALERT_BACKSTOP = timedelta(days=15)
 # runs; a try that was cut off is sent again under the same idempotency key.
 FIRST_TRY = RetryPolicy(maximum_attempts=1)
 ALERT_FIRST_TRY = "alert-first-try"  # workflow.patched: cases started before it replay as they ran
+ALERT_OUTCOME_AS_IT_COMES = "alert-outcome-as-it-comes"  # workflow.patched, likewise
 
 Record = Callable[..., None]
 Retrying = Callable[[Channel, str], None]
+Settled = Callable[[DeliveryOutcome], None]
 
 
 async def issue(
@@ -105,15 +107,25 @@ async def alert(
     document: RenderedDocument,
     deadline: date | None,
     retrying: Retrying,
+    settled: Settled,
 ) -> list[DeliveryOutcome]:
     """E-mail, SMS and webhook side by side; a channel that gives up is reported, not raised.
-    `retrying` hears of a channel whose first try failed and that goes on trying."""
+    `retrying` hears of a channel whose first try failed and that goes on trying, `settled`
+    of each channel's outcome as soon as it is known (one channel may retry for hours)."""
     request = AlertRequest(audit_id=audit_id, party=party, document=document, deadline=deadline)
-    return list(
-        await asyncio.gather(
-            *(_alert_one(channel, request, retrying) for channel in ALERT_CHANNELS)
-        )
-    )
+    as_they_come = workflow.patched(ALERT_OUTCOME_AS_IT_COMES)
+
+    async def one(channel: Channel) -> DeliveryOutcome:
+        outcome = await _alert_one(channel, request, retrying)
+        if as_they_come:
+            settled(outcome)
+        return outcome
+
+    outcomes = list(await asyncio.gather(*(one(channel) for channel in ALERT_CHANNELS)))
+    if not as_they_come:  # cases started before: all outcomes once the last was known
+        for outcome in outcomes:
+            settled(outcome)
+    return outcomes
 
 
 async def _alert_one(
