@@ -1,11 +1,13 @@
 """Helpers to drive a case through Temporal the way the API does."""
 
 import asyncio
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 from temporalio.client import Client, WorkflowHandle
 
+from domain.calendar import WorkingCalendar
 from domain.case import AuditStart, CaseEvent, CaseSnapshot
 from domain.lifecycle import AuditStatus, EventKind
 from tests.factories import start_body
@@ -69,3 +71,12 @@ async def until(
             return case
         await asyncio.sleep(0.1)
     raise AssertionError(f"{audit_id}: {field} stayed {case[field]}, expected {value}")
+
+
+def first_day_off_after(day: date) -> date:
+    """The first weekend day or holiday after `day` (by holidays.KZ, no decrees)."""
+    calendar = WorkingCalendar()
+    day += timedelta(1)
+    while calendar.is_working_day(day):
+        day += timedelta(1)
+    return day

@@ -28,7 +28,7 @@ from domain.case_rules import decision_time
 from domain.clock import ALMATY, end_of_day, local_date
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
-from tests.cases import milestones, start_case, wait_for
+from tests.cases import first_day_off_after, milestones, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order, start_body
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
@@ -124,8 +124,8 @@ async def test_a_decision_taken_on_a_day_off_is_issued_on_the_next_working_day(
         case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
         await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
         now = await time_env.get_current_time()
-        saturday = local_date(now) + timedelta((5 - local_date(now).weekday()) % 7 or 7)
-        at = datetime.combine(saturday, time(11), tzinfo=ALMATY)
+        day_off = first_day_off_after(local_date(now))
+        at = datetime.combine(day_off, time(11), tzinfo=ALMATY)
         await time_env.sleep(at - now)
         reasons = {"reasons": "price unproven"} if decision == "reject" else {}
         await handle.execute_update(CameralAudit.review, review_order(decision=decision, **reasons))
@@ -135,7 +135,7 @@ async def test_a_decision_taken_on_a_day_off_is_issued_on_the_next_working_day(
         issued = session.exec(
             select(DocumentRow).where(DocumentRow.audit_id == result.id, DocumentRow.kind == kind)
         ).one()
-    working_day = calendar.nth_working_day_after(saturday, 1)
+    working_day = calendar.nth_working_day_after(day_off, 1)
     assert issued.issued_on == working_day and calendar.is_working_day(issued.issued_on)
     delivered = [e for e in result.events if e.kind == EventKind.DELIVERY_ATTEMPT]
     assert local_date(delivered[-1].at) >= working_day

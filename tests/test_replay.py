@@ -38,7 +38,7 @@ from domain.case import (
 )
 from domain.clock import ALMATY, local_date
 from domain.lifecycle import AuditStatus
-from tests.cases import start_case, wait_for
+from tests.cases import first_day_off_after, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order, start_body
 from worker import build_worker, workflow_runner
 from workflows.cameral_audit import CameralAudit
@@ -69,8 +69,8 @@ async def accepted_on_a_day_off(
     handle, case = await _awaiting(env, queue)
     await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
     now = await env.get_current_time()
-    saturday = local_date(now) + timedelta((5 - local_date(now).weekday()) % 7 or 7)
-    await env.sleep(datetime.combine(saturday, time(11), tzinfo=ALMATY) - now)
+    day_off = first_day_off_after(local_date(now))
+    await env.sleep(datetime.combine(day_off, time(11), tzinfo=ALMATY) - now)
     await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
     return handle
 

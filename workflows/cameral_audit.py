@@ -495,9 +495,8 @@ class CameralAudit(CaseShell):
     async def _until_a_working_day(self) -> None:
         """Decisions are dated on working days: one taken on a day off is issued, delivered
         and counted from (the appeal period) at the start of the next working day."""
-        today = self._today()
-        day = await self._count("dated", today)
-        if day != today:
+        while (day := await self._count("dated", self._today())) != self._today():
+            # Asked again on waking: a decree may have made that day a day off meanwhile.
             await workflow.sleep(
                 datetime.combine(day, OFFICE_OPENS, tzinfo=ALMATY) - workflow.now()
             )
