@@ -192,7 +192,8 @@ def accepted(
             if candidate_id is not None
         )
         for candidate_id in bound:
-            details = {"candidate": candidate_id, "rule": "price", "audit_id": audit_id}
+            rule = next(row.rule for row in claimed if row.id == candidate_id)
+            details = {"candidate": candidate_id, "rule": rule, "audit_id": audit_id}
             trail.append_in(
                 session,
                 candidate_trail_id(candidate_id),

@@ -40,6 +40,7 @@ REASONS: dict[str, str] = {
     # Input values, as the pages word them (the API keeps pydantic's own messages).
     "implausible_date": N_("%(day)s is outside %(earliest)s..%(latest)s"),
     "field_required": N_("this field is required"),
+    "too_short": N_("at least %(limit)s characters"),
     "too_long": N_("at most %(limit)s characters"),
     "too_many": N_("at most %(limit)s items"),
     "not_a_date": N_("a date, like 2026-03-05"),

@@ -55,7 +55,7 @@ def errors_of(
 # with, and the context value that fills its %(limit)s or %(expected)s.
 _PYDANTIC_REASONS: dict[str, tuple[str, str | None]] = {
     "missing": ("field_required", None),
-    "string_too_short": ("field_required", None),  # the forms' only minimum is "not empty"
+    "string_too_short": ("too_short", "min_length"),
     "too_short": ("field_required", None),
     "string_too_long": ("too_long", "max_length"),
     "too_long": ("too_many", "max_length"),
@@ -91,6 +91,8 @@ def problem_message(problem: Any) -> str | Wording:
     if known is None:
         return str(problem["msg"]).removeprefix("Value error, ")
     reason, key = known
+    if reason == "too_short" and context.get(key) == 1:
+        reason, key = "field_required", None  # a minimum of one character: "not empty"
     if key is None:
         return Wording.of(reason)
     name = "expected" if reason == "not_a_choice" else "limit"
