@@ -6,6 +6,7 @@ can be dismissed with a reason."""
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
@@ -94,12 +95,18 @@ def findings(group: list[CandidateRow]) -> str:
 def _finding(line_no: int | None, proposal: PriceEvidence) -> str:
     reference = proposal.reference
     return (
-        f"Line {line_no}: declared {proposal.declared_unit_value} KZT per {reference.unit} "
-        f"against a median of {reference.median} KZT (quartiles {reference.q1}-"
-        f"{reference.q3}) over {reference.lines} lines of {reference.other_declarants} other "
-        f"declarants, HS {reference.hs_code}; customs value adjusted from "
-        f"{proposal.declared_customs_value} to {proposal.proposed_customs_value} KZT."
+        f"Line {line_no}: declared {_kzt(proposal.declared_unit_value)} KZT per "
+        f"{reference.unit} against a median of {_kzt(reference.median)} KZT (quartiles "
+        f"{_kzt(reference.q1)}-{_kzt(reference.q3)}) over {reference.lines} lines of "
+        f"{reference.other_declarants} other declarants, HS {reference.hs_code}; customs value "
+        f"adjusted from {_kzt(proposal.declared_customs_value)} to "
+        f"{_kzt(proposal.proposed_customs_value)} KZT."
     )
+
+
+def _kzt(amount: Decimal) -> str:
+    """An amount as the findings show it to people: to the tiyn (the statistics carry more)."""
+    return f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}"
 
 
 async def accept_price(

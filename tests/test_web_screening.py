@@ -165,6 +165,8 @@ async def test_accept_opens_the_start_form_pre_filled_and_starts_the_audit_as_ed
         assert fields["lines-0-adjusted_price"] == evidence["proposed_customs_value"]
         assert fields["lines-1-declared_price"] == fields["lines-1-adjusted_price"] == "40400.00"
         assert "Line 1: declared 800.00 KZT" in form.text
+        # Statistics to the tiyn, as people read amounts (they are computed more finely).
+        assert re.search(r"a median of \d+\.\d\d KZT \(quartiles \d+\.\d\d-\d+\.\d\d\)", form.text)
         values = {
             **{k: v for k, v in fields.items() if k.startswith(("lines-", "party_"))},
             "declarations": TARGET,
