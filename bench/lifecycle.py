@@ -1,13 +1,16 @@
 """Cost per case: the full lifecycle against a bare workflow, side by side on one dev server.
 
-    python -m bench.lifecycle [--audits 200] [--concurrency 20]
+    python -m bench.lifecycle [--audits 200] [--concurrency 20] [--poll 0.05]
 
 Lifecycle: HTTP `POST /audits` -> cabinet delivery (notice, memo, alerts to the local mail
 sink and SMS gateway) -> `POST .../payments` in full -> FULFILLED, through the real API and
 worker on a fresh SQLite database. Bare: a workflow that runs 14 activities that do nothing,
 waits for one signal and ends. Prints throughput, CPU per case (this process, which runs
 API and worker, plus the Temporal server's process), history events and bytes per case,
-the latency of `POST /audits`, and each figure's ratio to the bare workflow.
+the latency of `POST /audits`, and each figure's ratio to the bare workflow. While a case
+is being served the benchmark reads it every `--poll` seconds, as a client would; those
+reads are requests to the API and queries to the case, and their CPU counts in the
+lifecycle's figures (run with a larger `--poll` to see how much).
 """
 
 import argparse
@@ -72,7 +75,7 @@ async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[N
     return time.perf_counter() - started
 
 
-async def measure(count: int, concurrency: int) -> None:
+async def measure(count: int, concurrency: int, poll: float) -> None:
     async with running_product() as product:
         client = product.env.client
         pid = server_pid()
@@ -86,7 +89,7 @@ async def measure(count: int, concurrency: int) -> None:
             figures = {
                 "bare": await bare_run(client, queue, count, concurrency, pid),
                 "lifecycle": await lifecycle_run(
-                    api, client, product.headers, count, concurrency, pid
+                    api, client, product.headers, count, concurrency, pid, poll
                 ),
             }
     report(figures, count, concurrency)
@@ -122,6 +125,7 @@ async def lifecycle_run(
     count: int,
     concurrency: int,
     pid: int,
+    poll: float,
 ) -> dict[str, float]:
     ids: list[str] = []
     start_latency: list[float] = []
@@ -135,7 +139,7 @@ async def lifecycle_run(
         ids.append(audit_id)
         case = reply.json()
         if case["status"] != "AWAITING_RESPONSE":
-            case = await until(api, audit_id, "AWAITING_RESPONSE", headers["inspector"])
+            case = await until(api, audit_id, "AWAITING_RESPONSE", headers["inspector"], poll)
         payment = {"reference": f"T-{n}", "amount": str(AMOUNT_DUE), "paid_at": case["issued_on"]}
         paid = await api.post(
             f"/audits/{audit_id}/payments", json=payment, headers=headers["treasury"]
@@ -160,13 +164,19 @@ async def lifecycle_run(
 
 
 async def until(
-    api: httpx.AsyncClient, audit_id: str, status: str, headers: dict[str, str]
+    api: httpx.AsyncClient,
+    audit_id: str,
+    status: str,
+    headers: dict[str, str],
+    every: float = 0.05,
 ) -> dict[str, Any]:
-    for _ in range(1200):
+    """Read the case every `every` seconds until it has `status` (a minute at most); each
+    read is a request to the API and a query to the case, so it costs CPU of its own."""
+    for _ in range(int(60 / every)):
         case: dict[str, Any] = (await api.get(f"/audits/{audit_id}", headers=headers)).json()
         if case.get("status") == status:
             return case
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(every)
     raise RuntimeError(f"{audit_id} never reached {status}")
 
 
@@ -199,8 +209,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--audits", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--poll", type=float, default=0.05)
     args = parser.parse_args()
-    asyncio.run(measure(args.audits, args.concurrency))
+    asyncio.run(measure(args.audits, args.concurrency, args.poll))
 
 
 if __name__ == "__main__":
