@@ -7,32 +7,44 @@ and from handlers, timers and activity results (to change the case before its ne
 so two requests that race can never both pass a rule that only one of them may pass.
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Literal
 
-from domain.assessment import Assessment
 from domain.case import (
     Awaiting,
-    Cancellation,
     CaseEvent,
     DocumentRequest,
     DocumentsProvided,
     Explanation,
-    InspectionAct,
-    MailReturned,
     Payment,
-    PostalReceipt,
-    Reassignment,
     RequestState,
     ReviewDecision,
+)
+from domain.case_commands import (
+    Cancel,
+    Command,
+    DeadlinePassed,
+    DispatchMail,
+    FixTerms,
+    PlaceInCabinet,
+    PrepareHandover,
+    ProvideDocuments,
+    Reassign,
+    RecordInspectionAct,
+    RecordPayment,
+    RecordReceipt,
+    RecordReturned,
+    Remind,
+    RequestDocuments,
+    Review,
+    SetDeadline,
+    SubmitExplanation,
+    TermsFailed,
 )
 from domain.case_state import CaseState, event, evolve
 from domain.clock import ALMATY, end_of_day, local_date
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
-from domain.penalty import PenaltyTerms
-from domain.rates import DatedTable
 from domain.refusals import Phrase, Value, Wording
 from domain.storable import MAX_AMOUNT
 
@@ -52,141 +64,6 @@ class Refused(Exception):
         super().__init__(self.message)
         self.code = code
         self.field = field
-
-
-# ---- commands ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FixTerms:
-    """The rate tables and penalty terms (and, for audits started from lines, the assessment)
-    the case runs on."""
-
-    base_rates: DatedTable
-    penalty_terms: PenaltyTerms
-    assessment: Assessment | None = None
-
-
-@dataclass(frozen=True)
-class TermsFailed:
-    reason: str
-
-
-@dataclass(frozen=True)
-class DispatchMail:
-    documents: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PrepareHandover:
-    """The documents are ready to be handed to the party's representative against signature."""
-
-    documents: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PlaceInCabinet:
-    """The notification is in the party's cabinet: legal delivery on that Almaty day."""
-
-    reference: str
-    placed_on: date
-
-
-@dataclass(frozen=True)
-class RecordReceipt:
-    receipt: PostalReceipt
-
-
-@dataclass(frozen=True)
-class RecordReturned:
-    returned: MailReturned
-
-
-@dataclass(frozen=True)
-class RecordInspectionAct:
-    act: InspectionAct
-
-
-DeadlineName = Literal["response", "review", "inspection", "documents", "decision"]
-
-
-@dataclass(frozen=True)
-class SetDeadline:
-    """A deadline counted (by an activity that reads the calendar) for the case to keep."""
-
-    deadline: DeadlineName
-    day: date
-    request_id: str | None = None
-    reason: str = "counted"
-
-
-@dataclass(frozen=True)
-class RecordPayment:
-    payment: Payment
-
-
-@dataclass(frozen=True)
-class SubmitExplanation:
-    explanation: Explanation
-
-
-@dataclass(frozen=True)
-class RequestDocuments:
-    request: DocumentRequest
-
-
-@dataclass(frozen=True)
-class ProvideDocuments:
-    provided: DocumentsProvided
-
-
-@dataclass(frozen=True)
-class Review:
-    decision: ReviewDecision
-    role: str = "inspector"
-
-
-@dataclass(frozen=True)
-class Cancel:
-    cancellation: Cancellation
-
-
-@dataclass(frozen=True)
-class Reassign:
-    reassignment: Reassignment
-
-
-@dataclass(frozen=True)
-class DeadlinePassed:
-    deadline: Literal["response", "review", "inspection"]
-
-
-@dataclass(frozen=True)
-class Remind:
-    day: date
-    working_days_left: int
-
-
-Command = (
-    FixTerms
-    | TermsFailed
-    | DispatchMail
-    | PrepareHandover
-    | PlaceInCabinet
-    | RecordReceipt
-    | RecordReturned
-    | RecordInspectionAct
-    | SetDeadline
-    | RecordPayment
-    | SubmitExplanation
-    | RequestDocuments
-    | ProvideDocuments
-    | Review
-    | Cancel
-    | Reassign
-    | DeadlinePassed
-    | Remind
-)
 
 
 # ---- the rules -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from domain.case import (
     PostalReceipt,
     ReviewDecision,
 )
-from domain.case_rules import (
+from domain.case_commands import (
     Cancel,
     Command,
     DeadlinePassed,
@@ -34,13 +34,12 @@ from domain.case_rules import (
     RecordPayment,
     RecordReceipt,
     RecordReturned,
-    Refused,
     RequestDocuments,
     Review,
     SetDeadline,
     SubmitExplanation,
-    decide,
 )
+from domain.case_rules import Refused, decide
 from domain.case_state import CaseState, evolve, initial_state
 from domain.case_view import snapshot
 from domain.clock import end_of_day

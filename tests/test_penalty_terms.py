@@ -12,7 +12,8 @@ from config import Settings
 from db.reference import load_rate_tables
 from domain.assessment import AuditLine, assess
 from domain.case import Payment
-from domain.case_rules import FixTerms, PlaceInCabinet, RecordPayment, SetDeadline, decide
+from domain.case_commands import FixTerms, PlaceInCabinet, RecordPayment, SetDeadline
+from domain.case_rules import decide
 from domain.case_state import CaseState, event, evolve, initial_state
 from domain.charges import Charges
 from domain.lifecycle import EventKind

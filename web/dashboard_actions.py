@@ -35,18 +35,17 @@ from domain.case import (
     Reassignment,
     ReviewDecision,
 )
-from domain.case_rules import (
+from domain.case_commands import (
     Cancel,
     Command,
     Reassign,
     RecordInspectionAct,
     RecordReceipt,
     RecordReturned,
-    Refused,
     RequestDocuments,
     Review,
-    decide,
 )
+from domain.case_rules import Refused, decide
 from domain.case_state import CaseState
 from domain.clock import local_date
 

@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         Reassignment,
         ReviewDecision,
     )
-    from domain.case_rules import (
+    from domain.case_commands import (
         Cancel,
         DeadlinePassed,
         DispatchMail,
@@ -55,8 +55,8 @@ with workflow.unsafe.imports_passed_through():
         SetDeadline,
         SubmitExplanation,
         TermsFailed,
-        decision_time,
     )
+    from domain.case_rules import decision_time
     from domain.case_state import CaseState, initial_state
     from domain.case_view import snapshot
     from domain.clock import ALMATY, end_of_day

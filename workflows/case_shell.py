@@ -31,7 +31,8 @@ from workflows.search_attributes import (
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import CaseEvent, CaseSummary
-    from domain.case_rules import Command, Refused, decide
+    from domain.case_commands import Command
+    from domain.case_rules import Refused, decide
     from domain.case_state import CaseState, event, evolve
     from domain.case_view import summary
     from domain.clock import end_of_day, local_date
