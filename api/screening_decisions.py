@@ -15,8 +15,8 @@ from api.auth import Principal
 from api.cases import CaseGateway
 from api.errors import RETRY_AFTER_SECONDS, ApiError
 from api.readmodel import stored_snapshot
-from api.routes import StartKey, start_case
 from api.schemas import StartAuditRequest
+from api.starting import StartKey, start_case
 from db import screening_store as store
 from db.screening_models import CandidateRow
 from domain.case import CaseSnapshot

@@ -14,8 +14,8 @@ from temporalio.client import Client, ScheduleActionStartWorkflow
 from api import screening_decisions as decisions
 from api.auth import Principal
 from api.cases import CaseGateway
-from api.routes import start_case
 from api.screening_routes import AcceptRequest, audit_order
+from api.starting import start_case
 from config import Settings
 from db import screening_store as store
 from db import trail

@@ -9,8 +9,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.auth import Principal
 from api.cases import CaseGateway
-from api.routes import StartKey, start_case
 from api.schemas import StartAuditRequest
+from api.starting import StartKey, start_case
 from config import Settings
 from db.reference import load_rate_tables
 from domain.case import AuditStart
