@@ -35,10 +35,6 @@ from workflows.cameral_audit import CameralAudit
 from workflows.search_attributes import REVIEW_OVERDUE, STATUS
 
 
-def kinds(case: CaseSnapshot) -> list[str]:
-    return milestones(case)
-
-
 async def wait_for_documents(
     handle: Any, kind: DocumentKind, count: int, timeout: float = 30
 ) -> CaseSnapshot:
@@ -137,7 +133,7 @@ async def test_explanation_after_the_deadline_is_refused(
             await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
         await handle.result()
     assert closed.explanation_received_on is None
-    assert kinds(closed)[-1] == EventKind.DECISION_UNFULFILLED
+    assert milestones(closed)[-1] == EventKind.DECISION_UNFULFILLED
 
 
 async def test_overdue_review_is_flagged_and_still_decidable(
@@ -164,8 +160,8 @@ async def test_overdue_review_is_flagged_and_still_decidable(
         await handle.result()
     assert overdue.status == AuditStatus.UNDER_REVIEW
     assert overdue.overdue is True
-    assert EventKind.REVIEW_OVERDUE in kinds(overdue)
-    assert EventKind.ESCALATED in kinds(overdue)
+    assert EventKind.REVIEW_OVERDUE in milestones(overdue)
+    assert EventKind.ESCALATED in milestones(overdue)
     assert attributes.get(REVIEW_OVERDUE) is True
     assert attributes.get(STATUS) == "UNDER_REVIEW"
     assert decided.status == AuditStatus.EXPLANATION_ACCEPTED
@@ -260,6 +256,6 @@ async def test_inspection_act_overdue_is_flagged_and_staff_told(
         await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
         await handle.result()
     assert overdue.status == AuditStatus.ISSUED and overdue.awaiting == "inspection_act"
-    assert EventKind.INSPECTION_OVERDUE in kinds(overdue)
+    assert EventKind.INSPECTION_OVERDUE in milestones(overdue)
     assert served.delivered_on == act_date
     assert served.response_deadline == response_deadline(act_date)
