@@ -1,23 +1,21 @@
 """The `CameralAudit` workflow: one durable case from notification to final decision.
 
-The rules live in `domain/case_rules.py`; this module only decides *when* to ask them:
+The rules live in `domain/case_rules.py`; the workflow only decides *when* to ask them:
 the main coroutine walks the case through its periods (terms, service, 20 working days to
-respond, 10 to review, the outcome) and turns each timer into a "deadline passed" command;
-updates and signals turn users' requests into commands. Validators ask the rules without
+respond, 10 to review, the outcome; `workflows/case_periods.py`), which turn each timer
+into a "deadline passed" command; here, updates and signals turn users' requests into
+commands. Validators ask the rules without
 changing anything; handlers apply the events before their first `await`, then run the
 effects (documents, deadlines, alerts) through activities.
 """
 
-import functools
-from datetime import date, datetime, time
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
-from workflows import courier
-from workflows.case_shell import CaseShell
+from workflows.case_periods import CasePeriods
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import (
@@ -38,43 +36,21 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.case_commands import (
         Cancel,
-        DeadlinePassed,
-        DispatchMail,
-        FixTerms,
-        PlaceInCabinet,
-        PrepareHandover,
         ProvideDocuments,
         Reassign,
         RecordInspectionAct,
         RecordPayment,
         RecordReceipt,
         RecordReturned,
-        Remind,
         RequestDocuments,
         Review,
         SetDeadline,
         SubmitExplanation,
-        TermsFailed,
     )
-    from domain.case_rules import decision_time
     from domain.case_state import CaseState, initial_state
     from domain.case_view import snapshot
-    from domain.clock import ALMATY, end_of_day
     from domain.lifecycle import AuditStatus, EventKind
-    from domain.notices import DeliveryMethod, DocumentKind
-    from domain.tasks import (
-        COMPUTE_REMINDERS,
-        FIX_TERMS,
-        CaseTerms,
-        ReminderDay,
-        TermsRequest,
-    )
-
-REMINDER_TIME = time(9, 0)  # reminders go out at the start of the Almaty working day
-OFFICE_OPENS = time(9, 0)  # a decision taken on a day off is issued then, next working day
-OUTCOME_ON_WORKING_DAY = "outcome-issued-on-a-working-day"
-# Patches of commands, newest last (replayed histories without them take the old path).
-POSTING_LAG = "decision-on-silence-after-posting-lag"
+    from domain.notices import DocumentKind
 
 
 class CarriedCase(BaseModel):
@@ -98,7 +74,7 @@ class PaymentResult(BaseModel):
 
 
 @workflow.defn(name="CameralAudit")
-class CameralAudit(CaseShell):
+class CameralAudit(CasePeriods):
     @workflow.init
     def __init__(self, start: AuditStart, carried: CarriedCase | None = None) -> None:
         self._init_shell()
@@ -288,223 +264,7 @@ class CameralAudit(CaseShell):
     def _validate_cancel(self, cancellation: Cancellation) -> None:
         self._check(Cancel(cancellation))
 
-    # ---- the periods ------------------------------------------------------------------------
-
-    async def _fix_terms(self) -> None:
-        """The rate tables the case runs on, and its charges when it was started from lines."""
-        start = self._state.start
-        try:
-            terms: CaseTerms = await workflow.execute_activity(
-                FIX_TERMS,
-                TermsRequest(lines=start.lines, notification_date=self._state.issued_on),
-                result_type=CaseTerms,
-                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                retry_policy=courier.DURABLE,
-            )
-        except ActivityError as error:
-            self._apply(TermsFailed(str(error.cause or error)))
-            return
-        self._apply(FixTerms(terms.base_rates, terms.penalty_terms, terms.assessment))
-
-    async def _serve(self) -> None:
-        memo = await self._issue(DocumentKind.MEMO, self._state.next_number(DocumentKind.MEMO))
-        notification = await self._issue(
-            DocumentKind.NOTIFICATION,
-            self._state.next_number(DocumentKind.NOTIFICATION),
-            memo_number=memo.number if memo else "",
-        )
-        if notification is None or memo is None:
-            await workflow.wait_condition(lambda: not self._state.open)  # staff were told
-            return
-        start = self._state.start
-        if start.delivery_method == DeliveryMethod.CABINET:
-            for document in (memo, notification):
-                outcome = await courier.to_cabinet(start.audit_id, start.party.bin, document)
-                courier.record_outcome(self._note, document, outcome)
-            assert outcome.delivered_on is not None
-            self._apply(PlaceInCabinet(notification.number, outcome.delivered_on))
-            await self._start_response_period()
-            self._alert_in_background(notification, self._state.response_deadline)
-            return
-        if start.delivery_method == DeliveryMethod.HAND:
-            self._apply(PrepareHandover((notification.number, memo.number)))
-        else:
-            for document in (notification, memo):
-                outcome = await courier.by_registered_mail(start.audit_id, start.party, document)
-                courier.record_outcome(self._note, document, outcome)
-            self._apply(DispatchMail((notification.number, memo.number)))
-        self._alert_in_background(notification, None)
-        while self._state.status == AuditStatus.ISSUED:
-            if self._state.awaiting == "inspection_act" and self._state.inspection_deadline:
-                await self._watch_inspection()
-            else:
-                await workflow.wait_condition(
-                    functools.partial(
-                        self._serving_moved,
-                        self._state.awaiting,
-                        self._state.inspection_deadline,
-                    )
-                )
-
-    def _serving_moved(self, awaiting: str | None, inspection_deadline: date | None) -> bool:
-        state = self._state
-        return (
-            state.awaiting != awaiting
-            or state.inspection_deadline != inspection_deadline
-            or state.status != AuditStatus.ISSUED
-        )
-
-    async def _watch_inspection(self) -> None:
-        deadline = self._state.inspection_deadline
-        assert deadline is not None
-        if await self._wait_until(
-            lambda: (
-                self._state.awaiting != "inspection_act"
-                or self._state.inspection_deadline != deadline
-            ),
-            end_of_day(deadline),
-        ):
-            return
-        if self._apply(DeadlinePassed("inspection")):
-            await self._tell_staff(
-                f"inspection_overdue:{deadline}",
-                "Inspection act overdue",
-                f"No inspection act was recorded by {deadline}.",
-            )
-        await workflow.wait_condition(
-            lambda: (
-                self._state.awaiting != "inspection_act"
-                or self._state.inspection_deadline != deadline
-            )
-        )
-
-    async def _start_response_period(self) -> None:
-        """Count 20 working days from the delivery date the case already holds."""
-        delivered_on = self._state.delivered_on
-        if delivered_on is None:
-            return
-        self._apply(SetDeadline("response", await self._count("response", delivered_on)))
-
-    async def _wait_for_next_period(self) -> None:
-        """Wait until the running period ends or the case moves; a moved deadline re-arms."""
-        state = self._state
-        name: str = ""
-        instant = None
-        if state.status == AuditStatus.AWAITING_RESPONSE and state.explanation is None:
-            name = "response"
-            if state.decision_due is not None:
-                instant = decision_time(state.decision_due)
-            elif state.response_deadline is not None:
-                instant = end_of_day(state.response_deadline)
-        elif state.status == AuditStatus.UNDER_REVIEW and not state.overdue:
-            name = "review"
-            instant = end_of_day(state.review_deadline) if state.review_deadline else None
-        watched = (state.status, state.response_deadline, state.decision_due, state.review_deadline)
-        version = state.event_count
-
-        def moved() -> bool:
-            now = self._state
-            if self._continue_as_new_suggested():
-                return True
-            now_watched = (now.status, now.response_deadline, now.decision_due, now.review_deadline)
-            return now_watched != watched or (not name and now.event_count != version)
-
-        if instant is None:
-            await workflow.wait_condition(moved)
-            return
-        if await self._wait_until(moved, instant):
-            return
-        if name == "response" and state.decision_due is None and workflow.patched(POSTING_LAG):
-            # Payments are judged by their date: wait for the treasury's posting lag first.
-            assert state.response_deadline is not None
-            day = await self._count("decision", state.response_deadline)
-            self._apply(SetDeadline("decision", day))
-            return
-        passed = self._apply(DeadlinePassed(name))  # type: ignore[arg-type]
-        if any(e.kind == EventKind.REVIEW_OVERDUE for e in passed):
-            await self._tell_staff(
-                f"review_overdue:{state.review_deadline}",
-                "Review of an explanation is overdue",
-                f"The 10-working-day review ended on {state.review_deadline}; the supervisor "
-                "must decide the case.",
-            )
-
-    async def _remind(self) -> None:
-        """Remind the party N working days before the response deadline (REMINDER_WORKING_DAYS);
-        a moved deadline gives new reminder days."""
-        while self._state.status == AuditStatus.AWAITING_RESPONSE:
-            deadline = self._state.response_deadline
-            assert deadline is not None
-            days: list[ReminderDay] = await workflow.execute_activity(
-                COMPUTE_REMINDERS,
-                deadline,
-                result_type=list[ReminderDay],
-                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                retry_policy=courier.DURABLE,
-            )
-
-            def changed(deadline: date = deadline) -> bool:
-                state = self._state
-                return (
-                    state.status != AuditStatus.AWAITING_RESPONSE
-                    or state.response_deadline != deadline
-                )
-
-            for reminder in days:
-                at = datetime.combine(reminder.day, REMINDER_TIME, tzinfo=ALMATY)
-                if reminder.day in self._state.reminders_sent or at <= workflow.now():
-                    continue
-                if await self._wait_until(changed, at):
-                    break
-                due = self._apply(Remind(reminder.day, reminder.working_days_left))
-                if not due:
-                    continue
-                document = await self._issue(
-                    DocumentKind.REMINDER,
-                    due[0].details["number"],
-                    working_days_left=str(reminder.working_days_left),
-                )
-                if document is not None:
-                    await self._deliver_later(document, deadline)
-            else:
-                await workflow.wait_condition(changed)
-
-    async def _issue_outcome(self) -> None:
-        if self._state.status not in (AuditStatus.EXPLANATION_ACCEPTED, AuditStatus.UNFULFILLED):
-            return
-        if workflow.patched(OUTCOME_ON_WORKING_DAY):
-            await self._until_a_working_day()
-        state = self._state
-        if state.status == AuditStatus.EXPLANATION_ACCEPTED:
-            document = await self._issue(
-                DocumentKind.ACCEPTANCE, state.next_number(DocumentKind.ACCEPTANCE)
-            )
-        elif state.status == AuditStatus.UNFULFILLED:
-            appeal_deadline = await self._count("appeal", self._today())
-            document = await self._issue(
-                DocumentKind.DECISION,
-                state.next_number(DocumentKind.DECISION),
-                reasons=state.decision_reasons or "",
-                appeal_deadline=appeal_deadline.isoformat(),
-            )
-        else:
-            return
-        if document is not None:
-            await self._deliver_later(document, None)
-
-    async def _until_a_working_day(self) -> None:
-        """Decisions are dated on working days: one taken on a day off is issued, delivered
-        and counted from (the appeal period) at the start of the next working day."""
-        while (day := await self._count("dated", self._today())) != self._today():
-            # Asked again on waking: a decree may have made that day a day off meanwhile.
-            await workflow.sleep(
-                datetime.combine(day, OFFICE_OPENS, tzinfo=ALMATY) - workflow.now()
-            )
-
     # ---- a case that lives for months -------------------------------------------------------
-
-    def _continue_as_new_suggested(self) -> bool:
-        return workflow.info().is_continue_as_new_suggested()
 
     def _carry(self) -> CarriedCase:
         return CarriedCase(state=self._state, events=self._events, published=self._published)
