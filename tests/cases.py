@@ -10,7 +10,7 @@ from temporalio.client import Client, WorkflowHandle
 from domain.calendar import WorkingCalendar
 from domain.case import AuditStart, CaseEvent, CaseSnapshot
 from domain.lifecycle import AuditStatus, EventKind
-from tests.factories import start_body
+from tests.factories import audit_start, start_body
 from workflows.cameral_audit import CameralAudit
 
 
@@ -80,3 +80,16 @@ def first_day_off_after(day: date) -> date:
     while calendar.is_working_day(day):
         day += timedelta(1)
     return day
+
+
+async def posted_case(client: Client, task_queue: str) -> tuple[WorkflowHandle[Any, Any], Any]:
+    """A case served by registered mail, once its letter is dispatched (awaiting a receipt)."""
+    party = {**start_body()["party"], "address": "Almaty, Abay ave. 1"}
+    start = audit_start(delivery_method="registered_mail", party=party)
+    handle = await start_case(client, task_queue, start)
+    for _ in range(100):
+        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        if case.awaiting == "postal_receipt":
+            return handle, case
+        await asyncio.sleep(0.1)
+    raise AssertionError("the letter was never dispatched")

@@ -22,8 +22,8 @@ from domain.case import (
 from domain.case_state import CaseState
 from domain.case_view import snapshot
 from domain.lifecycle import AuditStatus
-from tests.cases import start_case, wait_for
-from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order, start_body
+from tests.cases import posted_case, start_case, wait_for
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
 
@@ -58,17 +58,8 @@ async def test_two_document_requests_at_once_get_distinct_numbers_and_the_case_e
 async def test_a_returned_mail_report_racing_a_receipt_is_refused_or_wins_but_never_both(
     time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
 ) -> None:
-    start = audit_start(
-        delivery_method="registered_mail",
-        party={**start_body()["party"], "address": "Almaty, Abay ave. 1"},
-    )
     async with build_worker(time_env.client, task_queue, engine, settings):
-        handle = await start_case(time_env.client, task_queue, start)
-        for _ in range(100):
-            posted: CaseSnapshot = await handle.query(CameralAudit.snapshot)
-            if posted.awaiting == "postal_receipt":
-                break
-            await asyncio.sleep(0.1)
+        handle, posted = await posted_case(time_env.client, task_queue)
         today = posted.issued_on
         outcomes = await asyncio.gather(
             handle.execute_update(

@@ -28,8 +28,8 @@ from domain.case_rules import decision_time
 from domain.clock import ALMATY, end_of_day, local_date
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
-from tests.cases import first_day_off_after, milestones, start_case, wait_for
-from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order, start_body
+from tests.cases import first_day_off_after, milestones, posted_case, start_case, wait_for
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
 from workflows.search_attributes import REVIEW_OVERDUE, STATUS
@@ -230,17 +230,8 @@ async def test_reminders_go_out_5_and_1_working_days_before_the_deadline(
 async def test_inspection_act_overdue_is_flagged_and_staff_told(
     time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
 ) -> None:
-    start = audit_start(
-        delivery_method="registered_mail",
-        party={**start_body()["party"], "address": "Almaty, Abay ave. 1"},
-    )
     async with build_worker(time_env.client, task_queue, engine, settings):
-        handle = await start_case(time_env.client, task_queue, start)
-        for _ in range(100):
-            posted: CaseSnapshot = await handle.query(CameralAudit.snapshot)
-            if posted.awaiting == "postal_receipt":
-                break
-            await asyncio.sleep(0.1)
+        handle, posted = await posted_case(time_env.client, task_queue)
         returned = await handle.execute_update(
             CameralAudit.record_mail_returned,
             MailReturned(returned_on=posted.issued_on, reason="no one at the address"),

@@ -38,8 +38,8 @@ from domain.case import (
 )
 from domain.clock import ALMATY, local_date
 from domain.lifecycle import AuditStatus
-from tests.cases import first_day_off_after, start_case, wait_for
-from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order, start_body
+from tests.cases import first_day_off_after, posted_case, start_case, wait_for
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
 from worker import build_worker, workflow_runner
 from workflows.cameral_audit import CameralAudit
 
@@ -155,27 +155,10 @@ async def overdue_review(
     return handle
 
 
-def _on_paper() -> dict[str, Any]:
-    return {
-        "delivery_method": "registered_mail",
-        "party": {**start_body()["party"], "address": "Almaty, Abay ave. 1"},
-    }
-
-
-async def _posted(env: WorkflowEnvironment, queue: str) -> tuple[Handle, CaseSnapshot]:
-    handle = await start_case(env.client, queue, audit_start(**_on_paper()))
-    for _ in range(100):
-        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
-        if case.awaiting == "postal_receipt":
-            return handle, case
-        await asyncio.sleep(0.1)
-    raise AssertionError("the letter was never dispatched")
-
-
 async def registered_mail(
     env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
 ) -> Handle:
-    handle, case = await _posted(env, queue)
+    handle, case = await posted_case(env.client, queue)
     receipt = PostalReceipt(delivered_on=case.issued_on, receipt_no="RR1")
     await handle.execute_update(CameralAudit.record_postal_receipt, receipt)
     await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
@@ -185,7 +168,7 @@ async def registered_mail(
 async def returned_mail(
     env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
 ) -> Handle:
-    handle, case = await _posted(env, queue)
+    handle, case = await posted_case(env.client, queue)
     returned = MailReturned(returned_on=case.issued_on, reason="absent")
     answer = await handle.execute_update(CameralAudit.record_mail_returned, returned)
     assert answer.inspection_deadline is not None
