@@ -14,6 +14,10 @@ class DocumentKind(StrEnum):
     ACCEPTANCE = "acceptance_notice"
     DECISION = "decision_unfulfilled"
     DOCUMENT_REQUEST = "document_request"
+    # What may follow an unfulfilled notification (domain/consequences.py).
+    REVOCATION = "decision_revocation"
+    SUSPENSION_ORDER = "suspension_order"
+    LIFTING_ORDER = "lifting_order"
 
 
 _CODES = {
@@ -23,6 +27,9 @@ _CODES = {
     DocumentKind.ACCEPTANCE: "A",
     DocumentKind.DECISION: "D",
     DocumentKind.DOCUMENT_REQUEST: "Q",
+    DocumentKind.REVOCATION: "V",
+    DocumentKind.SUSPENSION_ORDER: "S",
+    DocumentKind.LIFTING_ORDER: "L",
 }
 
 
@@ -37,6 +44,8 @@ class Channel(StrEnum):
     SMS = "sms"
     WEBHOOK = "webhook"
     REGISTERED_MAIL = "registered_mail"
+    # Orders on the party's bank accounts (Art. 125) go to the banks' channel, not the party.
+    BANK = "bank"
 
 
 ALERT_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.WEBHOOK)

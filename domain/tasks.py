@@ -28,6 +28,7 @@ PROJECTION_REJECTED = "ProjectionRejected"
 COMPUTE_DEADLINE = "compute_deadline"
 COMPUTE_REMINDERS = "compute_reminder_days"
 SAVE_PROJECTION = "save_case_projection"
+SEND_BANK_ORDER = "send_bank_order"
 
 ALERT_ACTIVITIES = {
     Channel.EMAIL: SEND_EMAIL,
@@ -37,7 +38,15 @@ ALERT_ACTIVITIES = {
 
 # "dated": the day a decision is dated and issued, the working day on or after the given one
 DeadlineKind = Literal[
-    "response", "review", "appeal", "inspection", "documents", "decision", "dated"
+    "response",
+    "review",
+    "appeal",
+    "inspection",
+    "documents",
+    "decision",
+    "dated",
+    "suspension",
+    "lifting",
 ]
 
 
@@ -111,6 +120,18 @@ class AlertRequest(BaseModel):
     party: Party
     document: RenderedDocument
     deadline: date | None = None
+
+
+class BankOrder(BaseModel):
+    """An order on the party's bank accounts (Art. 125): suspend its debit operations, or
+    lift that suspension. `document` is the rendered order, in the case's trail."""
+
+    audit_id: str
+    party: Party
+    order: Literal["suspend", "lift"]
+    document: RenderedDocument
+    issued_on: date
+    amount_owed: str  # KZT, as the order states it ("0.00" in a lifting order)
 
 
 class DeliveryOutcome(BaseModel):
