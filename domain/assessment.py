@@ -1,6 +1,7 @@
 """What a post-release audit adds: declared vs. adjusted figures per line, and the penalty
 for the time the difference went unpaid before the notification."""
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -56,6 +57,22 @@ class Assessment(BaseModel):
             customs_fee=self.additional.customs_fee,
             excise=self.additional.excise,
             penalty=self.penalty,
+        )
+
+    def charges_for(self, declarations: Collection[str]) -> Charges | None:
+        """The charges of the lines of `declarations` alone (an explanation accepted for the
+        others), or None if those lines add nothing."""
+        kept = [line for line in self.lines if line.declaration in declarations]
+        additional = totals([line.additional for line in kept])
+        penalty = to_tiyn(sum((line.penalty for line in kept), Decimal(0)))
+        if additional.total + penalty <= 0:
+            return None
+        return Charges(
+            customs_duty=additional.customs_duty,
+            vat=additional.vat,
+            customs_fee=additional.customs_fee,
+            excise=additional.excise,
+            penalty=penalty,
         )
 
 

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_
 
 from domain.assessment import Assessment, AuditLine
 from domain.charges import Charges
+from domain.consequences import AfterDecision
 from domain.identifiers import bin_problem
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DeliveryMethod
@@ -107,18 +108,29 @@ class Explanation(BaseModel):
 
 
 class ReviewDecision(BaseModel):
-    """Customs' answer to an explanation: accept it, or decide the notification unfulfilled."""
+    """Customs' answer to an explanation: accept it, decide the notification unfulfilled, or
+    accept it for some declarations (`accepted`) and decide it unfulfilled for the rest, which
+    the party still owes: recomputed from the lines of an audit started from lines, or the
+    `charges` the inspector gives for one started with typed amounts."""
 
-    decision: Literal["accept", "reject"]
+    decision: Literal["accept", "reject", "accept_in_part"]
     reasons: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=20_000)] = (
         None
     )
+    accepted: Annotated[list[ShortText], Field(max_length=500)] = []
+    charges: Charges | None = None
     decided_by: ShortText | None = None
 
     @model_validator(mode="after")
     def _reject_needs_reasons(self) -> "ReviewDecision":
         if self.decision == "reject" and not self.reasons:
             raise ValueError(N_("reasons are required when the explanation is rejected"))
+        if self.decision == "accept_in_part" and not self.reasons:
+            raise ValueError(N_("reasons are required for the part that is not accepted"))
+        if self.decision == "accept_in_part" and not self.accepted:
+            raise ValueError(N_("name the accepted declarations when accepting in part"))
+        if self.decision != "accept_in_part" and (self.accepted or self.charges):
+            raise ValueError(N_("accepted and charges belong to a decision accepting in part"))
         return self
 
 
@@ -252,6 +264,8 @@ class CaseSummary(BaseModel):
     credit: Decimal
     decision_reasons: str | None
     cancel_reason: str | None
+    accepted_declarations: list[str] = []  # an explanation accepted in part
+    after_decision: AfterDecision | None = None  # once an unfulfilled decision is issued
 
 
 class CaseSnapshot(CaseSummary):

@@ -18,6 +18,7 @@ from domain.case import (
     Reassignment,
     ReviewDecision,
 )
+from domain.consequences import Appeal, AppealOutcome, RevocationDecision
 from domain.penalty import PenaltyTerms
 from domain.rates import DatedTable
 
@@ -58,6 +59,14 @@ class PlaceInCabinet:
 
 
 @dataclass(frozen=True)
+class DeliverDecision:
+    """The decision is in the party's cabinet: delivered on that Almaty day."""
+
+    reference: str
+    placed_on: date
+
+
+@dataclass(frozen=True)
 class RecordReceipt:
     receipt: PostalReceipt
 
@@ -72,7 +81,9 @@ class RecordInspectionAct:
     act: InspectionAct
 
 
-DeadlineName = Literal["response", "review", "inspection", "documents", "decision"]
+DeadlineName = Literal[
+    "response", "review", "inspection", "documents", "decision", "appeal", "suspension"
+]
 
 
 @dataclass(frozen=True)
@@ -122,8 +133,27 @@ class Reassign:
 
 
 @dataclass(frozen=True)
+class FileAppeal:
+    appeal: Appeal
+
+
+@dataclass(frozen=True)
+class DecideAppeal:
+    outcome: AppealOutcome
+
+
+@dataclass(frozen=True)
+class DecideRevocation:
+    decision: RevocationDecision
+    role: str = "inspector"
+
+
+Period = Literal["response", "review", "inspection", "appeal", "suspension"]
+
+
+@dataclass(frozen=True)
 class DeadlinePassed:
-    deadline: Literal["response", "review", "inspection"]
+    deadline: Period
 
 
 @dataclass(frozen=True)
@@ -138,6 +168,7 @@ Command = (
     | DispatchMail
     | PrepareHandover
     | PlaceInCabinet
+    | DeliverDecision
     | RecordReceipt
     | RecordReturned
     | RecordInspectionAct
@@ -149,6 +180,9 @@ Command = (
     | Review
     | Cancel
     | Reassign
+    | FileAppeal
+    | DecideAppeal
+    | DecideRevocation
     | DeadlinePassed
     | Remind
 )

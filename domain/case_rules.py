@@ -7,8 +7,7 @@ and from handlers, timers and activity results (to change the case before its ne
 so two requests that race can never both pass a rule that only one of them may pass.
 """
 
-from datetime import date, datetime, time
-from typing import Literal
+from datetime import date, datetime
 
 from domain.case import (
     Awaiting,
@@ -24,8 +23,13 @@ from domain.case_commands import (
     Cancel,
     Command,
     DeadlinePassed,
+    DecideAppeal,
+    DecideRevocation,
+    DeliverDecision,
     DispatchMail,
+    FileAppeal,
     FixTerms,
+    Period,
     PlaceInCabinet,
     PrepareHandover,
     ProvideDocuments,
@@ -42,29 +46,22 @@ from domain.case_commands import (
     TermsFailed,
 )
 from domain.case_state import CaseState, event, evolve
-from domain.clock import ALMATY, end_of_day, local_date
+from domain.clock import close_of_business, end_of_day, local_date
+from domain.consequence_rules import (
+    appeal_period_over,
+    decide_appeal,
+    decide_revocation,
+    decision_receipt,
+    deliver_decision,
+    file_appeal,
+    payment_after_decision,
+    suspension_due,
+)
+from domain.consequences import reduction_problem
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
-from domain.refusals import Phrase, Value, Wording
+from domain.refusals import Phrase, Refused, Value
 from domain.storable import MAX_AMOUNT
-
-RefusalCode = Literal["wrong_state", "invalid_input", "forbidden"]
-DECISION_TIME = time(18, 0)
-
-
-class Refused(Exception):
-    """A command the case does not take now; `code` says how the caller should read it, and
-    `reason` with its `values` says why, in words the pages can translate (domain/refusals)."""
-
-    def __init__(
-        self, code: RefusalCode, reason: str, field: str | None = None, **values: Value
-    ) -> None:
-        self.wording = Wording.of(reason, **values)
-        self.message = self.wording.english()
-        super().__init__(self.message)
-        self.code = code
-        self.field = field
-
 
 # ---- the rules -----------------------------------------------------------------------------
 
@@ -107,7 +104,11 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
             if state.status != AuditStatus.ISSUED or state.delivered_on is not None:
                 return []
             return [_delivered(now, "cabinet", reference, placed_on)]
+        case DeliverDecision(reference, placed_on):
+            return deliver_decision(state, "cabinet", reference, placed_on, now)
         case RecordReceipt(receipt):
+            if state.status != AuditStatus.ISSUED and state.decision_number is not None:
+                return decision_receipt(state, receipt, now)
             if receipt.channel == "hand":
                 _require_awaiting(state, "hand_signature", Phrase.HAND_SIGNATURE_RECEIPT)
             else:
@@ -149,7 +150,7 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
         case ProvideDocuments(provided):
             return [_documents_provided(state, provided, now)]
         case Review(decision, role):
-            return [_review(state, decision, role, now)]
+            return _review(state, decision, role, now)
         case Cancel(cancellation):
             _require_open(state, Phrase.CANCELLED)
             return [
@@ -171,6 +172,16 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
                     by=reassignment.by,
                 )
             ]
+        case FileAppeal(appeal):
+            return file_appeal(state, appeal, now)
+        case DecideAppeal(outcome):
+            return decide_appeal(state, outcome, now)
+        case DecideRevocation(decision, role):
+            return decide_revocation(state, decision, role, now)
+        case DeadlinePassed("appeal"):
+            return appeal_period_over(state, now)
+        case DeadlinePassed("suspension"):
+            return suspension_due(state, now)
         case DeadlinePassed(deadline):
             return _deadline_passed(state, deadline, now)
         case Remind(day, left):
@@ -202,12 +213,17 @@ def _set_deadline(state: CaseState, command: SetDeadline, now: datetime) -> list
         "inspection": state.inspection_deadline,
     }
     current["decision"] = state.decision_due
+    current["appeal"] = state.appeal_deadline
+    current["suspension"] = state.suspension_due
+    after_decision = state.status == AuditStatus.UNFULFILLED
     running = {
         "decision": state.status == AuditStatus.AWAITING_RESPONSE and state.explanation is None,
         "response": state.delivered_on is not None
         and state.status in (AuditStatus.ISSUED, AuditStatus.AWAITING_RESPONSE),
         "review": state.status == AuditStatus.UNDER_REVIEW,
         "inspection": state.awaiting == "inspection_act",
+        "appeal": after_decision and state.decision_delivered_on is not None,
+        "suspension": after_decision and state.final_on is not None,
     }
     name = command.deadline
     if name == "documents":
@@ -236,13 +252,16 @@ def _payment(state: CaseState, payment: Payment, now: datetime) -> list[CaseEven
     }
     if state.paid_reference(payment.reference):
         return [event(EventKind.PAYMENT_DUPLICATE, now, reference=payment.reference)]
-    if not state.open:
+    after_decision = state.status in (AuditStatus.UNFULFILLED, AuditStatus.APPEALED)
+    if not state.open and not after_decision:
         return [event(EventKind.PAYMENT_AFTER_CLOSE, now, status=str(state.status), **details)]
     if state.amount_paid + payment.amount > MAX_AMOUNT:
         raise Refused("invalid_input", "payments_too_large", "amount", limit=str(MAX_AMOUNT))
     received = event(
         EventKind.PAYMENT_RECEIVED, now, payment=payment.model_dump(mode="json"), **details
     )
+    if after_decision:
+        return payment_after_decision(state, received, payment, now)
     return _then_fulfil(state, [received], now)
 
 
@@ -341,19 +360,64 @@ def _documents_provided(state: CaseState, provided: DocumentsProvided, now: date
     )
 
 
-def _review(state: CaseState, decision: ReviewDecision, role: str, now: datetime) -> CaseEvent:
+def _review(
+    state: CaseState, decision: ReviewDecision, role: str, now: datetime
+) -> list[CaseEvent]:
     _require_status(state, AuditStatus.UNDER_REVIEW, Phrase.REVIEW)
     if state.overdue and role != "supervisor":
         raise Refused("forbidden", "review_overdue")
     who = decision.decided_by or state.inspector_id
     if decision.decision == "accept":
-        return event(EventKind.EXPLANATION_ACCEPTED, now, decided_by=who)
-    return event(EventKind.DECISION_UNFULFILLED, now, decided_by=who, reasons=decision.reasons)
+        return [event(EventKind.EXPLANATION_ACCEPTED, now, decided_by=who)]
+    unfulfilled = event(
+        EventKind.DECISION_UNFULFILLED, now, decided_by=who, reasons=decision.reasons
+    )
+    if decision.decision == "reject":
+        return [unfulfilled]
+    reduced = _accepted_in_part(state, decision, who, now)
+    fulfilled = _then_fulfil(state, [reduced], now)
+    return fulfilled if len(fulfilled) > 1 else [reduced, unfulfilled]
 
 
-def _deadline_passed(
-    state: CaseState, deadline: Literal["response", "review", "inspection"], now: datetime
-) -> list[CaseEvent]:
+def _accepted_in_part(
+    state: CaseState, decision: ReviewDecision, who: str, now: datetime
+) -> CaseEvent:
+    """The explanation holds for the `accepted` declarations: the party owes the charges of
+    the others, recomputed from the lines (or given by the inspector for typed charges)."""
+    declarations = state.start.declarations
+    for number in decision.accepted:
+        if number not in declarations:
+            raise Refused("invalid_input", "not_a_declaration", "accepted", declaration=number)
+    rejected = [d for d in declarations if d not in decision.accepted]
+    if not rejected:
+        raise Refused("invalid_input", "all_accepted", "accepted")
+    assert state.charges is not None
+    if state.assessment is not None:
+        if decision.charges is not None:
+            raise Refused("invalid_input", "charges_not_for_lines", "charges")
+        owed = state.assessment.charges_for(rejected)
+        if owed is None:
+            raise Refused("invalid_input", "nothing_left", "accepted")
+    else:
+        if decision.charges is None:
+            raise Refused("invalid_input", "charges_needed", "charges")
+        owed = decision.charges
+        problem = reduction_problem(state.charges, owed)
+        if problem:
+            raise Refused("invalid_input", problem, "charges", total=str(state.charges.total))
+    return event(
+        EventKind.CHARGES_REDUCED,
+        now,
+        charges=owed.model_dump(mode="json"),
+        previous=state.charges.model_dump(mode="json"),
+        accepted=list(decision.accepted),
+        rejected=rejected,
+        reason="explanation accepted in part",
+        decided_by=who,
+    )
+
+
+def _deadline_passed(state: CaseState, deadline: Period, now: datetime) -> list[CaseEvent]:
     """What the end of a period means, judged from the settled state, never mid-handler."""
     if deadline == "response":
         due = state.response_deadline
@@ -361,7 +425,7 @@ def _deadline_passed(
             return []
         if now < end_of_day(due) or state.explanation is not None:
             return []
-        if state.decision_due is not None and now < decision_time(state.decision_due):
+        if state.decision_due is not None and now < close_of_business(state.decision_due):
             return []  # payments dated within the period may still be posted
         return [
             event(
@@ -387,12 +451,6 @@ def _deadline_passed(
     if now < end_of_day(due):
         return []
     return [event(EventKind.INSPECTION_OVERDUE, now, inspection_deadline=due.isoformat())]
-
-
-def decision_time(day: date) -> datetime:
-    """When the decision on silence is taken on its working day: at the close of business,
-    so every payment the treasury posts that day is counted first."""
-    return datetime.combine(day, DECISION_TIME, tzinfo=ALMATY)
 
 
 # ---- shared checks -------------------------------------------------------------------------

@@ -23,8 +23,10 @@ from domain.case import (
     RequestState,
 )
 from domain.charges import Charges
+from domain.clock import local_date
+from domain.consequences import AppealResult, FiledAppeal
 from domain.lifecycle import AuditStatus, EventKind, check_transition
-from domain.notices import DeliveryStatus, DocumentKind, document_number
+from domain.notices import DeliveryMethod, DeliveryStatus, DocumentKind, document_number
 from domain.penalty import UNRECORDED, PenaltyTerms
 from domain.rates import DatedTable
 from domain.settlement import Settlement, settle
@@ -63,6 +65,25 @@ class CaseState(BaseModel):
     alerts_retrying: tuple[PendingAlert, ...] = ()
     decision_reasons: str | None = None
     cancel_reason: str | None = None
+    # After an unfulfilled decision (domain/consequences.py)
+    accepted_declarations: tuple[str, ...] = ()  # an explanation accepted in part
+    decision_number: str | None = None
+    decided_on: date | None = None  # the date the decision bears, a working day
+    decision_awaiting: Awaiting | None = None  # a decision served on paper awaits its receipt
+    decision_delivered_on: date | None = None
+    appeal_deadline: date | None = None
+    appeal: FiledAppeal | None = None
+    appeal_outcome: AppealResult | None = None
+    final_on: date | None = None  # the decision is final at the end of this day
+    suspension_due: date | None = None
+    suspension_number: str | None = None
+    suspended_on: date | None = None
+    lifting_number: str | None = None
+    lifted_on: date | None = None
+    revocation_proposed: bool = False
+    revocation_number: str | None = None
+    settled_on: date | None = None
+    handled_documents: tuple[str, ...] = ()  # numbers issued (or failed): never issued twice
     event_count: int = 0
 
     @property
@@ -76,6 +97,24 @@ class CaseState(BaseModel):
             AuditStatus.AWAITING_RESPONSE,
             AuditStatus.UNDER_REVIEW,
         )
+
+    @property
+    def following_up(self) -> bool:
+        """Whether the case still has something to do after an unfulfilled decision: an
+        appeal to decide, a revocation to consider, a debt to collect or an order to lift."""
+        if self.status == AuditStatus.APPEALED:
+            return True
+        if self.status != AuditStatus.UNFULFILLED:
+            return False
+        suspended = self.suspension_number is not None and self.lifting_number is None
+        return self.settled_on is None or suspended or self.revocation_proposed
+
+    @property
+    def rejected_declarations(self) -> tuple[str, ...]:
+        """The declarations an explanation accepted in part did not cover."""
+        if not self.accepted_declarations:
+            return ()
+        return tuple(d for d in self.start.declarations if d not in self.accepted_declarations)
 
     @property
     def amount_paid(self) -> Decimal:
@@ -93,12 +132,18 @@ class CaseState(BaseModel):
 
     def settlement(self) -> Settlement | None:
         """What the payments cover, as of the latest payment date (pure arithmetic)."""
-        if self.charges is None or not self.payments or self.base_rates is None:
+        if not self.payments:
+            return None
+        return self.settlement_as_of(max(p.paid_at for p in self.payments))
+
+    def settlement_as_of(self, day: date) -> Settlement | None:
+        """What the payments dated up to `day` cover on that day."""
+        if self.charges is None or self.base_rates is None:
             return None
         return settle(
             self.charges,
             self.payments,
-            max(p.paid_at for p in self.payments),
+            day,
             self.issued_on,
             self.response_deadline,
             self.base_rates,
@@ -168,9 +213,14 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
             else r
             for r in state.requests
         )
-    elif kind == EventKind.DOCUMENT_ISSUED:
-        if d["document_kind"] not in _RESERVED_EARLIER:
+    elif kind in (EventKind.DOCUMENT_ISSUED, EventKind.DOCUMENT_FAILED):
+        change["handled_documents"] = (*state.handled_documents, d["document"])
+        if kind == EventKind.DOCUMENT_ISSUED and d["document_kind"] not in _RESERVED_EARLIER:
             change["documents_issued"] = _counted(state, DocumentKind(d["document_kind"]))
+        if kind == EventKind.DOCUMENT_ISSUED and d["document_kind"] == DocumentKind.DECISION:
+            change["decision_number"] = d["document"]
+            change["decided_on"] = local_date(event.at)
+            change["decision_awaiting"] = _AWAITING_RECEIPT.get(state.start.delivery_method)
     elif kind == EventKind.REMINDER_DUE:
         change["reminders_sent"] = (*state.reminders_sent, _day(d["day"]))
         change["documents_issued"] = _counted(state, DocumentKind.REMINDER)
@@ -199,6 +249,43 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
     elif kind == EventKind.DECISION_UNFULFILLED:
         change["status"] = _moved(state, AuditStatus.UNFULFILLED)
         change["decision_reasons"] = d.get("reasons")
+    elif kind == EventKind.CHARGES_REDUCED:
+        change["charges"] = Charges.model_validate(d["charges"])
+        change["accepted_declarations"] = tuple(d.get("accepted", ()))
+    elif kind == EventKind.DECISION_DELIVERED:
+        change["decision_delivered_on"] = _day(d["delivered_on"])
+        change["decision_awaiting"] = None
+    elif kind == EventKind.APPEAL_FILED:
+        change["status"] = _moved(state, AuditStatus.APPEALED)
+        change["appeal"] = FiledAppeal.model_validate(d["appeal"])
+    elif kind == EventKind.APPEAL_DECIDED:
+        change["appeal_outcome"] = d["outcome"]
+        if d["outcome"] == "annulled":
+            change["status"] = _moved(state, AuditStatus.CANCELLED)
+            change["cancel_reason"] = d["reason"]
+        else:
+            change["status"] = _moved(state, AuditStatus.UNFULFILLED)
+    elif kind == EventKind.DECISION_FINAL:
+        change["final_on"] = _day(d["final_on"])
+    elif kind == EventKind.REVOCATION_PROPOSED:
+        change["revocation_proposed"] = True
+    elif kind == EventKind.REVOCATION_DECLINED:
+        change["revocation_proposed"] = False
+    elif kind == EventKind.DECISION_REVOKED:
+        change["status"] = _moved(state, AuditStatus.FULFILLED)
+        change["revocation_proposed"] = False
+        change["revocation_number"] = d["number"]
+        change["documents_issued"] = _counted(state, DocumentKind.REVOCATION)
+    elif kind == EventKind.SUSPENSION_ORDERED:
+        change["suspension_number"] = d["number"]
+        change["suspended_on"] = _day(d["ordered_on"])
+        change["documents_issued"] = _counted(state, DocumentKind.SUSPENSION_ORDER)
+    elif kind == EventKind.SUSPENSION_LIFTED:
+        change["lifting_number"] = d["number"]
+        change["lifted_on"] = _day(d["lifted_on"])
+        change["documents_issued"] = _counted(state, DocumentKind.LIFTING_ORDER)
+    elif kind == EventKind.DEBT_SETTLED:
+        change["settled_on"] = _day(d["as_of"])
     elif kind == EventKind.CANCELLED:
         change["status"] = _moved(state, AuditStatus.CANCELLED)
         change["cancel_reason"] = d["reason"]
@@ -207,7 +294,18 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
 
 
 # Numbers of these kinds are taken by the event that asks for the document, before any wait.
-_RESERVED_EARLIER = (DocumentKind.DOCUMENT_REQUEST, DocumentKind.REMINDER)
+_RESERVED_EARLIER = (
+    DocumentKind.DOCUMENT_REQUEST,
+    DocumentKind.REMINDER,
+    DocumentKind.REVOCATION,
+    DocumentKind.SUSPENSION_ORDER,
+    DocumentKind.LIFTING_ORDER,
+)
+# A decision served on paper is served the way the notification was.
+_AWAITING_RECEIPT: dict[DeliveryMethod, Awaiting] = {
+    DeliveryMethod.REGISTERED_MAIL: "postal_receipt",
+    DeliveryMethod.HAND: "hand_signature",
+}
 
 
 def _moved(state: CaseState, target: AuditStatus) -> AuditStatus:
@@ -233,6 +331,10 @@ def _deadline_change(state: CaseState, d: dict[str, Any]) -> dict[str, Any]:
         return {"decision_due": day}
     if which == "inspection":
         return {"inspection_deadline": day}
+    if which == "appeal":
+        return {"appeal_deadline": day}
+    if which == "suspension":
+        return {"suspension_due": day}
     # "documents": the answer period of one request
     return {
         "requests": tuple(

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from domain.case import CaseEvent, CaseSnapshot, CaseSummary
 from domain.case_state import CaseState
+from domain.consequences import AfterDecision
 
 
 def summary(state: CaseState) -> CaseSummary:
@@ -45,6 +46,31 @@ def summary(state: CaseState) -> CaseSummary:
         credit=settlement.credit if settlement else max(paid - due, Decimal(0)),
         decision_reasons=state.decision_reasons,
         cancel_reason=state.cancel_reason,
+        accepted_declarations=list(state.accepted_declarations),
+        after_decision=_after_decision(state),
+    )
+
+
+def _after_decision(state: CaseState) -> AfterDecision | None:
+    if state.decision_number is None:
+        return None
+    return AfterDecision(
+        decision_number=state.decision_number,
+        decided_on=state.decided_on,
+        awaiting_receipt=state.decision_awaiting,
+        delivered_on=state.decision_delivered_on,
+        appeal_deadline=state.appeal_deadline,
+        appeal=state.appeal,
+        appeal_outcome=state.appeal_outcome,
+        final_on=state.final_on,
+        suspension_due=state.suspension_due,
+        suspension_order=state.suspension_number,
+        suspended_on=state.suspended_on,
+        lifting_order=state.lifting_number,
+        lifted_on=state.lifted_on,
+        revocation_proposed=state.revocation_proposed,
+        revocation_notice=state.revocation_number,
+        debt_settled_on=state.settled_on,
     )
 
 

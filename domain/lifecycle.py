@@ -1,4 +1,9 @@
-"""The lifecycle of DESIGN.md §2: states, which moves are legal, and what event kinds exist."""
+"""The lifecycle of DESIGN.md §2: states, which moves are legal, and what event kinds exist.
+
+UNFULFILLED ends the notification, not the case: the decision can be appealed (APPEALED,
+then UNFULFILLED again when the appeal is decided, or CANCELLED when it annuls the
+notification), and a supervisor can revoke it (FULFILLED) when a payment dated within the
+period is posted after it (domain/consequences.py)."""
 
 from enum import StrEnum
 
@@ -10,6 +15,7 @@ class AuditStatus(StrEnum):
     FULFILLED = "FULFILLED"
     EXPLANATION_ACCEPTED = "EXPLANATION_ACCEPTED"
     UNFULFILLED = "UNFULFILLED"
+    APPEALED = "APPEALED"
     CANCELLED = "CANCELLED"
 
 
@@ -40,6 +46,8 @@ _ALLOWED: dict[AuditStatus, frozenset[AuditStatus]] = {
             AuditStatus.CANCELLED,
         }
     ),
+    AuditStatus.UNFULFILLED: frozenset({AuditStatus.APPEALED, AuditStatus.FULFILLED}),
+    AuditStatus.APPEALED: frozenset({AuditStatus.UNFULFILLED, AuditStatus.CANCELLED}),
 }
 
 
@@ -82,3 +90,15 @@ class EventKind(StrEnum):
     REASSIGNED = "reassigned"
     DOCUMENTS_REQUESTED = "documents_requested"
     DOCUMENTS_PROVIDED = "documents_provided"
+    # After an unfulfilled decision (domain/consequences.py)
+    CHARGES_REDUCED = "charges_reduced"
+    DECISION_DELIVERED = "decision_delivered"
+    APPEAL_FILED = "appeal_filed"
+    APPEAL_DECIDED = "appeal_decided"
+    DECISION_FINAL = "decision_final"
+    REVOCATION_PROPOSED = "revocation_proposed"
+    DECISION_REVOKED = "decision_revoked"
+    REVOCATION_DECLINED = "revocation_declined"
+    SUSPENSION_ORDERED = "suspension_ordered"
+    SUSPENSION_LIFTED = "suspension_lifted"
+    DEBT_SETTLED = "debt_settled"

@@ -10,6 +10,7 @@ reaches the pages through the workflow as plain JSON.
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic_core import PydanticCustomError
 
@@ -37,6 +38,28 @@ REASONS: dict[str, str] = {
     "not_awaited": N_(
         "%(what)s is only accepted while the case awaits a %(awaiting)s; it is %(now)s"
     ),
+    "decision_not_issued": N_("the decision is not issued yet; an appeal follows its issue"),
+    "appeal_exists": N_("an appeal was already filed on %(filed_at)s"),
+    "appeal_period_passed": N_(
+        "the appeal period ended on %(deadline)s (24:00 Almaty); the decision is final"
+    ),
+    "no_revocation_proposed": N_(
+        "nothing to revoke: no payment dated within the period was posted after the decision"
+    ),
+    "supervisor_only": N_("only a supervisor can %(what)s"),
+    "not_a_declaration": N_("%(declaration)s is not a declaration of this notification"),
+    "all_accepted": N_(
+        "every declaration is accepted: accept the explanation instead of accepting it in part"
+    ),
+    "charges_not_for_lines": N_(
+        "the charges of an audit started from lines are recomputed from them; do not give charges"
+    ),
+    "charges_needed": N_("give the charges still owed after the part that is accepted"),
+    "nothing_left": N_(
+        "the declarations not accepted add no charge: accept the explanation instead"
+    ),
+    "raises_a_charge": N_("a reduction cannot raise a charge; that needs a new notification"),
+    "not_lower": N_("the reduced charges must be lower in total than the %(total)s KZT owed"),
     # Input values, as the pages word them (the API keeps pydantic's own messages).
     "implausible_date": N_("%(day)s is outside %(earliest)s..%(latest)s"),
     "field_required": N_("this field is required"),
@@ -86,6 +109,11 @@ class Phrase(StrEnum):
     RETURNED_ON = N_("returned_on")
     ACT_DATE = N_("act_date")
     ISSUED = N_("the notification was issued")
+    DECIDED = N_("the decision was issued")
+    APPEAL = N_("An appeal")
+    APPEAL_OUTCOME = N_("An appeal's outcome")
+    DECISION_RECEIPT = N_("A receipt for the decision")
+    REVOKE = N_("revoke a decision")
     MAIL_CAME_BACK = N_("the mail came back")
 
 
@@ -143,3 +171,20 @@ def refused_input(reason: str, **values: Value) -> PydanticCustomError:
     language, while the API shows the English sentence."""
     wording = Wording.of(reason, **values)
     return PydanticCustomError(reason, wording.english(), {"values": wording.values})
+
+
+RefusalCode = Literal["wrong_state", "invalid_input", "forbidden"]
+
+
+class Refused(Exception):
+    """A command the case does not take now; `code` says how the caller should read it, and
+    `reason` with its `values` says why, in words the pages can translate (domain/refusals)."""
+
+    def __init__(
+        self, code: RefusalCode, reason: str, field: str | None = None, **values: Value
+    ) -> None:
+        self.wording = Wording.of(reason, **values)
+        self.message = self.wording.english()
+        super().__init__(self.message)
+        self.code = code
+        self.field = field

@@ -39,12 +39,13 @@ from domain.case_commands import (
     SetDeadline,
     SubmitExplanation,
 )
-from domain.case_rules import Refused, decide
+from domain.case_rules import decide
 from domain.case_state import CaseState, evolve, initial_state
 from domain.case_view import snapshot
 from domain.clock import end_of_day
 from domain.lifecycle import TERMINAL, AuditStatus, EventKind
 from domain.penalty import UNRECORDED
+from domain.refusals import Refused
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for
 
 RATES = load_rate_tables()

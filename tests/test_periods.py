@@ -24,8 +24,7 @@ from domain.case import (
     MailReturned,
     Payment,
 )
-from domain.case_rules import decision_time
-from domain.clock import ALMATY, end_of_day, local_date
+from domain.clock import ALMATY, close_of_business, end_of_day, local_date
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
 from tests.cases import first_day_off_after, milestones, posted_case, start_case, wait_for
@@ -95,7 +94,7 @@ async def test_silence_until_the_deadline_is_unfulfilled(
     # the 20th, and dated that working day (never a weekend or holiday).
     calendar = WorkingCalendar()
     decision_day = calendar.nth_working_day_after(case.response_deadline, 1)
-    assert decision.at >= decision_time(decision_day)
+    assert decision.at >= close_of_business(decision_day)
     assert local_date(decision.at) == decision_day
     assert decision.details["decided_on"] == decision_day.isoformat()
     assert calendar.is_working_day(decision_day)

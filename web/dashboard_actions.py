@@ -45,9 +45,10 @@ from domain.case_commands import (
     RequestDocuments,
     Review,
 )
-from domain.case_rules import Refused, decide
+from domain.case_rules import decide
 from domain.case_state import CaseState
 from domain.clock import local_date
+from domain.refusals import Refused
 
 OFFICE_STAFF: tuple[Role, ...] = ("inspector", "supervisor")
 

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel
 from temporalio import workflow
 
+from workflows.case_consequences import CONSEQUENCES, CaseConsequences
 from workflows.case_periods import CasePeriods
 
 with workflow.unsafe.imports_passed_through():
@@ -36,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.case_commands import (
         Cancel,
+        DecideAppeal,
+        DecideRevocation,
+        FileAppeal,
         ProvideDocuments,
         Reassign,
         RecordInspectionAct,
@@ -49,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.case_state import CaseState, initial_state
     from domain.case_view import snapshot
+    from domain.consequences import Appeal, AppealOutcome, RevocationDecision
     from domain.lifecycle import AuditStatus, EventKind
     from domain.notices import DocumentKind
 
@@ -68,13 +73,20 @@ class ReviewOrder(BaseModel):
     role: str = "inspector"
 
 
+class RevocationOrder(BaseModel):
+    """A revocation decision with the role of whoever takes it (only supervisors may)."""
+
+    decision: RevocationDecision
+    role: str = "inspector"
+
+
 class PaymentResult(BaseModel):
     result: Literal["accepted", "duplicate", "closed"]
     status: AuditStatus
 
 
 @workflow.defn(name="CameralAudit")
-class CameralAudit(CasePeriods):
+class CameralAudit(CasePeriods, CaseConsequences):
     @workflow.init
     def __init__(self, start: AuditStart, carried: CarriedCase | None = None) -> None:
         self._init_shell()
@@ -112,6 +124,11 @@ class CameralAudit(CasePeriods):
                 await self._drain()
                 workflow.continue_as_new(args=[start, self._carry()])
         await self._issue_outcome()
+        after_decision = (AuditStatus.UNFULFILLED, AuditStatus.APPEALED)
+        following = self._state.status in after_decision and workflow.patched(CONSEQUENCES)
+        if following and await self._follow_up():
+            await self._drain()
+            workflow.continue_as_new(args=[start, self._carry()])
         await self._drain()
         return snapshot(self._state, self._events)
 
@@ -160,8 +177,11 @@ class CameralAudit(CasePeriods):
 
     @workflow.update
     async def record_postal_receipt(self, receipt: PostalReceipt) -> CaseSummary:
+        """The receipt of the notification starts the response period; that of a decision
+        the appeal period (counted by the follow-up)."""
         self._apply(RecordReceipt(receipt))
-        await self._start_response_period()
+        if self._state.decision_number is None:
+            await self._start_response_period()
         return self._summary()
 
     @record_postal_receipt.validator
@@ -263,6 +283,33 @@ class CameralAudit(CasePeriods):
     @cancel.validator
     def _validate_cancel(self, cancellation: Cancellation) -> None:
         self._check(Cancel(cancellation))
+
+    @workflow.update
+    def file_appeal(self, appeal: Appeal) -> CaseSummary:
+        self._apply(FileAppeal(appeal))
+        return self._summary()
+
+    @file_appeal.validator
+    def _validate_appeal(self, appeal: Appeal) -> None:
+        self._check(FileAppeal(appeal))
+
+    @workflow.update
+    def decide_appeal(self, outcome: AppealOutcome) -> CaseSummary:
+        self._apply(DecideAppeal(outcome))
+        return self._summary()
+
+    @decide_appeal.validator
+    def _validate_appeal_outcome(self, outcome: AppealOutcome) -> None:
+        self._check(DecideAppeal(outcome))
+
+    @workflow.update
+    def decide_revocation(self, request: RevocationOrder) -> CaseSummary:
+        self._apply(DecideRevocation(request.decision, request.role))
+        return self._summary()
+
+    @decide_revocation.validator
+    def _validate_revocation(self, request: RevocationOrder) -> None:
+        self._check(DecideRevocation(request.decision, request.role))
 
     # ---- a case that lives for months -------------------------------------------------------
 

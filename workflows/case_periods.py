@@ -10,11 +10,13 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from workflows import courier
+from workflows.case_consequences import CONSEQUENCES
 from workflows.case_shell import CaseShell
 
 with workflow.unsafe.imports_passed_through():
     from domain.case_commands import (
         DeadlinePassed,
+        DeliverDecision,
         DispatchMail,
         FixTerms,
         PlaceInCabinet,
@@ -23,8 +25,7 @@ with workflow.unsafe.imports_passed_through():
         SetDeadline,
         TermsFailed,
     )
-    from domain.case_rules import decision_time
-    from domain.clock import ALMATY, end_of_day
+    from domain.clock import ALMATY, close_of_business, end_of_day
     from domain.lifecycle import AuditStatus, EventKind
     from domain.notices import DeliveryMethod, DocumentKind
     from domain.tasks import (
@@ -146,7 +147,7 @@ class CasePeriods(CaseShell):
         if state.status == AuditStatus.AWAITING_RESPONSE and state.explanation is None:
             name = "response"
             if state.decision_due is not None:
-                instant = decision_time(state.decision_due)
+                instant = close_of_business(state.decision_due)
             elif state.response_deadline is not None:
                 instant = end_of_day(state.response_deadline)
         elif state.status == AuditStatus.UNDER_REVIEW and not state.overdue:
@@ -225,6 +226,8 @@ class CasePeriods(CaseShell):
     async def _issue_outcome(self) -> None:
         if self._state.status not in (AuditStatus.EXPLANATION_ACCEPTED, AuditStatus.UNFULFILLED):
             return
+        if self._state.decision_number is not None:
+            return  # issued by the run this one continues
         if workflow.patched(OUTCOME_ON_WORKING_DAY):
             await self._until_a_working_day()
         state = self._state
@@ -239,11 +242,22 @@ class CasePeriods(CaseShell):
                 state.next_number(DocumentKind.DECISION),
                 reasons=state.decision_reasons or "",
                 appeal_deadline=appeal_deadline.isoformat(),
+                accepted="\n".join(state.accepted_declarations),
+                rejected="\n".join(state.rejected_declarations),
             )
         else:
             return
-        if document is not None:
-            await self._deliver_later(document, None)
+        if document is None:
+            return
+        if document.kind == DocumentKind.DECISION and workflow.patched(CONSEQUENCES):
+            # The appeal period counts from the decision's delivery: the placement in the
+            # cabinet is delivery; a letter or a handover waits for its receipt.
+            served = await self._serve_legally(document)
+            if served is not None and served.delivered_on is not None:
+                self._apply(DeliverDecision(document.number, served.delivered_on))
+            self._alert_in_background(document, None)
+            return
+        await self._deliver_later(document, None)
 
     async def _until_a_working_day(self) -> None:
         """Decisions are dated on working days: one taken on a day off is issued, delivered
@@ -253,6 +267,3 @@ class CasePeriods(CaseShell):
             await workflow.sleep(
                 datetime.combine(day, OFFICE_OPENS, tzinfo=ALMATY) - workflow.now()
             )
-
-    def _continue_as_new_suggested(self) -> bool:
-        return workflow.info().is_continue_as_new_suggested()

@@ -32,17 +32,19 @@ from workflows.search_attributes import (
 with workflow.unsafe.imports_passed_through():
     from domain.case import CaseEvent, CaseSummary
     from domain.case_commands import Command
-    from domain.case_rules import Refused, decide
+    from domain.case_rules import decide
     from domain.case_state import CaseState, event, evolve
     from domain.case_view import summary
     from domain.clock import end_of_day, local_date
     from domain.lifecycle import EventKind
     from domain.notices import DeliveryMethod, DocumentKind
+    from domain.refusals import Refused
     from domain.tasks import (
         COMPUTE_DEADLINE,
         SAVE_PROJECTION,
         DeadlineKind,
         DeadlineRequest,
+        DeliveryOutcome,
         ProjectionUpdate,
         RenderedDocument,
         StaffNotice,
@@ -228,6 +230,9 @@ class CaseShell:
         )
         return result
 
+    def _continue_as_new_suggested(self) -> bool:
+        return workflow.info().is_continue_as_new_suggested()
+
     def _today(self) -> date:
         return local_date(workflow.now())
 
@@ -265,17 +270,24 @@ class CaseShell:
     async def _deliver_later(self, document: RenderedDocument, deadline: date | None) -> None:
         """A document of a served case: the same legal channel, then the alerts. A reminder is
         only an alert, so a party served on paper gets it without a letter."""
+        await self._serve_legally(document)
+        await self._alert(document, deadline)
+
+    async def _serve_legally(self, document: RenderedDocument) -> DeliveryOutcome | None:
+        """The legal channel of a served case: the cabinet, or a letter (a document handed
+        over is handed by a person: nothing to run here)."""
         start = self._state.start
         if start.delivery_method == DeliveryMethod.CABINET:
             outcome = await courier.to_cabinet(start.audit_id, start.party.bin, document)
-            courier.record_outcome(self._note, document, outcome)
         elif (
             start.delivery_method == DeliveryMethod.REGISTERED_MAIL
             and document.kind != DocumentKind.REMINDER
         ):
             outcome = await courier.by_registered_mail(start.audit_id, start.party, document)
-            courier.record_outcome(self._note, document, outcome)
-        await self._alert(document, deadline)
+        else:
+            return None
+        courier.record_outcome(self._note, document, outcome)
+        return outcome
 
     def _alert_in_background(self, document: RenderedDocument, deadline: date | None) -> None:
         self._background.append(asyncio.create_task(self._alert(document, deadline)))
