@@ -11,6 +11,7 @@ from temporalio.client import Client
 from api import (
     calendar_routes,
     charge_routes,
+    consequence_routes,
     document_routes,
     evidence_routes,
     party_routes,
@@ -93,6 +94,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.include_router(charge_routes.router)
     app.include_router(evidence_routes.router)
     app.include_router(review_routes.router)
+    app.include_router(consequence_routes.router)
     app.include_router(document_routes.router)
     app.include_router(party_routes.router)
     app.include_router(calendar_routes.router)

@@ -26,6 +26,7 @@ from domain.case import (
     ReviewDecision,
 )
 from domain.charges import ChargeLine, Charges
+from domain.consequences import Appeal, AppealOutcome, RevocationDecision
 from domain.lifecycle import AuditStatus
 from domain.settlement import Settlement
 from domain.storable import ascii_number, storable_text
@@ -119,6 +120,18 @@ class ReassignRequest(EdgeInput, Reassignment):
 
 
 class ReviewRequest(EdgeInput, ReviewDecision):
+    charges: ChargesIn | None = None
+
+
+class AppealRequest(EdgeInput, Appeal):
+    pass
+
+
+class AppealOutcomeRequest(EdgeInput, AppealOutcome):
+    charges: ChargesIn | None = None
+
+
+class RevocationRequest(EdgeInput, RevocationDecision):
     pass
 
 

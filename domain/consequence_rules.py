@@ -205,9 +205,11 @@ def payment_after_decision(
         and last is not None
         and payment.paid_at <= last
     ):
-        settlement = after.settlement_as_of(last)
+        dated_in_time = [p for p in after.payments if p.paid_at <= last]
+        # judged as the case would have been had the treasury posted them in time
+        settlement = after.settlement_as_of(max(p.paid_at for p in dated_in_time))
         if settlement is not None and settlement.fulfilled:
-            dated = [p.reference for p in after.payments if p.paid_at <= last]
+            dated = [p.reference for p in dated_in_time]
             events.append(
                 event(
                     EventKind.REVOCATION_PROPOSED,

@@ -27,7 +27,11 @@ from domain.case_commands import (
     Cancel,
     Command,
     DeadlinePassed,
+    DecideAppeal,
+    DecideRevocation,
+    DeliverDecision,
     DispatchMail,
+    FileAppeal,
     FixTerms,
     PlaceInCabinet,
     ProvideDocuments,
@@ -40,10 +44,13 @@ from domain.case_commands import (
     SubmitExplanation,
 )
 from domain.case_rules import decide
-from domain.case_state import CaseState, evolve, initial_state
+from domain.case_state import CaseState, event, evolve, initial_state
 from domain.case_view import snapshot
+from domain.charges import Charges
 from domain.clock import end_of_day
+from domain.consequences import Appeal, AppealOutcome, RevocationDecision
 from domain.lifecycle import TERMINAL, AuditStatus, EventKind
+from domain.notices import DocumentKind
 from domain.penalty import UNRECORDED
 from domain.refusals import Refused
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for
@@ -86,8 +93,52 @@ class CaseMachine(RuleBasedStateMachine):
     @rule(hours=st.integers(min_value=1, max_value=24 * 15))
     def time_passes(self, hours: int) -> None:
         self.now += timedelta(hours=hours)
-        for deadline in ("response", "review", "inspection"):
+        for deadline in ("response", "review", "inspection", "appeal", "suspension"):
             self.apply(DeadlinePassed(deadline))
+
+    @rule()
+    def decision_issued_and_placed(self) -> None:
+        """What the workflow does once a case is decided unfulfilled."""
+        state = self.state
+        if state.status != AuditStatus.UNFULFILLED or state.decision_number is not None:
+            return
+        number = state.next_number(DocumentKind.DECISION)
+        issued = event(
+            EventKind.DOCUMENT_ISSUED,
+            self.now,
+            document=number,
+            document_kind=str(DocumentKind.DECISION),
+            document_id="d",
+            sha256="0" * 64,
+        )
+        self.state = evolve(self.state, issued)
+        self.events.append(issued)
+        self.apply(DeliverDecision(number, self.now.date()))
+
+    @rule(days=st.integers(min_value=1, max_value=20))
+    def consequence_periods_counted(self, days: int) -> None:
+        if self.state.decision_delivered_on:
+            self.apply(SetDeadline("appeal", self.state.decision_delivered_on + timedelta(days)))
+        if self.state.final_on:
+            self.apply(SetDeadline("suspension", self.state.final_on + timedelta(days)))
+
+    @rule(authority=st.sampled_from(["higher_authority", "court"]))
+    def appeal(self, authority: str) -> None:
+        filed = Appeal(authority=authority, grounds="value proven", documents=["doc-1"])
+        self.apply(FileAppeal(filed))
+
+    @rule(outcome=st.sampled_from(["upheld", "annulled", "reduced"]))
+    def appeal_decided(self, outcome: str) -> None:
+        charges = Charges(customs_duty=Decimal("1000")) if outcome == "reduced" else None
+        self.apply(DecideAppeal(AppealOutcome(outcome=outcome, charges=charges)))
+
+    @rule(
+        decision=st.sampled_from(["revoke", "keep"]),
+        role=st.sampled_from(["inspector", "supervisor"]),
+    )
+    def revocation(self, decision: str, role: str) -> None:
+        reasons = "payment for another notification" if decision == "keep" else None
+        self.apply(DecideRevocation(RevocationDecision(decision=decision, reasons=reasons), role))
 
     @rule()
     def served_in_cabinet(self) -> None:
@@ -146,9 +197,26 @@ class CaseMachine(RuleBasedStateMachine):
 
     @invariant()
     def only_lifecycle_moves(self) -> None:
-        # evolve checks every transition; here: nothing leaves a terminal state.
+        # evolve checks every transition; here: a terminal state is left only by an appeal
+        # (and its outcome) or a supervisor's revocation of an unfulfilled decision.
+        kinds = [e.kind for e in self.events]
         for earlier, later in zip(self.statuses, self.statuses[1:], strict=False):
-            assert earlier not in TERMINAL, (earlier, later)
+            if earlier == AuditStatus.UNFULFILLED:
+                assert later == AuditStatus.APPEALED or EventKind.DECISION_REVOKED in kinds
+            else:
+                assert earlier not in TERMINAL or earlier == AuditStatus.APPEALED, (earlier, later)
+
+    @invariant()
+    def banks_are_ordered_only_on_a_final_unpaid_decision_and_released_when_paid(self) -> None:
+        state = self.state
+        if state.suspension_number is not None:
+            assert state.final_on is not None
+            ordered = next(e for e in self.events if e.kind == EventKind.SUSPENSION_ORDERED)
+            assert Decimal(ordered.details["amount_owed"]) > 0
+        if state.lifting_number is not None:
+            assert state.suspension_number is not None
+        if state.suspension_number and (state.settled_on or state.revocation_number):
+            assert state.lifting_number is not None
 
     @invariant()
     def no_payment_lost_or_counted_twice(self) -> None:

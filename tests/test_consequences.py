@@ -1,0 +1,458 @@
+"""What follows an unfulfilled decision, as pure rules (domain/consequence_rules.py): the
+appeal period from delivery, appeals and their outcomes, the revocation a late-posted payment
+dated within the period allows, the Art. 125 suspension and its lifting, and an explanation
+accepted in part. Dates are around Nauryz 2026 (21-25 March off)."""
+
+import contextlib
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from db.reference import load_rate_tables
+from domain.calendar import WorkingCalendar
+from domain.case import CaseEvent, Payment, PostalReceipt, ReviewDecision
+from domain.case_commands import (
+    Command,
+    DeadlinePassed,
+    DecideAppeal,
+    DecideRevocation,
+    DeliverDecision,
+    FileAppeal,
+    FixTerms,
+    PlaceInCabinet,
+    RecordPayment,
+    RecordReceipt,
+    Review,
+    SetDeadline,
+    SubmitExplanation,
+)
+from domain.case_rules import decide
+from domain.case_state import CaseState, event, evolve, initial_state
+from domain.case_view import snapshot
+from domain.charges import Charges
+from domain.clock import ALMATY, local_date
+from domain.consequences import PERIODS, Appeal, AppealOutcome, RevocationDecision
+from domain.lifecycle import AuditStatus, EventKind
+from domain.notices import DocumentKind
+from domain.penalty import UNRECORDED
+from domain.refusals import Refused
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for
+
+RATES = load_rate_tables()
+ISSUED = date(2026, 2, 2)
+DEADLINE = date(2026, 3, 3)
+CALENDAR = WorkingCalendar()
+
+
+def at(day: date, hour: int = 11) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=ALMATY)
+
+
+class Case:
+    """A case driven through the rules as the workflow drives it, one command at a time."""
+
+    def __init__(self, **start: Any) -> None:
+        self.state: CaseState = initial_state(audit_start(**start), ISSUED)
+        self.now = at(ISSUED)
+        for command in (
+            FixTerms(RATES.base_rate, UNRECORDED),
+            PlaceInCabinet("N1", ISSUED),
+            SetDeadline("response", DEADLINE),
+        ):
+            self.do(command)
+
+    def do(self, command: Command, when: datetime | None = None) -> list[CaseEvent]:
+        events = decide(self.state, command, when or self.now)
+        self.fold(events)
+        return events
+
+    def fold(self, events: list[CaseEvent]) -> None:
+        for item in events:
+            self.state = evolve(self.state, item)
+
+    def refused(self, command: Command, when: datetime | None = None) -> Refused:
+        with pytest.raises(Refused) as refusal:
+            decide(self.state, command, when or self.now)
+        return refusal.value
+
+    def decided_on_silence(self, decided_on: date = date(2026, 3, 4)) -> None:
+        """Silence: decided on the working day after the deadline, issued and placed."""
+        self.do(SetDeadline("decision", decided_on), at(DEADLINE, 23))
+        self.do(DeadlinePassed("response"), at(decided_on, 18))
+        self.issue_decision(decided_on)
+
+    def issue_decision(self, on: date) -> None:
+        self.now = at(on, 18)
+        number = self.state.next_number(DocumentKind.DECISION)
+        self.fold(
+            [
+                event(
+                    EventKind.DOCUMENT_ISSUED,
+                    self.now,
+                    document=number,
+                    document_kind=str(DocumentKind.DECISION),
+                    document_id="d1",
+                    sha256="0" * 64,
+                )
+            ]
+        )
+
+    def served(self, on: date) -> None:
+        self.do(DeliverDecision(self.state.decision_number or "", on), at(on, 18))
+        self.do(SetDeadline("appeal", CALENDAR.nth_working_day_after(on, 5)))
+
+    def pay(self, amount: Decimal, paid_at: date, reference: str = "P1") -> list[CaseEvent]:
+        payment = Payment(reference=reference, amount=amount, paid_at=paid_at)
+        return self.do(RecordPayment(payment))
+
+
+def kinds(events: list[CaseEvent]) -> list[EventKind]:
+    return [e.kind for e in events]
+
+
+APPEAL = Appeal(authority="higher_authority", grounds="Price proven", documents=["doc-1"])
+
+
+def test_the_appeal_period_counts_from_delivery_across_nauryz() -> None:
+    """Delivered on Thursday 19 March 2026: 20 March, then 26, 27, 30 and 31 March (Nauryz
+    21-25 March off) make five working days; not counted from the decision's issue."""
+    case = Case()
+    case.decided_on_silence(date(2026, 3, 4))
+    case.served(date(2026, 3, 19))
+    assert PERIODS["appeal"].working_days == 5
+    assert case.state.appeal_deadline == date(2026, 3, 31)
+    shown = snapshot(case.state, []).after_decision
+    assert shown is not None and shown.appeal_deadline == date(2026, 3, 31)
+    assert shown.delivered_on == date(2026, 3, 19) and shown.decided_on == date(2026, 3, 4)
+
+
+def test_a_decision_on_paper_is_delivered_by_its_receipt() -> None:
+    party = {**audit_start().party.model_dump(), "address": "Almaty, Abay ave. 1"}
+    case = Case(delivery_method="registered_mail", party=party)
+    case.decided_on_silence()
+    assert case.state.decision_awaiting == "postal_receipt"
+    early = PostalReceipt(delivered_on=date(2026, 3, 3), receipt_no="RR9")
+    refusal = case.refused(RecordReceipt(early), at(date(2026, 3, 10)))
+    assert refusal.code == "invalid_input" and "2026-03-04" in refusal.message
+    receipt = PostalReceipt(delivered_on=date(2026, 3, 9), receipt_no="RR9")
+    case.do(RecordReceipt(receipt), at(date(2026, 3, 10)))
+    assert case.state.decision_delivered_on == date(2026, 3, 9)
+    assert case.state.decision_awaiting is None
+    assert case.refused(RecordReceipt(receipt), at(date(2026, 3, 10))).code == "wrong_state"
+
+
+def test_an_appeal_within_the_period_holds_the_decision_until_its_outcome() -> None:
+    case = Case()
+    case.decided_on_silence()
+    case.served(date(2026, 3, 5))  # 6, 10, 11, 12, 13 March (8 March moved to Monday 9)
+    assert case.state.appeal_deadline == date(2026, 3, 13)
+    filed = case.do(FileAppeal(APPEAL), at(date(2026, 3, 13), 23))
+    assert kinds(filed) == [EventKind.APPEAL_FILED]
+    assert case.state.status == AuditStatus.APPEALED
+    # the period's end passes while the appeal runs: nothing becomes final
+    assert case.do(DeadlinePassed("appeal"), at(date(2026, 3, 20))) == []
+    assert case.refused(FileAppeal(APPEAL)).code == "wrong_state"
+    raised = Charges(customs_duty=Decimal("700000"), vat=Decimal("1"))
+    refusal = case.refused(DecideAppeal(AppealOutcome(outcome="reduced", charges=raised)))
+    assert refusal.code == "invalid_input" and "raise" in refusal.message
+    reduced = Charges(customs_duty=Decimal("300000"), vat=Decimal("36000"))
+    case.now = at(date(2026, 3, 20))
+    outcome = case.do(DecideAppeal(AppealOutcome(outcome="reduced", charges=reduced)))
+    assert kinds(outcome) == [
+        EventKind.CHARGES_REDUCED,
+        EventKind.APPEAL_DECIDED,
+        EventKind.DECISION_FINAL,
+    ]
+    assert case.state.status == AuditStatus.UNFULFILLED
+    assert case.state.charges == reduced and case.state.final_on == date(2026, 3, 20)
+    # Paid as reduced, with the penalty since the deadline: the debt is settled
+    today = case.state.settlement_as_of(date(2026, 3, 20))
+    assert today is not None and today.outstanding > Decimal("336000")  # penalty since then
+    owed = today.outstanding
+    settled = case.pay(owed, date(2026, 3, 20))
+    assert kinds(settled) == [EventKind.PAYMENT_RECEIVED, EventKind.DEBT_SETTLED]
+    assert not case.state.following_up
+
+
+def test_an_appeal_after_the_period_is_refused_and_an_annulment_cancels() -> None:
+    case = Case()
+    case.decided_on_silence()
+    case.served(date(2026, 3, 5))
+    refusal = case.refused(FileAppeal(APPEAL), at(date(2026, 3, 14), 0))
+    assert refusal.message.startswith("the appeal period ended on 2026-03-13")
+    other = Case()
+    other.decided_on_silence()
+    other.served(date(2026, 3, 5))
+    other.do(FileAppeal(APPEAL), at(date(2026, 3, 6)))
+    other.do(DecideAppeal(AppealOutcome(outcome="annulled", reasons="value proven")))
+    assert other.state.status == AuditStatus.CANCELLED
+    assert other.state.cancel_reason == "the notification was annulled on appeal: value proven"
+    assert not other.state.following_up
+
+
+def test_unpaid_after_the_final_decision_the_banks_are_ordered_then_released() -> None:
+    """Art. 125: the order on the last working day the period allows (at close of
+    business, after that day's postings); lifted the day the debt is paid."""
+    case = Case()
+    case.decided_on_silence()
+    case.served(date(2026, 3, 12))  # appeal period: 13, 16, 17, 18, 19 March
+    assert case.do(DeadlinePassed("appeal"), at(date(2026, 3, 19), 23)) == []
+    final = case.do(DeadlinePassed("appeal"), at(date(2026, 3, 20), 0))
+    assert kinds(final) == [EventKind.DECISION_FINAL]
+    due = CALENDAR.nth_working_day_after(date(2026, 3, 19), PERIODS["suspension"].working_days)
+    assert due == date(2026, 3, 31)  # 20, 26, 27, 30, 31: Nauryz 21-25 March off
+    case.do(SetDeadline("suspension", due))
+    assert case.do(DeadlinePassed("suspension"), at(due, 17)) == []
+    ordered = case.do(DeadlinePassed("suspension"), at(due, 18))
+    assert kinds(ordered) == [EventKind.SUSPENSION_ORDERED]
+    assert ordered[0].details["number"] == f"{case.state.audit_id}/S1"
+    assert Decimal(ordered[0].details["amount_owed"]) > AMOUNT_DUE  # with the late penalty
+    assert case.do(DeadlinePassed("suspension"), at(due, 19)) == []  # ordered once
+    case.now = at(date(2026, 4, 2))
+    half = case.pay(AMOUNT_DUE / 2, date(2026, 4, 2))
+    assert kinds(half) == [EventKind.PAYMENT_RECEIVED]
+    assert case.state.following_up
+    rest = snapshot(case.state, []).amount_outstanding
+    case.now = at(date(2026, 4, 3))
+    paid = case.pay(rest, date(2026, 4, 2), reference="P2")
+    assert kinds(paid) == [
+        EventKind.PAYMENT_RECEIVED,
+        EventKind.DEBT_SETTLED,
+        EventKind.SUSPENSION_LIFTED,
+    ]
+    assert paid[-1].details == {
+        "number": f"{case.state.audit_id}/L1",
+        "suspension": f"{case.state.audit_id}/S1",
+        "lifted_on": "2026-04-03",
+    }
+    assert not case.state.following_up
+
+
+def test_an_appeal_outcome_upheld_makes_the_decision_final_that_day() -> None:
+    case = Case()
+    case.decided_on_silence()
+    case.served(date(2026, 3, 5))
+    case.do(FileAppeal(APPEAL), at(date(2026, 3, 6)))
+    case.do(DecideAppeal(AppealOutcome(outcome="upheld")), at(date(2026, 4, 2)))
+    assert case.state.status == AuditStatus.UNFULFILLED
+    assert case.state.final_on == date(2026, 4, 2)
+    assert case.state.following_up
+
+
+def test_a_payment_dated_in_time_posted_after_the_decision_lets_a_supervisor_revoke() -> None:
+    case = Case()
+    case.decided_on_silence(date(2026, 3, 4))
+    case.served(date(2026, 3, 5))
+    case.now = at(date(2026, 3, 6))
+    posted = case.pay(AMOUNT_DUE, DEADLINE)  # paid on the last day, posted three days later
+    assert kinds(posted) == [
+        EventKind.PAYMENT_RECEIVED,
+        EventKind.REVOCATION_PROPOSED,
+        EventKind.DEBT_SETTLED,
+    ]
+    assert case.state.following_up  # waits for the supervisor
+    # no bank order while a revocation waits
+    assert kinds(case.do(DeadlinePassed("appeal"), at(date(2026, 3, 14)))) == [
+        EventKind.DECISION_FINAL
+    ]
+    case.do(SetDeadline("suspension", date(2026, 3, 20)))
+    assert case.do(DeadlinePassed("suspension"), at(date(2026, 3, 20), 19)) == []
+    revoke = DecideRevocation(RevocationDecision(decision="revoke"), "inspector")
+    assert case.refused(revoke).code == "forbidden"
+    revoked = case.do(DecideRevocation(RevocationDecision(decision="revoke"), "supervisor"))
+    assert kinds(revoked) == [EventKind.DECISION_REVOKED]
+    assert revoked[0].details["number"] == f"{case.state.audit_id}/V1"
+    assert case.state.status == AuditStatus.FULFILLED and not case.state.following_up
+
+
+def test_a_late_payment_dated_after_the_decision_does_not_propose_revocation() -> None:
+    case = Case()
+    case.decided_on_silence(date(2026, 3, 4))
+    case.served(date(2026, 3, 5))
+    owed = case.state.settlement_as_of(date(2026, 3, 6))
+    assert owed is not None
+    posted = case.pay(owed.outstanding, date(2026, 3, 6))
+    assert kinds(posted) == [EventKind.PAYMENT_RECEIVED, EventKind.DEBT_SETTLED]
+    refusal = case.refused(DecideRevocation(RevocationDecision(decision="revoke"), "supervisor"))
+    assert refusal.code == "wrong_state"
+
+
+def test_a_supervisor_may_keep_the_decision_with_reasons() -> None:
+    case = Case()
+    case.decided_on_silence(date(2026, 3, 4))
+    case.now = at(date(2026, 3, 6))
+    case.pay(AMOUNT_DUE, DEADLINE)
+    with pytest.raises(ValueError, match="reasons are required"):
+        RevocationDecision(decision="keep")
+    keep = RevocationDecision(decision="keep", reasons="the payment names another notification")
+    case.do(DecideRevocation(keep, "supervisor"))
+    assert not case.state.revocation_proposed and case.state.status == AuditStatus.UNFULFILLED
+
+
+def _under_review(case: Case) -> None:
+    case.do(SubmitExplanation(explanation_for(snapshot(case.state, []))), at(date(2026, 2, 10)))
+    case.do(SetDeadline("review", date(2026, 2, 24)))
+
+
+def test_an_explanation_accepted_in_part_leaves_the_rest_owed() -> None:
+    declarations = ["55201/050326/0001234", "55201/050326/0001235"]
+    case = Case(declarations=declarations)
+    _under_review(case)
+    part = ReviewDecision(
+        decision="accept_in_part",
+        reasons="the second declaration's price is not proven",
+        accepted=[declarations[0]],
+        charges=Charges(customs_duty=Decimal("331065"), vat=Decimal("305779.80")),
+    )
+    events = case.do(Review(part), at(date(2026, 2, 20)))
+    assert kinds(events) == [EventKind.CHARGES_REDUCED, EventKind.DECISION_UNFULFILLED]
+    assert events[0].details["accepted"] == [declarations[0]]
+    assert events[0].details["rejected"] == [declarations[1]]
+    assert case.state.status == AuditStatus.UNFULFILLED
+    assert snapshot(case.state, []).amount_due == Decimal("636844.80")
+    assert case.state.rejected_declarations == (declarations[1],)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "charges", "reason"),
+    [
+        (["55201/999999/0000001"], {"customs_duty": "1"}, "not_a_declaration"),
+        (["55201/050326/0001234", "55201/050326/0001235"], {"vat": "1"}, "all_accepted"),
+        (["55201/050326/0001234"], None, "charges_needed"),
+        (["55201/050326/0001234"], {"customs_duty": "700000"}, "raises_a_charge"),
+        (
+            ["55201/050326/0001234"],
+            {"customs_duty": "662130", "vat": "611559.60", "customs_fee": "20000"},
+            "not_lower",
+        ),
+    ],
+)
+def test_a_part_acceptance_that_does_not_add_up_is_refused(
+    accepted: list[str], charges: dict[str, str] | None, reason: str
+) -> None:
+    case = Case(declarations=["55201/050326/0001234", "55201/050326/0001235"])
+    _under_review(case)
+    part = ReviewDecision(
+        decision="accept_in_part",
+        reasons="partly proven",
+        accepted=accepted,
+        charges=Charges.model_validate(charges) if charges else None,
+    )
+    refusal = case.refused(Review(part), at(date(2026, 2, 20)))
+    assert refusal.code == "invalid_input" and refusal.wording.reason == reason
+    assert case.state.status == AuditStatus.UNDER_REVIEW
+
+
+def test_a_part_acceptance_already_paid_fulfils() -> None:
+    case = Case(declarations=["55201/050326/0001234", "55201/050326/0001235"])
+    _under_review(case)
+    case.now = at(date(2026, 2, 12))
+    case.pay(Decimal("700000"), date(2026, 2, 12))
+    part = ReviewDecision(
+        decision="accept_in_part",
+        reasons="partly proven",
+        accepted=["55201/050326/0001234"],
+        charges=Charges(customs_duty=Decimal("331065"), vat=Decimal("305779.80")),
+    )
+    events = case.do(Review(part), at(date(2026, 2, 20)))
+    assert kinds(events) == [EventKind.CHARGES_REDUCED, EventKind.FULFILLED]
+
+
+def test_the_periods_are_data_with_their_source() -> None:
+    assert {name: p.working_days for name, p in PERIODS.items()} == {
+        "appeal": 5,
+        "suspension": 5,
+        "lifting": 1,
+    }
+    assert all(p.source and p.counted_from for p in PERIODS.values())
+
+
+class AfterDecisionMachine(RuleBasedStateMachine):
+    """A decided case under any order of payments (dated in time or late), appeals,
+    outcomes, revocations and time: banks are ordered only on a final, unpaid decision that
+    no appeal or revocation holds, released once paid, and no payment is lost."""
+
+    @initialize()
+    def decided(self) -> None:
+        self.case = Case()
+        self.case.decided_on_silence(date(2026, 3, 4))
+        self.case.served(date(2026, 3, 5))
+        self.posted: dict[str, Decimal] = {}
+        self.events: list[CaseEvent] = []
+
+    def apply(self, command: Command) -> None:
+        with contextlib.suppress(Refused):
+            self.events += self.case.do(command)
+
+    @rule(hours=st.integers(min_value=1, max_value=24 * 10))
+    def time_passes(self, hours: int) -> None:
+        self.case.now += timedelta(hours=hours)
+        for period in ("appeal", "suspension"):
+            self.apply(DeadlinePassed(period))
+        state = self.case.state
+        if state.final_on and state.suspension_due is None:
+            due = CALENDAR.nth_working_day_after(state.final_on, 5)
+            self.apply(SetDeadline("suspension", due))
+
+    @rule(
+        reference=st.sampled_from(["P1", "P2", "P3"]),
+        share=st.sampled_from([Decimal("0.3"), Decimal("1"), Decimal("1.1")]),
+        in_time=st.booleans(),
+    )
+    def payment(self, reference: str, share: Decimal, in_time: bool) -> None:
+        amount = (AMOUNT_DUE * share).quantize(Decimal("0.01"))
+        paid_at = DEADLINE if in_time else local_date(self.case.now)
+        already = self.case.state.paid_reference(reference)
+        self.apply(RecordPayment(Payment(reference=reference, amount=amount, paid_at=paid_at)))
+        if not already and self.case.state.paid_reference(reference):
+            self.posted[reference] = amount
+
+    @rule()
+    def appeal(self) -> None:
+        self.apply(FileAppeal(APPEAL))
+
+    @rule(outcome=st.sampled_from(["upheld", "annulled", "reduced"]))
+    def appeal_decided(self, outcome: str) -> None:
+        charges = Charges(customs_duty=Decimal("1000")) if outcome == "reduced" else None
+        self.apply(DecideAppeal(AppealOutcome(outcome=outcome, charges=charges)))
+
+    @rule(decision=st.sampled_from(["revoke", "keep"]))
+    def supervisor(self, decision: str) -> None:
+        reasons = "another notification" if decision == "keep" else None
+        self.apply(
+            DecideRevocation(RevocationDecision(decision=decision, reasons=reasons), "supervisor")
+        )
+
+    @invariant()
+    def orders_follow_the_rules(self) -> None:
+        state = self.case.state
+        for item in self.events:
+            if item.kind == EventKind.SUSPENSION_ORDERED:
+                assert Decimal(item.details["amount_owed"]) > 0
+        if state.suspension_number:
+            assert state.final_on is not None and state.appeal_outcome != "annulled"
+        if state.suspension_number and (state.settled_on or state.revocation_number):
+            assert state.lifting_number is not None
+        if state.lifting_number:
+            assert state.suspension_number is not None
+
+    @invariant()
+    def no_payment_lost(self) -> None:
+        assert {p.reference: p.amount for p in self.case.state.payments} == self.posted
+
+    @invariant()
+    def revoked_only_when_paid_in_time(self) -> None:
+        if self.case.state.revocation_number:
+            assert any(p.paid_at <= DEADLINE for p in self.case.state.payments)
+            assert self.case.state.status == AuditStatus.FULFILLED
+
+
+AfterDecisionMachine.TestCase.settings = settings(
+    max_examples=100, stateful_step_count=25, deadline=None
+)
+TestAfterDecision = AfterDecisionMachine.TestCase
