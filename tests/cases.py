@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import WorkingCalendar
 from domain.case import AuditStart, CaseEvent, CaseSnapshot
@@ -20,6 +21,44 @@ async def start_case(
     return await client.start_workflow(
         CameralAudit.run, args=[start, None], id=start.audit_id, task_queue=task_queue
     )
+
+
+async def decided(
+    env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], timeout: float = 60
+) -> CaseSnapshot:
+    """The case once its unfulfilled decision is issued and served (or sent, on paper).
+
+    Such a case runs on after the decision (the appeal, the bank-account measures, until the
+    debt is paid), so tests do not await its end: time is skipped a few hours at a time
+    while the case is open, then the decision's activities run in real time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        after = case.after_decision
+        if after is not None and (after.delivered_on or after.awaiting_receipt):
+            return case
+        if case.status in (AuditStatus.AWAITING_RESPONSE, AuditStatus.UNDER_REVIEW):
+            await env.sleep(timedelta(hours=6))
+        else:  # deciding: the decision may wait for the next working day's morning
+            await asyncio.sleep(0.2)
+            if case.status == AuditStatus.UNFULFILLED:
+                await env.sleep(timedelta(minutes=30))
+    raise AssertionError(f"{handle.id}: no decision was served within {timeout} s")
+
+
+async def until_after_decision(
+    handle: WorkflowHandle[Any, Any], field: str, timeout: float = 30
+) -> CaseSnapshot:
+    """Poll the snapshot until the decision's follow-up shows `field` (an order, a date)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        if case.after_decision and getattr(case.after_decision, field) is not None:
+            return case
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{handle.id}: the decision's {field} never came")
 
 
 async def wait_for(

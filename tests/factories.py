@@ -5,8 +5,9 @@ from decimal import Decimal
 from typing import Any
 
 from domain.case import AuditStart, CaseSnapshot, Explanation, ReviewDecision
+from domain.consequences import RevocationDecision
 from domain.identifiers import bin_check_digit, format_audit_id
-from workflows.cameral_audit import ReviewOrder
+from workflows.cameral_audit import ReviewOrder, RevocationOrder
 
 _numbers = itertools.count(1)
 
@@ -83,3 +84,11 @@ def explanation_for(case: CaseSnapshot, **overrides: Any) -> Explanation:
 def review_order(role: str = "inspector", **decision: Any) -> ReviewOrder:
     """A review decision as the API hands it to the workflow, with the decider's role."""
     return ReviewOrder(decision=ReviewDecision(**decision), role=role)
+
+
+def revocation_order(
+    decision: str = "revoke", role: str = "supervisor", **more: Any
+) -> RevocationOrder:
+    return RevocationOrder(
+        decision=RevocationDecision.model_validate({"decision": decision, **more}), role=role
+    )

@@ -20,7 +20,7 @@ from domain.case import (
 )
 from domain.clock import local_date
 from domain.lifecycle import AuditStatus, EventKind
-from tests.cases import milestones, start_case, wait_for
+from tests.cases import decided, milestones, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
@@ -92,10 +92,12 @@ async def test_explanation_rejected_records_reasons(
             CameralAudit.review,
             review_order(decision="reject", reasons="SWIFT copy does not match the invoice"),
         )
-        result: CaseSnapshot = await handle.result()
+        result = await decided(time_env, handle)
     assert rejected.status == result.status == AuditStatus.UNFULFILLED
     assert result.decision_reasons == "SWIFT copy does not match the invoice"
-    assert kinds(result)[-1] == EventKind.DECISION_UNFULFILLED
+    assert EventKind.DECISION_UNFULFILLED in kinds(result)
+    assert result.after_decision is not None
+    assert result.after_decision.decision_number == f"{case.id}/D1"
 
 
 async def test_cancellation_then_nothing_more(

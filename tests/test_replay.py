@@ -38,8 +38,21 @@ from domain.case import (
 )
 from domain.clock import ALMATY, local_date
 from domain.lifecycle import AuditStatus
-from tests.cases import first_day_off_after, posted_case, start_case, wait_for
-from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
+from tests.cases import (
+    decided,
+    first_day_off_after,
+    posted_case,
+    start_case,
+    until_after_decision,
+    wait_for,
+)
+from tests.factories import (
+    AMOUNT_DUE,
+    audit_start,
+    explanation_for,
+    review_order,
+    revocation_order,
+)
 from worker import build_worker, workflow_runner
 from workflows.cameral_audit import CameralAudit
 
@@ -213,6 +226,35 @@ async def alert_retrying(
     return handle
 
 
+async def suspended_then_paid(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
+    """Unpaid after the decision: the appeal period ends, the banks are ordered to suspend,
+    the debt is paid and the order is lifted; then the case ends."""
+    handle, _ = await _awaiting(env, queue)
+    await decided(env, handle)
+    await env.sleep(timedelta(days=21))  # past the appeal period and the suspension's
+    await until_after_decision(handle, "suspension_order")
+    today = local_date(await env.get_current_time())
+    enough = AMOUNT_DUE + Decimal("200000.00")  # the debt with its penalty, and a credit
+    await handle.execute_update(
+        CameralAudit.record_payment, Payment(reference="DEBT", amount=enough, paid_at=today)
+    )
+    return handle
+
+
+async def revoked(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
+    """A payment dated on the deadline is posted after the decision; a supervisor revokes."""
+    handle, case = await _awaiting(env, queue)
+    await decided(env, handle)
+    paid = Payment(reference="ON-TIME", amount=AMOUNT_DUE, paid_at=case.response_deadline)
+    await handle.execute_update(CameralAudit.record_payment, paid)
+    await handle.execute_update(CameralAudit.decide_revocation, revocation_order())
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "accepted": accepted,
     "rejected": rejected,
@@ -229,6 +271,8 @@ SCENARIOS: dict[str, Scenario] = {
     "alert_retrying": alert_retrying,  # recorded before outcomes were recorded as they came
     "alert_outcomes_as_they_come": alert_retrying,
     "accepted_on_a_day_off": accepted_on_a_day_off,
+    "suspended_then_paid": suspended_then_paid,
+    "revoked": revoked,
 }
 
 
