@@ -222,8 +222,13 @@ def _set_deadline(state: CaseState, command: SetDeadline, now: datetime) -> list
         and state.status in (AuditStatus.ISSUED, AuditStatus.AWAITING_RESPONSE),
         "review": state.status == AuditStatus.UNDER_REVIEW,
         "inspection": state.awaiting == "inspection_act",
-        "appeal": after_decision and state.decision_delivered_on is not None,
-        "suspension": after_decision and state.final_on is not None,
+        "appeal": after_decision
+        and state.decision_delivered_on is not None
+        and state.final_on is None
+        and state.appeal is None,
+        "suspension": after_decision
+        and state.final_on is not None
+        and state.suspension_number is None,
     }
     name = command.deadline
     if name == "documents":

@@ -36,7 +36,13 @@ from domain.case_state import CaseState, event, evolve, initial_state
 from domain.case_view import snapshot
 from domain.charges import Charges
 from domain.clock import ALMATY, local_date
-from domain.consequences import PERIODS, Appeal, AppealOutcome, RevocationDecision
+from domain.consequences import (
+    PERIODS,
+    Appeal,
+    AppealOutcome,
+    RevocationDecision,
+    last_day_to_fulfil,
+)
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
 from domain.penalty import UNRECORDED
@@ -447,8 +453,10 @@ class AfterDecisionMachine(RuleBasedStateMachine):
 
     @invariant()
     def revoked_only_when_paid_in_time(self) -> None:
-        if self.case.state.revocation_number:
-            assert any(p.paid_at <= DEADLINE for p in self.case.state.payments)
+        state = self.case.state
+        if state.revocation_number:
+            last = last_day_to_fulfil(state.decided_on, state.response_deadline)
+            assert last is not None and any(p.paid_at <= last for p in state.payments)
             assert self.case.state.status == AuditStatus.FULFILLED
 
 

@@ -171,6 +171,10 @@ class CameralAudit(CasePeriods, CaseConsequences):
             counts.append(("review", state.explanation_received_on, None))
         if state.awaiting == "inspection_act" and state.returned_on:
             counts.append(("inspection", state.returned_on, None))
+        if state.appeal_deadline and state.decision_delivered_on and not state.final_on:
+            counts.append(("appeal", state.decision_delivered_on, None))
+        if state.suspension_due and state.final_on and not state.suspension_number:
+            counts.append(("suspension", state.final_on, None))
         for name, counted_from, _ in counts:
             day = await self._count(name, counted_from)  # type: ignore[arg-type]
             self._apply(SetDeadline(name, day, reason="calendar"))  # type: ignore[arg-type]
