@@ -58,6 +58,8 @@ EXTRA = {
     DocumentKind.DECISION: {
         "reasons": "SWIFT copy does not match",
         "appeal_deadline": "2026-04-15",
+        "accepted": "55201/060326/0000077",
+        "rejected": "55201/050326/0001234",
     },
     DocumentKind.REVOCATION: {
         "decision_number": "CA-2026-000123/D1",
@@ -142,6 +144,41 @@ def test_decision_names_the_appeal_deadline_and_default_reasons() -> None:
     silent = render(DocumentKind.DECISION, "en", silent_context)
     assert "no explanation was submitted by the deadline of 8 April 2026" in silent.html
     assert "15 April 2026" in silent.html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_appeal_period_counts_from_the_decisions_delivery(language: str) -> None:
+    text = render(DocumentKind.DECISION, language, context(DocumentKind.DECISION)).text
+    flat = joined(text)
+    said = {
+        "kk": ("табыс етілген күннен", "кейінгі күннен бастап", "жеке кабинетте көрсетіледі"),
+        "ru": ("со дня, следующего за днём его вручения", "в личном кабинете"),
+        "en": ("from the day after its delivery", "the personal cabinet shows"),
+    }
+    for words in said[language]:
+        assert words in flat, (language, words)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_partly_accepted_explanation_lists_both_sets_of_declarations(language: str) -> None:
+    partly = render(DocumentKind.DECISION, language, context(DocumentKind.DECISION))
+    heading = {"kk": "ішінара", "ru": "Частичное принятие", "en": "accepted in part"}[language]
+    assert heading in partly.text
+    for declaration in ("55201/060326/0000077", "55201/050326/0001234"):
+        assert f"<li>{declaration}</li>" in partly.html
+    assert "1\u00a0294\u00a0266,10\u00a0₸" in partly.text  # what remains owed
+
+    wholly = context(DocumentKind.DECISION)
+    wholly["extra"].update(accepted="", rejected="")
+    assert heading not in render(DocumentKind.DECISION, language, wholly).text
+
+
+def test_a_decision_of_an_older_case_renders_without_the_accepted_lists() -> None:
+    older = context(DocumentKind.DECISION)
+    del older["extra"]["accepted"], older["extra"]["rejected"]
+    rendered = render(DocumentKind.DECISION, "ru", older)
+    assert "Частичное принятие" not in rendered.text
+    assert "15 апреля 2026 года" in joined(rendered.text)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
