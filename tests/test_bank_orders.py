@@ -4,15 +4,20 @@ outage is retried, a refusal or a give-up comes back to the case as a failure it
 
 import asyncio
 import dataclasses
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from temporalio import workflow
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.bank import BankActivities
 from activities.delivery_log import GAVE_UP, PERMANENT_FAILURE
@@ -20,9 +25,10 @@ from config import Settings
 from db.models import DeliveryAttemptRow
 from domain.case import Party
 from domain.notices import DocumentKind
-from domain.tasks import BankOrder, RenderedDocument
+from domain.tasks import BankOrder, DeliveryOutcome, RenderedDocument
 from tests.deliveries import first_try, party, run_activity
 from tests.factories import next_audit_id
+from workflows.courier import to_bank
 
 
 def suspension(audit_id: str) -> BankOrder:
@@ -132,3 +138,76 @@ async def test_an_outage_longer_than_the_retry_hours_is_given_up(
             await asyncio.to_thread(late.run, bank.send_bank_order, suspension(audit_id))
     assert gave_up.value.non_retryable and gave_up.value.type == GAVE_UP
     assert "503" in gave_up.value.message
+
+
+class Sent(BaseModel):
+    outcome: DeliveryOutcome
+    retrying: list[str]
+
+
+@workflow.defn(sandboxed=False)
+class SendsAnOrder:
+    """Only what a case does with an order: hand it to the courier and keep the outcome."""
+
+    @workflow.run
+    async def run(self, order: BankOrder) -> Sent:
+        retrying: list[str] = []
+        outcome = await to_bank(order, retrying=retrying.append)
+        return Sent(outcome=outcome, retrying=retrying)
+
+
+@workflow.defn(sandboxed=False)
+class SendsAnOrderQuietly:
+    """The same without hearing of retries: one activity retried until it is done."""
+
+    @workflow.run
+    async def run(self, order: BankOrder) -> DeliveryOutcome:
+        return await to_bank(order)
+
+
+async def test_the_courier_retries_an_order_and_reports_a_refusal_without_raising(
+    dev_env: WorkflowEnvironment, engine: Engine, settings: Settings, bank_gateway: str
+) -> None:
+    queue = f"bank-{uuid.uuid4()}"
+    bank = BankActivities(engine, settings)
+    with ThreadPoolExecutor(4) as threads:
+        async with (
+            Worker(
+                dev_env.client,
+                task_queue=queue,
+                workflows=[SendsAnOrder, SendsAnOrderQuietly],
+                activities=[bank.send_bank_order],
+                activity_executor=threads,
+            ),
+            httpx.AsyncClient(base_url=bank_gateway) as gateway,
+        ):
+
+            async def send(order: BankOrder) -> Sent:
+                result: Sent = await dev_env.client.execute_workflow(
+                    SendsAnOrder.run,
+                    order,
+                    id=f"bank-order-{uuid.uuid4()}",
+                    task_queue=queue,
+                )
+                return result
+
+            await gateway.post("/faults", json={"mode": "fail", "times": 2})
+            down = await send(suspension(audit_id := next_audit_id()))
+            await gateway.post("/faults", json={"mode": "reject", "times": 1})
+            refused = await send(suspension(refused_id := next_audit_id()))
+            await gateway.post("/faults", json={"mode": "fail", "times": 1})
+            quiet: DeliveryOutcome = await dev_env.client.execute_workflow(
+                SendsAnOrderQuietly.run,
+                suspension(quiet_id := next_audit_id()),
+                id=f"bank-order-{uuid.uuid4()}",
+                task_queue=queue,
+            )
+    assert down.outcome.status == "sent" and down.outcome.channel == "bank"
+    assert len(down.retrying) == 1 and "503" in down.retrying[0]
+    assert tries(engine, audit_id) == ["temporary-failure", "temporary-failure", "sent"]
+    assert len(await held(bank_gateway, audit_id)) == 1
+    assert refused.outcome.status == "permanent-failure" and "400" in refused.outcome.detail
+    assert refused.retrying == []  # a refusal is final at once: nothing to wait for
+    assert tries(engine, refused_id) == ["permanent-failure"]
+    assert quiet.status == "sent" and quiet.attempts == 2
+    assert tries(engine, quiet_id) == ["temporary-failure", "sent"]
