@@ -217,6 +217,28 @@ def test_the_lifting_order_names_the_suspension_it_lifts(language: str) -> None:
     assert longdate_in(language)("2026-05-04") in flat  # paid on
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("kind", "blank"),
+    [
+        (DocumentKind.REVOCATION, "decided_on"),
+        (DocumentKind.SUSPENSION_ORDER, "final_on"),
+        (DocumentKind.LIFTING_ORDER, "suspended_on"),
+    ],
+)
+def test_a_date_the_case_does_not_know_is_left_out_not_a_failed_render(
+    kind: DocumentKind, blank: str, language: str
+) -> None:
+    """The workflow passes "" for a date it has not recorded: the sentence goes without it,
+    rather than the render failing (and being retried) for ever."""
+    values = context(kind)
+    values["extra"][blank] = ""
+    text = joined(render(kind, language, values).text)
+    assert longdate_in(language)(EXTRA[kind][blank]) not in text
+    for slip in (" .", " ,", "от о", "of recognising", "of suspending"):
+        assert slip not in text, (slip, kind, language)
+
+
 def test_a_missing_variable_is_an_error_not_a_blank() -> None:
     incomplete = context(DocumentKind.NOTIFICATION)
     del incomplete["case"]["findings"]
