@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import text
 from temporalio.client import Client
 
@@ -25,6 +26,7 @@ from db.migrate import upgrade
 from db.reference import import_rows, load_rate_tables, save_rate_tables
 from db.screening_imports import import_declarations, import_postal_items
 from devserver import register_search_attributes, start_dev_server, stop_dev_server
+from devsinks.bank_gateway import create_bank_gateway
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from domain.clock import local_date
@@ -128,43 +130,64 @@ def _signing_line(settings: Settings) -> str:
 
 
 class _DevSinks:
-    """The local SMTP sink and SMS gateway, on the addresses the settings send mail and SMS to."""
+    """The local SMTP sink, SMS gateway and banks' interface, on the addresses the settings
+    send mail, texts and bank orders to."""
 
     def __init__(self, settings: Settings) -> None:
         outbox = settings.data_dir / "outbox"
         self._mail = MailSink(settings.smtp_host, settings.smtp_port, outbox / "mail")
-        gateway = urlsplit(settings.sms_gateway_url)
-        self._sms_url = settings.sms_gateway_url
-        self._sms = _Server(
-            uvicorn.Config(
-                create_gateway(settings.sms_gateway_token.get_secret_value(), outbox / "sms.jsonl"),
-                host=gateway.hostname or "127.0.0.1",
-                port=gateway.port or 80,
-                log_level="warning",
-            )
-        )
         self._outbox = outbox
-        self._task: asyncio.Task[None] | None = None
+        sms_journal, bank_journal = outbox / "sms.jsonl", outbox / "bank-orders.jsonl"
+        self._http = [
+            (
+                f"SMS gateway      {settings.sms_gateway_url} (GET lists texts) -> {sms_journal}",
+                _local_server(
+                    create_gateway(settings.sms_gateway_token.get_secret_value(), sms_journal),
+                    settings.sms_gateway_url,
+                ),
+            ),
+            (
+                f"bank orders      {settings.bank_orders_url} (GET lists orders) -> {bank_journal}",
+                _local_server(
+                    create_bank_gateway(
+                        settings.bank_orders_token.get_secret_value(), bank_journal
+                    ),
+                    settings.bank_orders_url,
+                ),
+            ),
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self._mail.start()
-        self._task = asyncio.create_task(self._sms.serve())
-        while not self._sms.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.05)
+        for _, server in self._http:
+            task = asyncio.create_task(server.serve())
+            self._tasks.append(task)
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
-        self._sms.should_exit = True
-        if self._task:
-            await self._task
+        for _, server in self._http:
+            server.should_exit = True
+        for task in self._tasks:
+            await task
         self._mail.stop()
 
     def describe(self) -> str:
-        return (
-            f"mail sink        smtp://127.0.0.1:{self._mail.port} -> {self._outbox / 'mail'}\n"
-            f"SMS gateway      {self._sms_url} (GET lists texts) -> {self._outbox / 'sms.jsonl'}\n"
+        mail = f"mail sink        smtp://127.0.0.1:{self._mail.port} -> {self._outbox / 'mail'}\n"
+        return mail + "".join(f"{line}\n" for line, _ in self._http)
+
+
+def _local_server(app: FastAPI, url: str) -> _Server:
+    """`app` served on the host and port of `url`."""
+    address = urlsplit(url)
+    return _Server(
+        uvicorn.Config(
+            app, host=address.hostname or "127.0.0.1", port=address.port or 80, log_level="warning"
         )
+    )
 
 
 def _import_rates(path: Path, settings: Settings) -> None:

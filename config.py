@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # Receivers on loopback, private, link-local (cloud metadata) or reserved addresses are
     # refused unless their host is listed here (e.g. an intranet bridge of a large importer).
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = []
+    # Orders on a party's bank accounts (Art. 125: suspend debit operations, lift that) go to
+    # the banks' interface; retried with backoff until this many hours after the first try,
+    # then reported as failed so that staff deliver the order another way.
+    bank_orders_url: str = "http://127.0.0.1:8027/orders"
+    bank_orders_token: SecretStr = SecretStr("dev-token")
+    bank_orders_timeout_seconds: float = 10
+    bank_order_retry_hours: Annotated[float, Field(gt=0, le=24 * 14)] = 24
 
     dev_sinks: bool = True
     rates_file: Path | None = None
@@ -165,6 +172,10 @@ class Settings(BaseSettings):
     @property
     def alert_give_up(self) -> timedelta:
         return timedelta(hours=self.alert_retry_hours)
+
+    @property
+    def bank_order_give_up(self) -> timedelta:
+        return timedelta(hours=self.bank_order_retry_hours)
 
     @property
     def blob_dir(self) -> Path:

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.bank import BankActivities
 from activities.cabinet import CabinetActivities
 from activities.charges import ChargeActivities
 from activities.deadlines import DeadlineActivities
@@ -47,6 +48,7 @@ def build_worker(
     email = EmailActivities(engine, settings)
     sms = SmsActivities(engine, settings)
     webhook = WebhookActivities(engine, settings)
+    bank = BankActivities(engine, settings)
     projection = ProjectionActivities(engine)
     tables = load_rate_tables(settings.rates_file)
     charges = ChargeActivities(tables, settings.penalty_terms)
@@ -63,6 +65,7 @@ def build_worker(
             email.notify_staff,
             sms.send_sms_alert,
             webhook.send_webhook_alert,
+            bank.send_bank_order,
             charges.fix_case_terms,
             deadlines.compute_deadline,
             deadlines.compute_reminder_days,

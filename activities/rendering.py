@@ -102,8 +102,9 @@ def render(kind: str, language: str, context: dict[str, Any]) -> Rendered:
     """Render `kind` in `language` (falling back to Russian) as HTML and as text.
 
     The context holds `doc` (number, issued_on), `case` (the snapshot as JSON), `cabinet_url`,
-    `lines` (the per-declaration table, possibly empty) and `extra` (kind-specific:
-    memo_number, reasons, appeal_deadline, working_days_left).
+    `lines` (the per-declaration table, possibly empty) and `extra` (kind-specific strings:
+    memo_number, reasons, appeal_deadline, accepted/rejected, working_days_left, the numbers
+    and dates a revocation or a bank order refers to).
     """
     language = document_language(language)
     name = f"notices/{language}/{kind}.j2"

@@ -4,14 +4,15 @@ It keeps every text (in memory and as JSON lines), deduplicates by Idempotency-K
 real gateway, and can be told to misbehave (`POST /faults`) to see retries and failures.
 """
 
-import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import FastAPI, Header, HTTPException
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+
+from devsinks.faults import Faults
 
 log = logging.getLogger("devsinks.sms")
 
@@ -22,14 +23,6 @@ class Sms(BaseModel):
     reference: str
 
 
-class Fault(BaseModel):
-    """Misbehave on the next `times` requests: 503, a hang past the client timeout, or 400."""
-
-    mode: Literal["fail", "timeout", "reject"]
-    times: Annotated[int, Field(ge=1)] = 1
-    delay_seconds: float = 30
-
-
 class Stored(Sms):
     id: str
 
@@ -37,7 +30,7 @@ class Stored(Sms):
 def create_gateway(token: str, journal: Path | None = None) -> FastAPI:
     app = FastAPI(title="Local SMS gateway")
     messages: dict[str, Stored] = {}
-    faults: list[Fault] = []
+    faults = Faults(app)
     received = {"requests": 0}
 
     @app.post("/messages", status_code=202)
@@ -49,16 +42,7 @@ def create_gateway(token: str, journal: Path | None = None) -> FastAPI:
         received["requests"] += 1
         if authorization != f"Bearer {token}":
             raise HTTPException(401, "bad token")
-        if faults:
-            fault = faults[0]
-            fault.times -= 1
-            if fault.times == 0:
-                faults.pop(0)
-            if fault.mode == "fail":
-                raise HTTPException(503, "gateway temporarily unavailable")
-            if fault.mode == "reject":
-                raise HTTPException(400, {"error": "invalid_number", "to": sms.to})
-            await asyncio.sleep(fault.delay_seconds)
+        await faults.show({"error": "invalid_number", "to": sms.to})
         key = idempotency_key or sms.reference
         if key not in messages:
             messages[key] = Stored(id=f"sms-{len(messages) + 1}", **sms.model_dump())
@@ -76,13 +60,5 @@ def create_gateway(token: str, journal: Path | None = None) -> FastAPI:
     @app.get("/stats")
     async def stats() -> dict[str, int]:
         return {"requests": received["requests"], "messages": len(messages)}
-
-    @app.post("/faults", status_code=204)
-    async def add_fault(fault: Fault) -> None:
-        faults.append(fault)
-
-    @app.delete("/faults", status_code=204)
-    async def clear_faults() -> None:
-        faults.clear()
 
     return app

@@ -28,6 +28,7 @@ from db.engine import make_engine, normalise_url
 from db.migrate import upgrade
 from db.models import AuditCounterRow
 from devserver import find_binary, register_search_attributes
+from devsinks.bank_gateway import create_bank_gateway
 from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from domain.clock import local_date
@@ -37,6 +38,7 @@ from worker import build_worker
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 SMS_TOKEN = "test-gateway-token"
+BANK_TOKEN = "test-bank-token"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -98,6 +100,13 @@ async def sms_gateway() -> AsyncIterator[str]:
         yield url
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def bank_gateway() -> AsyncIterator[str]:
+    """Base URL of the local banks' interface that takes account orders (the dev one)."""
+    async with serving(create_bank_gateway(BANK_TOKEN)) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def national_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Identity, Path]:
     """The test stand-in for the National Certification Authority and its PEM on disk."""
@@ -113,6 +122,7 @@ def settings(
     task_queue: str,
     mail_sink: MailSink,
     sms_gateway: str,
+    bank_gateway: str,
     tmp_path: Path,
     national_ca: tuple[Identity, Path],
 ) -> Settings:
@@ -127,6 +137,9 @@ def settings(
         sms_gateway_url=f"{sms_gateway}/messages",
         sms_gateway_token=SecretStr(SMS_TOKEN),
         sms_timeout_seconds=2,
+        bank_orders_url=f"{bank_gateway}/orders",
+        bank_orders_token=SecretStr(BANK_TOKEN),
+        bank_orders_timeout_seconds=2,
         reminder_working_days=[5, 1],
         webhook_allowed_hosts=["127.0.0.1"],  # the test receivers run on loopback
     )

@@ -62,7 +62,12 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 
 def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) -> None:
     api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
-    smtp_port, sms_port, metrics_port = free_port(), free_port(), free_port()
+    smtp_port, sms_port, bank_port, metrics_port = (
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    )
     env = {
         **os.environ,
         "DATA_DIR": str(tmp_path / "data"),
@@ -71,6 +76,7 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
         "TEMPORAL_UI_PORT": str(ui_port),
         "SMTP_PORT": str(smtp_port),
         "SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}/messages",
+        "BANK_ORDERS_URL": f"http://127.0.0.1:{bank_port}/orders",
         "WORKER_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
     }
     env.pop("DATABASE_URL", None)
@@ -111,6 +117,7 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
         assert [t["to"] for t in texts] == [start_body()["party"]["phone"]]
         mails = _eventually(lambda: sorted((tmp_path / "data" / "outbox" / "mail").glob("*.eml")))
         assert case["id"] in mails[0].read_text()
+        assert httpx.get(env["BANK_ORDERS_URL"], timeout=5).json() == []  # the banks' interface
     finally:
         code = _stop(first)
     assert code == 0, log.read_text()

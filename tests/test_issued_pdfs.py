@@ -133,6 +133,23 @@ def test_the_notification_pdf_says_amounts_deadline_and_number(
     assert flat(values["doc"]["number"]) in text
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_suspension_order_pdf_is_addressed_to_the_banks_and_names_the_debt(
+    seal: tuple[Seal, asn1_x509.Certificate], language: str
+) -> None:
+    values = context(DocumentKind.SUSPENSION_ORDER)
+    text = text_of(issued(seal[0], DocumentKind.SUSPENSION_ORDER, language))
+    banks = {
+        "kk": "екіншідеңгейдегібанктерге",
+        "ru": "банкамвторогоуровня",
+        "en": "second-tierbanks",
+    }
+    assert banks[language] in text
+    assert flat(money(values["extra"]["outstanding"])) in text
+    assert flat(values["case"]["party_bin"]) in text
+    assert "Astana" not in text  # the party's address is not the addressee of a bank order
+
+
 def test_a_changed_byte_or_another_ca_is_not_valid(
     seal: tuple[Seal, asn1_x509.Certificate],
 ) -> None:

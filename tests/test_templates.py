@@ -1,5 +1,6 @@
 """Every document renders in every language from a complete case; nothing renders blank."""
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -7,8 +8,8 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from activities.rendering import LANGUAGES, money, render
-from domain.notices import DocumentKind
+from activities.rendering import LANGUAGES, longdate_in, money, render
+from domain.notices import DocumentKind, document_number
 
 CASE: dict[str, Any] = {
     "id": "CA-2026-000123",
@@ -57,6 +58,24 @@ EXTRA = {
     DocumentKind.DECISION: {
         "reasons": "SWIFT copy does not match",
         "appeal_deadline": "2026-04-15",
+        "accepted": "55201/060326/0000077",
+        "rejected": "55201/050326/0001234",
+    },
+    DocumentKind.REVOCATION: {
+        "decision_number": "CA-2026-000123/D1",
+        "decided_on": "2026-04-10",
+        "reasons": "",
+        "payments": "KZ-PAY-0042 — 1 294 266,10 ₸ — paid on 8 April 2026",
+    },
+    DocumentKind.SUSPENSION_ORDER: {
+        "decision_number": "CA-2026-000123/D1",
+        "final_on": "2026-04-20",
+        "outstanding": "1294266.10",
+    },
+    DocumentKind.LIFTING_ORDER: {
+        "suspension_number": "CA-2026-000123/S1",
+        "suspended_on": "2026-04-21",
+        "settled_on": "2026-05-04",
     },
 }
 TITLES = {
@@ -66,12 +85,20 @@ TITLES = {
 }
 
 
+def joined(text: str) -> str:
+    """Plain text with its line wrapping undone (no-break spaces kept)."""
+    return re.sub(r"[ \n]+", " ", text)
+
+
 def context(kind: DocumentKind, **changes: Any) -> dict[str, Any]:
     return {
-        "doc": {"number": f"CA-2026-000123/{kind[0].upper()}1", "issued_on": date(2026, 3, 5)},
+        "doc": {
+            "number": document_number("CA-2026-000123", kind, 1),
+            "issued_on": date(2026, 3, 5),
+        },
         "case": {**CASE, **changes},
         "cabinet_url": "https://cabinet.example/audits/CA-2026-000123/documents",
-        "extra": EXTRA[kind],
+        "extra": dict(EXTRA[kind]),
         "lines": LINES,
     }
 
@@ -117,6 +144,99 @@ def test_decision_names_the_appeal_deadline_and_default_reasons() -> None:
     silent = render(DocumentKind.DECISION, "en", silent_context)
     assert "no explanation was submitted by the deadline of 8 April 2026" in silent.html
     assert "15 April 2026" in silent.html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_appeal_period_counts_from_the_decisions_delivery(language: str) -> None:
+    text = render(DocumentKind.DECISION, language, context(DocumentKind.DECISION)).text
+    flat = joined(text)
+    said = {
+        "kk": ("табыс етілген күннен", "кейінгі күннен бастап", "жеке кабинетте көрсетіледі"),
+        "ru": ("со дня, следующего за днём его вручения", "в личном кабинете"),
+        "en": ("from the day after its delivery", "the personal cabinet shows"),
+    }
+    for words in said[language]:
+        assert words in flat, (language, words)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_partly_accepted_explanation_lists_both_sets_of_declarations(language: str) -> None:
+    partly = render(DocumentKind.DECISION, language, context(DocumentKind.DECISION))
+    heading = {"kk": "ішінара", "ru": "Частичное принятие", "en": "accepted in part"}[language]
+    assert heading in partly.text
+    for declaration in ("55201/060326/0000077", "55201/050326/0001234"):
+        assert f"<li>{declaration}</li>" in partly.html
+    assert "1\u00a0294\u00a0266,10\u00a0₸" in partly.text  # what remains owed
+
+    wholly = context(DocumentKind.DECISION)
+    wholly["extra"].update(accepted="", rejected="")
+    assert heading not in render(DocumentKind.DECISION, language, wholly).text
+
+
+def test_a_decision_of_an_older_case_renders_without_the_accepted_lists() -> None:
+    older = context(DocumentKind.DECISION)
+    del older["extra"]["accepted"], older["extra"]["rejected"]
+    rendered = render(DocumentKind.DECISION, "ru", older)
+    assert "Частичное принятие" not in rendered.text
+    assert "15 апреля 2026 года" in joined(rendered.text)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_suspension_order_is_addressed_to_the_banks_and_names_party_and_debt(
+    language: str,
+) -> None:
+    rendered = render(
+        DocumentKind.SUSPENSION_ORDER, language, context(DocumentKind.SUSPENSION_ORDER)
+    )
+    flat = joined(rendered.text)
+    banks = {"kk": "екінші деңгейдегі банктерге", "ru": "банкам второго уровня", "en": "banks"}
+    assert banks[language] in flat and banks[language] in rendered.html
+    assert "Steppe Fittings LLP" in flat and "950400000459" in flat
+    assert "1\u00a0294\u00a0266,10\u00a0₸" in flat
+    assert {"kk": "125-бабы", "ru": "статья 125", "en": "Article 125"}[language] in flat
+    assert "CA-2026-000123/D1" in flat
+    assert longdate_in(language)("2026-04-20") in flat  # overdue since
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_revocation_lists_the_late_posted_payments(language: str) -> None:
+    rendered = render(DocumentKind.REVOCATION, language, context(DocumentKind.REVOCATION))
+    assert "<li>KZ-PAY-0042 — 1 294 266,10 ₸ — paid on 8 April 2026</li>" in rendered.html
+    assert "CA-2026-000123/D1" in rendered.text
+    no_payments = context(DocumentKind.REVOCATION)
+    no_payments["extra"].update(payments="", reasons="Treasury statement of 14 April")
+    again = render(DocumentKind.REVOCATION, language, no_payments)
+    assert "<li>" not in again.html and "Treasury statement of 14 April" in again.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_lifting_order_names_the_suspension_it_lifts(language: str) -> None:
+    rendered = render(DocumentKind.LIFTING_ORDER, language, context(DocumentKind.LIFTING_ORDER))
+    flat = joined(rendered.text)
+    assert "CA-2026-000123/S1" in flat
+    assert longdate_in(language)("2026-05-04") in flat  # paid on
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("kind", "blank"),
+    [
+        (DocumentKind.REVOCATION, "decided_on"),
+        (DocumentKind.SUSPENSION_ORDER, "final_on"),
+        (DocumentKind.LIFTING_ORDER, "suspended_on"),
+    ],
+)
+def test_a_date_the_case_does_not_know_is_left_out_not_a_failed_render(
+    kind: DocumentKind, blank: str, language: str
+) -> None:
+    """The workflow passes "" for a date it has not recorded: the sentence goes without it,
+    rather than the render failing (and being retried) for ever."""
+    values = context(kind)
+    values["extra"][blank] = ""
+    text = joined(render(kind, language, values).text)
+    assert longdate_in(language)(EXTRA[kind][blank]) not in text
+    for slip in (" .", " ,", "от о", "of recognising", "of suspending"):
+        assert slip not in text, (slip, kind, language)
 
 
 def test_a_missing_variable_is_an_error_not_a_blank() -> None:

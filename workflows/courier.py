@@ -24,7 +24,9 @@ with workflow.unsafe.imports_passed_through():
         NOTIFY_STAFF,
         PLACE_IN_CABINET,
         RENDER_DOCUMENT,
+        SEND_BANK_ORDER,
         AlertRequest,
+        BankOrder,
         CabinetPlacement,
         DeliveryOutcome,
         RenderedDocument,
@@ -153,6 +155,43 @@ async def _send_alert(
         result_type=DeliveryOutcome,
         start_to_close_timeout=ACTIVITY_TIMEOUT,
         schedule_to_close_timeout=backstop,
+        retry_policy=retry,
+    )
+    return outcome
+
+
+async def to_bank(
+    order: BankOrder, *, retrying: Callable[[str], None] | None = None
+) -> DeliveryOutcome:
+    """Send an order on the party's bank accounts to the banks' interface.
+
+    It is retried with the alerts' backoff (every 10 minutes at most) until the worker's
+    BANK_ORDER_RETRY_HOURS have passed since the first try; an order refused (4xx) or given
+    up on comes back as a permanent failure, never raised, so the case can tell staff, who
+    then deliver it another way. With `retrying`, a first try runs on its own and a failed
+    one is reported at once (with its reason) while the long retry goes on: a lifting order
+    is due within a working day, and staff should not hear of an outage only at its end.
+    """
+    if retrying is not None:
+        try:
+            return await _send_order(order, FIRST_TRY)
+        except ActivityError as error:
+            if error.retry_state == RetryState.NON_RETRYABLE_FAILURE:
+                return _gave_up(Channel.BANK, error)
+            retrying(_reason(error))
+    try:
+        return await _send_order(order, ALERT_RETRY)
+    except ActivityError as error:
+        return _gave_up(Channel.BANK, error)
+
+
+async def _send_order(order: BankOrder, retry: RetryPolicy) -> DeliveryOutcome:
+    outcome: DeliveryOutcome = await workflow.execute_activity(
+        SEND_BANK_ORDER,
+        order,
+        result_type=DeliveryOutcome,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        schedule_to_close_timeout=ALERT_BACKSTOP,
         retry_policy=retry,
     )
     return outcome
