@@ -11,11 +11,11 @@ from temporalio import activity
 
 from db.calendar import load_calendar
 from domain.calendar import (
-    APPEAL_WORKING_DAYS,
     INSPECTION_WORKING_DAYS,
     RESPONSE_WORKING_DAYS,
     REVIEW_WORKING_DAYS,
 )
+from domain.consequences import PERIODS
 from domain.tasks import (
     COMPUTE_DEADLINE,
     COMPUTE_REMINDERS,
@@ -27,7 +27,8 @@ from domain.tasks import (
 _PERIODS: dict[DeadlineKind, int] = {
     "response": RESPONSE_WORKING_DAYS,
     "review": REVIEW_WORKING_DAYS,
-    "appeal": APPEAL_WORKING_DAYS,
+    # after an unfulfilled decision: the rule table's periods
+    **{kind: PERIODS[kind].working_days for kind in ("appeal", "suspension", "lifting")},
     "inspection": INSPECTION_WORKING_DAYS,
     "documents": INSPECTION_WORKING_DAYS,
 }

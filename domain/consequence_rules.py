@@ -84,6 +84,8 @@ def decision_receipt(state: CaseState, receipt: PostalReceipt, now: datetime) ->
 
 def file_appeal(state: CaseState, appeal: Appeal, now: datetime) -> list[CaseEvent]:
     """An appeal within the period holds the decision (and every measure) until decided."""
+    if state.appeal is not None:
+        raise Refused("wrong_state", "appeal_exists", filed_at=state.appeal.filed_at)
     if state.status != AuditStatus.UNFULFILLED:
         raise Refused(
             "wrong_state",
@@ -92,8 +94,6 @@ def file_appeal(state: CaseState, appeal: Appeal, now: datetime) -> list[CaseEve
             expected=AuditStatus.UNFULFILLED,
             status=state.status,
         )
-    if state.appeal is not None:
-        raise Refused("wrong_state", "appeal_exists", filed_at=state.appeal.filed_at)
     if state.decision_number is None:
         raise Refused("wrong_state", "decision_not_issued")
     deadline = state.appeal_deadline

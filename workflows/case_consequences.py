@@ -55,17 +55,20 @@ class CaseConsequences(CaseShell):
         while True:
             await self._issue_pending_documents()
             await self._count_consequence_periods()
-            state = self._state
-            topic = f"revocation_proposed:{state.decision_number}"
-            if state.revocation_proposed and topic not in told:
+            decision = self._state.decision_number
+            topic = f"revocation_proposed:{decision}"
+            if self._state.revocation_proposed and topic not in told:
                 told.add(topic)
                 await self._tell_staff(
                     topic,
                     "A decision may have to be revoked",
                     f"Payments dated within the period were posted after decision "
-                    f"{state.decision_number}; a supervisor decides whether to revoke it.",
+                    f"{decision}; a supervisor decides whether to revoke it.",
                 )
-            if not state.following_up:
+            # Each await above lets updates change the case: look at it afresh.
+            if self._pending_documents():
+                continue
+            if not self._state.following_up:
                 return False
             if await self._wait_for_next_step():
                 return True
@@ -139,6 +142,7 @@ class CaseConsequences(CaseShell):
                 "payments": "\n".join(
                     f"{p.reference} — {to_tiyn(p.amount)} KZT — {p.paid_at.isoformat()}"
                     for p in state.payments
+                    if p.reference in self._last(EventKind.REVOCATION_PROPOSED)["references"]
                 ),
             }
         if kind == DocumentKind.SUSPENSION_ORDER:
@@ -161,6 +165,17 @@ class CaseConsequences(CaseShell):
     ) -> None:
         state = self._state
         amount = "0.00" if order == "lift" else self._document_details(document.kind)["outstanding"]
+
+        def retrying(reason: str) -> None:
+            # A lifting order is due within a working day: staff hear of an outage at once.
+            self._in_background(
+                self._tell_staff(
+                    f"bank_order_retrying:{document.number}",
+                    "An order is waiting for the banks' channel",
+                    f"{document.number} could not be sent yet ({reason}); it is being retried.",
+                )
+            )
+
         outcome = await courier.to_bank(
             BankOrder(
                 audit_id=state.audit_id,
@@ -169,7 +184,8 @@ class CaseConsequences(CaseShell):
                 document=document,
                 issued_on=self._today(),
                 amount_owed=amount,
-            )
+            ),
+            retrying=retrying,
         )
         courier.record_outcome(self._note, document, outcome)
         if outcome.status == DeliveryStatus.PERMANENT_FAILURE:
