@@ -52,7 +52,7 @@ class ByEndpoint(httpx.Auth):
         path = request.url.path
         if "/payments" in path:
             return "treasury"
-        party_paths = ("/explanation", "/response", "/documents")
+        party_paths = ("/explanation", "/response", "/documents", "/appeal")
         if (request.method == "POST" and path.endswith(party_paths)) or "/parties/" in path:
             return "party"
         return "supervisor"
