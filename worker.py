@@ -5,10 +5,15 @@ and the tests, so all of them run exactly the same registration.
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
+from temporalio import workflow
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.converter import DataConverter, StorageDriverStoreContext
+from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bank import BankActivities
@@ -76,18 +81,53 @@ def build_worker(
             screening.close_run,
         ],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(client.data_converter),
     )
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def workflow_runner(converter: DataConverter | None = None) -> SandboxedWorkflowRunner:
     """The sandbox the workflow runs in (shared with replay tests); domain models and pydantic
-    are passed through so the sandbox does not re-import them for every workflow."""
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "domain", "pydantic", "holidays"
-        )
+    are passed through so the sandbox does not re-import them for every workflow.
+
+    Without a payload codec or external storage (`converter`, the client's), payloads are
+    encoded the same whatever the serialization context, so the worker does not ask the
+    sandbox for one: it did so several times per activation, each a trip into the sandbox
+    that cost about as much as running the activation itself."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(
+        "domain", "pydantic", "holidays"
     )
+    if converter is not None and (converter.payload_codec or converter.external_storage):
+        return SandboxedWorkflowRunner(restrictions=restrictions)
+    return _ContextFreeSandbox(restrictions=restrictions)
+
+
+@dataclass(frozen=True)
+class _ContextFreeSandbox(SandboxedWorkflowRunner):
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _ContextFreeInstance(super().create_instance(det))
+
+
+class _ContextFreeInstance(WorkflowInstance):
+    """A sandboxed workflow that answers "no serialization context" without entering the
+    sandbox; the SDK then encodes with the worker's plain converter, which has no codec."""
+
+    def __init__(self, sandboxed: WorkflowInstance) -> None:
+        self._sandboxed = sandboxed
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        return self._sandboxed.activate(act)
+
+    def get_serialization_context(self, command_info: object) -> None:
+        return None
+
+    def get_external_store_context(self, command_info: object) -> StorageDriverStoreContext:
+        return StorageDriverStoreContext(target=None)
+
+    def get_info(self) -> workflow.Info:
+        return self._sandboxed.get_info()
+
+    def get_thread_id(self) -> int | None:
+        return self._sandboxed.get_thread_id()
 
 
 async def run_worker(settings: Settings) -> None:

@@ -62,11 +62,24 @@ def fold(
 
 
 def _save_party_and_payments(
-    session: Session, summary: CaseSummary, payments: list[Payment]
+    session: Session, summary: CaseSummary, payments: list[Payment], party_stored: bool
 ) -> None:
     """Store the party if it is new or changed, and insert the payments not stored yet
     (both idempotent). Every case of an importer writes through here: rewriting an unchanged
-    party row would lock it and queue all of that importer's cases behind one another."""
+    party row would lock it and queue all of that importer's cases behind one another.
+    `party_stored`: an earlier write of this case stored its party (a case's party never
+    changes), so there is nothing to read or write for it."""
+    if not party_stored:
+        _save_party(session, summary)
+    if not payments:
+        return
+    known = set(session.exec(select(PaymentRow.reference).where(PaymentRow.audit_id == summary.id)))
+    for payment in payments:
+        if payment.reference not in known:
+            session.add(PaymentRow(audit_id=summary.id, **payment.model_dump()))
+
+
+def _save_party(session: Session, summary: CaseSummary) -> None:
     party = summary.party
     fields: dict[str, Any] = {
         "name": party.name,
@@ -81,10 +94,6 @@ def _save_party_and_payments(
         for name, value in fields.items():
             setattr(stored, name, value)
         stored.updated_at = datetime.now(UTC)
-    known = set(session.exec(select(PaymentRow.reference).where(PaymentRow.audit_id == summary.id)))
-    for payment in payments:
-        if payment.reference not in known:
-            session.add(PaymentRow(audit_id=summary.id, **payment.model_dump()))
 
 
 class ProjectionActivities:
@@ -132,7 +141,8 @@ class ProjectionActivities:
             else:
                 for key, value in values.items():
                     setattr(row, key, value)
-            _save_party_and_payments(session, summary(state), payments)
+            party_stored = stored is not None and stored.event_count > 0
+            _save_party_and_payments(session, summary(state), payments, party_stored)
             session.flush()
             trail.append_in(session, update.audit_id, entries)
             session.commit()

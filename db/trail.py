@@ -90,7 +90,10 @@ def append_in(session: Session, audit_id: str, entries: list[Entry]) -> None:
     if not entries:
         return
     last = session.exec(
-        select(TrailRow).where(TrailRow.audit_id == audit_id).order_by(col(TrailRow.seq).desc())
+        select(TrailRow.seq, TrailRow.hash)
+        .where(TrailRow.audit_id == audit_id)
+        .order_by(col(TrailRow.seq).desc())
+        .limit(1)
     ).first()
     sources = [entry.source for entry in entries]
     seen = set(
@@ -100,7 +103,7 @@ def append_in(session: Session, audit_id: str, entries: list[Entry]) -> None:
             )
         )
     )
-    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    seq, prev = last if last else (0, GENESIS)
     for entry in entries:
         if entry.source in seen:
             continue

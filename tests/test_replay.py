@@ -271,8 +271,24 @@ SCENARIOS: dict[str, Scenario] = {
     "alert_retrying": alert_retrying,  # recorded before outcomes were recorded as they came
     "alert_outcomes_as_they_come": alert_retrying,
     "accepted_on_a_day_off": accepted_on_a_day_off,
-    "suspended_then_paid": suspended_then_paid,
-    "revoked": revoked,
+    "suspended_then_paid": suspended_then_paid,  # recorded before the projection was held
+    "revoked": revoked,  # likewise
+    # Recorded after bookkeeping events waited for the next write (projection-held-until-rest)
+    "accepted_projection_held": accepted,
+    "rejected_projection_held": rejected,
+    "partial_payments_projection_held": partial_payments,
+    "silent_projection_held": silent,
+    "cancelled_projection_held": cancelled,
+    "calendar_change_projection_held": calendar_change,
+    "document_requests_projection_held": document_requests,
+    "overdue_review_projection_held": overdue_review,
+    "registered_mail_projection_held": registered_mail,
+    "returned_mail_inspection_act_projection_held": returned_mail,
+    "hand_delivery_projection_held": hand_delivery,
+    "alert_retrying_projection_held": alert_retrying,
+    "accepted_on_a_day_off_projection_held": accepted_on_a_day_off,
+    "suspended_then_paid_projection_held": suspended_then_paid,
+    "revoked_projection_held": revoked,
 }
 
 

@@ -101,7 +101,8 @@ class CaseConsequences(CaseShell):
             return _marks(self._state) != watched or self._continue_as_new_suggested()
 
         if instant is None:
-            await workflow.wait_condition(moved)
+            with self._rest():
+                await workflow.wait_condition(moved)
         elif not await self._wait_until(moved, instant):
             self._apply(DeadlinePassed(name))
         return self._continue_as_new_suggested()

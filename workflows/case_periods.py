@@ -68,7 +68,8 @@ class CasePeriods(CaseShell):
             memo_number=memo.number if memo else "",
         )
         if notification is None or memo is None:
-            await workflow.wait_condition(lambda: not self._state.open)  # staff were told
+            with self._rest():
+                await workflow.wait_condition(lambda: not self._state.open)  # staff were told
             return
         start = self._state.start
         if start.delivery_method == DeliveryMethod.CABINET:
@@ -92,13 +93,14 @@ class CasePeriods(CaseShell):
             if self._state.awaiting == "inspection_act" and self._state.inspection_deadline:
                 await self._watch_inspection()
             else:
-                await workflow.wait_condition(
-                    functools.partial(
-                        self._serving_moved,
-                        self._state.awaiting,
-                        self._state.inspection_deadline,
+                with self._rest():
+                    await workflow.wait_condition(
+                        functools.partial(
+                            self._serving_moved,
+                            self._state.awaiting,
+                            self._state.inspection_deadline,
+                        )
                     )
-                )
 
     def _serving_moved(self, awaiting: str | None, inspection_deadline: date | None) -> bool:
         state = self._state
@@ -125,12 +127,13 @@ class CasePeriods(CaseShell):
                 "Inspection act overdue",
                 f"No inspection act was recorded by {deadline}.",
             )
-        await workflow.wait_condition(
-            lambda: (
-                self._state.awaiting != "inspection_act"
-                or self._state.inspection_deadline != deadline
+        with self._rest():
+            await workflow.wait_condition(
+                lambda: (
+                    self._state.awaiting != "inspection_act"
+                    or self._state.inspection_deadline != deadline
+                )
             )
-        )
 
     async def _start_response_period(self) -> None:
         """Count 20 working days from the delivery date the case already holds."""
@@ -164,7 +167,8 @@ class CasePeriods(CaseShell):
             return now_watched != watched or (not name and now.event_count != version)
 
         if instant is None:
-            await workflow.wait_condition(moved)
+            with self._rest():
+                await workflow.wait_condition(moved)
             return
         if await self._wait_until(moved, instant):
             return
@@ -221,7 +225,8 @@ class CasePeriods(CaseShell):
                 if document is not None:
                     await self._deliver_later(document, deadline)
             else:
-                await workflow.wait_condition(changed)
+                with self._rest():
+                    await workflow.wait_condition(changed)
 
     async def _issue_outcome(self) -> None:
         if self._state.status not in (AuditStatus.EXPLANATION_ACCEPTED, AuditStatus.UNFULFILLED):
@@ -264,6 +269,7 @@ class CasePeriods(CaseShell):
         and counted from (the appeal period) at the start of the next working day."""
         while (day := await self._count("dated", self._today())) != self._today():
             # Asked again on waking: a decree may have made that day a day off meanwhile.
-            await workflow.sleep(
-                datetime.combine(day, OFFICE_OPENS, tzinfo=ALMATY) - workflow.now()
-            )
+            with self._rest():
+                await workflow.sleep(
+                    datetime.combine(day, OFFICE_OPENS, tzinfo=ALMATY) - workflow.now()
+                )

@@ -8,7 +8,8 @@ gets every change in order and the history grows with the case, not with its squ
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,10 @@ _REFUSAL_TYPES = {
 }
 
 
+# workflow.patched: events that change nothing a listing shows wait for the next write.
+PROJECTION_HELD_UNTIL_REST = "projection-held-until-rest"
+
+
 class CaseShell:
     _state: CaseState
     _initial: CaseState | None  # before the first event; the read model starts from it
@@ -68,6 +73,9 @@ class CaseShell:
         self._publisher: asyncio.Task[None] | None = None
         self._upserted: tuple[Any, ...] | None = None
         self._projection_rejected = False
+        self._hold: bool | None = None  # asked when first needed (not in __init__: replays)
+        self._resting = 0  # the main flow waits for a person or a date
+        self._due = 0  # events up to here are to be written without waiting for more
 
     # ---- changing the case ------------------------------------------------------------------
 
@@ -116,6 +124,7 @@ class CaseShell:
         self._append([event(kind, workflow.now(), **details)])
 
     def _append(self, events: list[CaseEvent]) -> None:
+        listed = self._listed()
         for item in events:
             self._state = evolve(self._state, item)
             self._events.append(item)
@@ -123,8 +132,43 @@ class CaseShell:
             workflow.logger.info("case event %s, now %s", item.kind, self._state.status)
         if events:
             self._upsert_search_attributes()
-            if self._publisher is None or self._publisher.done():
-                self._publisher = asyncio.create_task(self._publish())
+            if self._resting or self._listed() != listed or not self._holds():
+                self._publish_all()
+
+    def _holds(self) -> bool:
+        if self._hold is None:
+            self._hold = workflow.patched(PROJECTION_HELD_UNTIL_REST)
+        return self._hold
+
+    def _listed(self) -> tuple[Any, ...]:
+        """What the read model's listings show of the case."""
+        state = self._state
+        return (
+            self._upserted,
+            state.awaiting,
+            state.delivered_on,
+            state.inspection_deadline,
+            state.amount_paid,
+            state.alerts_failed,
+        )
+
+    def _publish_all(self) -> None:
+        self._due = len(self._events)
+        if self._published < self._due and (self._publisher is None or self._publisher.done()):
+            self._publisher = asyncio.create_task(self._publish())
+
+    @contextmanager
+    def _rest(self) -> Iterator[None]:
+        """The main flow waits for a person or a date: the events it held back (documents
+        issued, deliveries: steps of its own that listings do not show) are written now.
+        While it works, they wait for its next rest or a change listings show, so one write
+        carries several steps."""
+        self._resting += 1
+        self._publish_all()
+        try:
+            yield
+        finally:
+            self._resting -= 1
 
     def _summary(self) -> CaseSummary:
         return summary(self._state)
@@ -134,7 +178,7 @@ class CaseShell:
     async def _publish(self) -> None:
         """Write the latest summary and the unwritten events until nothing is left; a burst
         of changes becomes one write."""
-        while self._published < len(self._events) and not self._projection_rejected:
+        while self._published < self._due and not self._projection_rejected:
             upto = len(self._events)
             try:
                 await workflow.execute_activity(
@@ -164,6 +208,7 @@ class CaseShell:
     async def _drain(self) -> None:
         """Every handler, background step and write finished: safe to end or continue."""
         while True:
+            self._publish_all()
             await workflow.wait_condition(workflow.all_handlers_finished)
             pending = [t for t in self._background if not t.done()]
             if self._publisher is not None and not self._publisher.done():
@@ -211,7 +256,8 @@ class CaseShell:
         if remaining <= timedelta(0):
             return False
         try:
-            await workflow.wait_condition(condition, timeout=remaining)
+            with self._rest():
+                await workflow.wait_condition(condition, timeout=remaining)
         except TimeoutError:
             return bool(condition())
         return True
