@@ -5,66 +5,21 @@ late-posted payment shows was wrong, and an explanation is accepted in part. Eac
 reads next to its form, in the reader's language."""
 
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import httpx
-import pytest_asyncio
-from sqlalchemy.engine import Engine
-from temporalio.client import WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from config import Settings
-from domain.case import CaseSnapshot, Payment
+from domain.case import Payment
 from domain.clock import end_of_day
 from domain.lifecycle import AuditStatus
-from tests.cases import decided, start_case, until_after_decision, wait_for
-from tests.conftest import serving
-from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
-from tests.pages import post_form, signed_in
-from worker import build_worker
+from tests.cases import until_after_decision
+from tests.factories import AMOUNT_DUE, audit_start
+from tests.pages import TimeSite, post_form, signed_in, time_site
 from workflows.cameral_audit import CameralAudit
 
+__all__ = ["time_site"]
 PDF = b"%PDF-1.4\n% complaint\n%%EOF\n"
 SECOND = "55201/060326/0004321"
-
-
-@dataclass
-class Site:
-    url: str
-    env: WorkflowEnvironment
-    queue: str
-
-    async def case(self, **start: Any) -> tuple[WorkflowHandle[Any, Any], CaseSnapshot]:
-        """A case under review: started, served in the cabinet, explained."""
-        handle = await start_case(self.env.client, self.queue, audit_start(**start))
-        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
-        await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
-        return handle, case
-
-    async def decided(self) -> tuple[WorkflowHandle[Any, Any], CaseSnapshot]:
-        """A case whose explanation was rejected, its decision served in the cabinet."""
-        handle, _ = await self.case()
-        await handle.execute_update(
-            CameralAudit.review, review_order(decision="reject", reasons="Prices not proven.")
-        )
-        await decided(self.env, handle)
-        return handle, await until_after_decision(handle, "appeal_deadline")
-
-
-@pytest_asyncio.fixture
-async def site(
-    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
-) -> AsyncIterator[Site]:
-    # The case refuses a request whose caller stopped waiting (by the wall clock) before the
-    # case's now; on this server the case's clock runs days ahead once time is skipped.
-    settings = settings.model_copy(update={"update_wait_seconds": 90 * 24 * 3600})
-    app = create_app(settings, client=time_env.client)
-    async with build_worker(time_env.client, task_queue, engine, settings), serving(app) as url:
-        yield Site(url, time_env, task_queue)
 
 
 def error_of(html: str, field: str) -> str:
@@ -82,12 +37,12 @@ async def in_language(client: httpx.AsyncClient, language: str, page: str) -> st
     return (await client.get(page)).text
 
 
-async def test_the_party_appeals_and_an_inspector_records_the_outcome(site: Site) -> None:
-    handle, case = await site.decided()
+async def test_the_party_appeals_and_an_inspector_records_the_outcome(time_site: TimeSite) -> None:
+    handle, case = await time_site.decided()
     after = case.after_decision
     assert after is not None and after.appeal_deadline is not None
-    party = await signed_in(site.url, "party")
-    inspector = await signed_in(site.url, "inspector")
+    party = await signed_in(time_site.url, "party")
+    inspector = await signed_in(time_site.url, "inspector")
     cabinet, dashboard = f"/cabinet/audits/{case.id}", f"/dashboard/audits/{case.id}"
     try:
         page = await in_language(party, "en", cabinet)
@@ -175,12 +130,12 @@ async def test_the_party_appeals_and_an_inspector_records_the_outcome(site: Site
 
 
 async def test_an_appeal_after_the_period_is_refused_in_the_readers_language(
-    site: Site,
+    time_site: TimeSite,
 ) -> None:
-    handle, case = await site.decided()
+    handle, case = await time_site.decided()
     after = case.after_decision
     assert after is not None and after.appeal_deadline is not None
-    party = await signed_in(site.url, "party")
+    party = await signed_in(time_site.url, "party")
     cabinet = f"/cabinet/audits/{case.id}"
     try:
         sent = await post_form(
@@ -194,8 +149,8 @@ async def test_an_appeal_after_the_period_is_refused_in_the_readers_language(
         page = (await party.get(cabinet)).text  # a Russian case: the page is in Russian
         document = re.search(r'id="ap-doc-[^"]+" name="documents" value="([^"]+)"', page)
         assert document is not None
-        now = await site.env.get_current_time()
-        await site.env.sleep(end_of_day(after.appeal_deadline) - now + timedelta(minutes=5))
+        now = await time_site.env.get_current_time()
+        await time_site.env.sleep(end_of_day(after.appeal_deadline) - now + timedelta(minutes=5))
         await until_after_decision(handle, "final_on")
         page = (await party.get(cabinet)).text
         assert 'id="appeal-h"' not in page and "Решение окончательно" in page
@@ -215,16 +170,16 @@ async def test_an_appeal_after_the_period_is_refused_in_the_readers_language(
 
 
 async def test_a_supervisor_revokes_a_flagged_decision_and_an_inspector_cannot(
-    site: Site,
+    time_site: TimeSite,
 ) -> None:
-    handle, case = await site.decided()
+    handle, case = await time_site.decided()
     assert case.response_deadline is not None
     on_time = Payment(reference="ON-TIME", amount=AMOUNT_DUE, paid_at=case.response_deadline)
     await handle.execute_update(CameralAudit.record_payment, on_time)
     await until_after_decision(handle, "debt_settled_on")
-    inspector = await signed_in(site.url, "inspector")
-    boss = await signed_in(site.url, "supervisor")
-    party = await signed_in(site.url, "party")
+    inspector = await signed_in(time_site.url, "inspector")
+    boss = await signed_in(time_site.url, "supervisor")
+    party = await signed_in(time_site.url, "party")
     dashboard = f"/dashboard/audits/{case.id}"
     try:
         for client in (inspector, boss):
@@ -265,11 +220,11 @@ async def test_a_supervisor_revokes_a_flagged_decision_and_an_inspector_cannot(
     assert (await handle.query(CameralAudit.snapshot)).status == AuditStatus.FULFILLED
 
 
-async def test_accept_in_part_from_the_dashboard(site: Site) -> None:
+async def test_accept_in_part_from_the_dashboard(time_site: TimeSite) -> None:
     first = audit_start().declarations[0]
-    handle, case = await site.case(declarations=[first, SECOND])
-    inspector = await signed_in(site.url, "inspector")
-    party = await signed_in(site.url, "party")
+    handle, case = await time_site.case(declarations=[first, SECOND])
+    inspector = await signed_in(time_site.url, "inspector")
+    party = await signed_in(time_site.url, "party")
     dashboard = f"/dashboard/audits/{case.id}"
     try:
         page = (await inspector.get(dashboard)).text
