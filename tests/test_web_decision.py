@@ -4,16 +4,19 @@ party appeals from its cabinet, staff record the outcome, a supervisor revokes a
 late-posted payment shows was wrong, and an explanation is accepted in part. Each refusal
 reads next to its form, in the reader's language."""
 
+import asyncio
 import re
 from datetime import timedelta
+from typing import Any
 
 import httpx
+from temporalio.client import WorkflowHandle
 
-from domain.case import Payment
+from domain.case import CaseSnapshot, Payment
 from domain.clock import end_of_day
 from domain.lifecycle import AuditStatus
-from tests.cases import until_after_decision
-from tests.factories import AMOUNT_DUE, audit_start
+from tests.cases import decided, start_case, until_after_decision, wait_for
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
 from tests.pages import TimeSite, post_form, signed_in, time_site
 from workflows.cameral_audit import CameralAudit
 
@@ -30,6 +33,15 @@ def error_of(html: str, field: str) -> str:
 
 def banners(html: str) -> list[str]:
     return re.findall(r'<p class="error banner" role="alert">([^<]*)</p>', html)
+
+
+async def awaiting_signature(handle: WorkflowHandle[Any, Any]) -> CaseSnapshot:
+    for _ in range(100):
+        case: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+        if case.awaiting == "hand_signature":
+            return case
+        await asyncio.sleep(0.1)
+    raise AssertionError("the documents were never prepared for handing over")
 
 
 async def in_language(client: httpx.AsyncClient, language: str, page: str) -> str:
@@ -267,3 +279,54 @@ async def test_accept_in_part_from_the_dashboard(time_site: TimeSite) -> None:
     assert snapshot.status == AuditStatus.UNFULFILLED
     assert snapshot.accepted_declarations == [first]
     assert snapshot.charges is not None and str(snapshot.charges.total) == "100000.00"
+
+
+async def test_documents_handed_over_are_signed_for_from_the_dashboard(
+    time_site: TimeSite,
+) -> None:
+    """By hand: the notification's and then the decision's signature are recorded on the
+    case page; until the decision's is, its appeal period is said to count from it."""
+    start = audit_start(delivery_method="hand")
+    handle = await start_case(time_site.env.client, time_site.queue, start)
+    inspector = await signed_in(time_site.url, "inspector")
+    party = await signed_in(time_site.url, "party")
+    dashboard, cabinet = f"/dashboard/audits/{start.audit_id}", f"/cabinet/audits/{start.audit_id}"
+    try:
+        case = await awaiting_signature(handle)
+        page = (await inspector.get(dashboard)).text
+        assert "Record the representative&#39;s signature" in page
+        signed = await post_form(
+            inspector,
+            dashboard,
+            f"{dashboard}/actions/hand_signature",
+            {"delivered_on": case.issued_on.isoformat(), "receipt_no": "H-1"},
+        )
+        assert signed.status_code == 303, signed.text
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+        await handle.execute_update(
+            CameralAudit.review, review_order(decision="reject", reasons="Not proven.")
+        )
+        case = await decided(time_site.env, handle)
+        after = case.after_decision
+        assert after is not None and after.awaiting_receipt == "hand_signature"
+        page = await in_language(party, "en", cabinet)
+        assert "Awaiting the representative&#39;s signature" in page
+        assert "counted from the day after the decision is served" in page
+        assert 'id="appeal-h"' in page  # the rules take an appeal before the period counts
+        assert after.decided_on is not None
+        signed = await post_form(
+            inspector,
+            dashboard,
+            f"{dashboard}/actions/hand_signature",
+            {"delivered_on": after.decided_on.isoformat(), "receipt_no": "H-2"},
+        )
+        assert signed.status_code == 303, signed.text
+        case = await until_after_decision(handle, "appeal_deadline")
+        assert case.after_decision is not None
+        assert case.after_decision.delivered_on == after.decided_on
+        page = (await party.get(cabinet)).text
+        assert "Awaiting the representative" not in page and "(24:00 Almaty time)" in page
+    finally:
+        for client in (inspector, party):
+            await client.aclose()

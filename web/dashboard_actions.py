@@ -69,6 +69,9 @@ def _probes(now: datetime, role: str) -> dict[str, Command]:
         "review": Review(ReviewDecision(decision="accept"), role=role),
         "request_documents": RequestDocuments(DocumentRequest(items=["-"])),
         "postal_receipt": RecordReceipt(PostalReceipt(delivered_on=today, receipt_no="-")),
+        "hand_signature": RecordReceipt(
+            PostalReceipt(channel="hand", delivered_on=today, receipt_no="-")
+        ),
         "returned_mail": RecordReturned(MailReturned(returned_on=today, reason="-")),
         "inspection_act": RecordInspectionAct(
             InspectionAct(act_no="-", act_date=today, finding="party_absent")
@@ -129,6 +132,11 @@ def request_items(form: FormData, names: tuple[str, ...]) -> dict[str, Any]:
     return body
 
 
+def by_hand(form: FormData, names: tuple[str, ...]) -> dict[str, Any]:
+    """The representative's signature for documents handed over (the receipt's route)."""
+    return {**texts(form, names), "channel": "hand"}
+
+
 Reader = Callable[[FormData, tuple[str, ...]], dict[str, Any]]
 
 
@@ -163,6 +171,9 @@ ACTIONS: dict[str, Action] = {
         DocumentRequestIn, request_documents, ("items", "working_days"), read=request_items
     ),
     "postal_receipt": Action(PostalReceiptRequest, postal_receipt, ("delivered_on", "receipt_no")),
+    "hand_signature": Action(
+        PostalReceiptRequest, postal_receipt, ("delivered_on", "receipt_no"), read=by_hand
+    ),
     "returned_mail": Action(MailReturnedRequest, mail_returned, ("returned_on", "reason")),
     "inspection_act": Action(
         InspectionActRequest, inspection_act, ("act_no", "act_date", "finding")
