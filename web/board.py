@@ -64,15 +64,13 @@ def deadlines_per_week(db: Engine, office: str | None, today: date) -> list[Bar]
 def waiting_after_decision(db: Engine, office: str | None, limit: int) -> list[AuditSummary]:
     """Cases that wait on staff after an unfulfilled decision: appeals to record the outcome
     of, and decisions flagged for revocation (a payment dated within the period posted after
-    them), oldest first. Read through the office-and-status index; the flag itself is in the
-    stored state, looked at only among the office's unfulfilled cases. Least recently
-    changed first."""
-    flagged = col(AuditRow.snapshot)["revocation_proposed"].as_boolean()
+    them), least recently changed first. Read through the office-and-status index and the
+    flag's own index, never the office's other decided cases."""
     query = (
         select(AuditRow)
         .where(
             (col(AuditRow.status) == str(AuditStatus.APPEALED))
-            | ((col(AuditRow.status) == str(AuditStatus.UNFULFILLED)) & (flagged == True))  # noqa: E712
+            | (col(AuditRow.revocation_proposed) == True)  # noqa: E712
         )
         .order_by(col(AuditRow.updated_at), col(AuditRow.id))
         .limit(limit)
