@@ -41,6 +41,9 @@ def projection_values(state: CaseState) -> dict[str, Any]:
         "response_deadline": snapshot.response_deadline,
         "review_deadline": snapshot.review_deadline,
         "overdue": snapshot.overdue,
+        "revocation_proposed": bool(
+            snapshot.after_decision and snapshot.after_decision.revocation_proposed
+        ),
         "next_deadline": next_deadline(snapshot),
         "amount_due": snapshot.amount_due,
         "amount_paid": snapshot.amount_paid,

@@ -26,7 +26,9 @@ class AuditRow(SQLModel, table=True):
     NO_DEADLINE when none), so dashboards can sort by it; the composite indexes serve the
     listings by office, party, inspector and status in deadline order with keyset paging.
     The office-and-status one also lets the dashboard count an office's open cases by
-    status, and list its overdue reviews, from the index instead of every row of the office.
+    status, and list its overdue reviews, from the index instead of every row of the office;
+    the cases flagged for revocation are found from an index of their own, never by reading
+    every unfulfilled case's state.
     """
 
     __tablename__ = "audits"
@@ -39,6 +41,7 @@ class AuditRow(SQLModel, table=True):
             "ix_audits_office_status_deadline", "customs_office", "status", "next_deadline", "id"
         ),
         Index("ix_audits_deadline", "next_deadline", "id"),
+        Index("ix_audits_flagged_office", "revocation_proposed", "customs_office"),
     )
 
     id: str = Field(primary_key=True, max_length=20)
@@ -54,6 +57,8 @@ class AuditRow(SQLModel, table=True):
     review_deadline: date | None = None
     next_deadline: date = Field(default=NO_DEADLINE)
     overdue: bool = Field(default=False, index=True)
+    # A payment dated within the period was posted after the decision: a supervisor decides.
+    revocation_proposed: bool = Field(default=False)
     amount_due: Decimal = Field(sa_type=Numeric(18, 2))
     amount_paid: Decimal = Field(sa_type=Numeric(18, 2))
     snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

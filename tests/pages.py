@@ -3,6 +3,7 @@ their CSRF tokens."""
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -10,14 +11,20 @@ import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.responses import Response
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from config import Settings
+from domain.case import CaseSnapshot
+from domain.lifecycle import AuditStatus
+from tests.cases import decided, start_case, until_after_decision, wait_for
 from tests.conftest import own_number_block, serving
+from tests.factories import audit_start, explanation_for, review_order
 from tests.tokens import Tokens
 from web.demo import DEMO_IDENTITIES
 from worker import build_worker
+from workflows.cameral_audit import CameralAudit
 
 _HIDDEN = re.compile(r'name="(token|csrf|idempotency_key)" value="([^"]*)"')
 
@@ -31,6 +38,45 @@ async def site(
     app = create_app(settings, client=dev_env.client)
     async with build_worker(dev_env.client, task_queue, engine, settings), serving(app) as url:
         yield url
+
+
+@dataclass
+class TimeSite:
+    """The app on the time-skipping server, for pages after a decision (served on the next
+    working day, appealable for five more)."""
+
+    url: str
+    env: WorkflowEnvironment
+    queue: str
+
+    async def case(self, **start: Any) -> tuple[WorkflowHandle[Any, Any], CaseSnapshot]:
+        """A case under review: started, served in the cabinet, explained."""
+        handle = await start_case(self.env.client, self.queue, audit_start(**start))
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+        return handle, case
+
+    async def decided(self) -> tuple[WorkflowHandle[Any, Any], CaseSnapshot]:
+        """A case whose explanation was rejected, its decision served in the cabinet and
+        its appeal period counted."""
+        handle, _ = await self.case()
+        await handle.execute_update(
+            CameralAudit.review, review_order(decision="reject", reasons="Prices not proven.")
+        )
+        await decided(self.env, handle)
+        return handle, await until_after_decision(handle, "appeal_deadline")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def time_site(
+    time_env: WorkflowEnvironment, engine: Engine, settings: Settings, task_queue: str
+) -> AsyncIterator[TimeSite]:
+    # The case refuses a request whose caller stopped waiting (by the wall clock) before the
+    # case's now; on this server the case's clock runs days ahead once time is skipped.
+    settings = settings.model_copy(update={"update_wait_seconds": 90 * 24 * 3600})
+    app = create_app(settings, client=time_env.client)
+    async with build_worker(time_env.client, task_queue, engine, settings), serving(app) as url:
+        yield TimeSite(url, time_env, task_queue)
 
 
 def hidden(html: str, name: str) -> str:

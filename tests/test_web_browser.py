@@ -15,10 +15,10 @@ from playwright.async_api import Browser, FilePayload, Page, async_playwright, e
 
 from config import Settings
 from tests.factories import PARTY_BIN
-from tests.pages import site
+from tests.pages import TimeSite, site, time_site
 from tests.test_web_screening import screened
 
-__all__ = ["site"]
+__all__ = ["site", "time_site"]
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -173,3 +173,38 @@ async def test_screening_candidates_with_their_price_chart(
     await expect(inspector.locator("#f-party_bin")).to_have_value(found["price"]["declarant_bin"])
     await accessible(inspector, "screening-accept")
     await inspector.context.close()
+
+
+async def test_the_party_appeals_a_decision_in_the_cabinet(
+    browser: Browser, time_site: TimeSite
+) -> None:
+    """The decision section with the debt and the appeal form, then the inspector's page
+    with the appeal to decide."""
+    _, case = await time_site.decided()
+    party = await sign_in(browser, time_site.url, "party", "en")
+    await party.goto(f"/cabinet/audits/{case.id}")
+    await expect(party.locator("#decision-h")).to_be_visible()
+    await expect(party.locator("section[aria-labelledby=decision-h]")).to_contain_text(
+        f"{case.id}/D1"
+    )
+    await party.fill("#f-title", "Complaint to the higher body")
+    await party.select_option("#f-kind", "other")
+    await party.set_input_files(
+        "#f-file",
+        files=[FilePayload(name="complaint.pdf", mimeType="application/pdf", buffer=INVOICE)],
+    )
+    await party.click("form[action$='/uploads'] button[type=submit]")
+    await expect(party.locator("#received")).to_contain_text("Complaint to the higher body")
+    await party.fill("#f-appeal-grounds", "The contract price was paid in full; see the SWIFT.")
+    await party.locator("form[action$='/appeal'] input[name=documents]").first.check()
+    await party.locator("#decision-h").scroll_into_view_if_needed()
+    await accessible(party, "cabinet-decision")
+    await party.click("form[action$='/appeal'] button[type=submit]")
+    await expect(party.locator("dl.facts").first).to_contain_text("Appealed")
+
+    inspector = await sign_in(browser, time_site.url, "inspector", "en")
+    await inspector.goto(f"/dashboard/audits/{case.id}")
+    await expect(inspector.locator("#a-appeal_outcome-h")).to_be_visible()
+    await accessible(inspector, "dashboard-appeal")
+    await inspector.context.close()
+    await party.context.close()

@@ -1,4 +1,5 @@
-"""Counts behind the dashboard's charts, read from the projection like the listings."""
+"""Counts behind the dashboard's charts, and the cases waiting on staff after a decision,
+read from the projection like the listings."""
 
 from collections import Counter
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from api.schemas import AuditSummary
 from db.models import NO_DEADLINE, AuditRow
 from domain.lifecycle import TERMINAL, AuditStatus
 
@@ -56,4 +58,30 @@ def deadlines_per_week(db: Engine, office: str | None, today: date) -> list[Bar]
     return [
         Bar((monday + timedelta(weeks=n)).isoformat(), weeks[n], "overdue" if n == 0 else "")
         for n in range(WEEKS)
+    ]
+
+
+def waiting_after_decision(db: Engine, office: str | None, limit: int) -> list[AuditSummary]:
+    """Cases that wait on staff after an unfulfilled decision: appeals to record the outcome
+    of, and decisions flagged for revocation (a payment dated within the period posted after
+    them), least recently changed first. Read through the office-and-status index and the
+    flag's own index, never the office's other decided cases."""
+    query = (
+        select(AuditRow)
+        .where(
+            (col(AuditRow.status) == str(AuditStatus.APPEALED))
+            | (col(AuditRow.revocation_proposed) == True)  # noqa: E712
+        )
+        .order_by(col(AuditRow.updated_at), col(AuditRow.id))
+        .limit(limit)
+    )
+    if office is not None:
+        query = query.where(AuditRow.customs_office == office)
+    with Session(db) as session:
+        rows = session.exec(query).all()
+    return [
+        AuditSummary.model_validate(row, from_attributes=True).model_copy(
+            update={"next_deadline": None}
+        )
+        for row in rows
     ]

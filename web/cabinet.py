@@ -13,12 +13,13 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
 
 from api.auth import Principal
+from api.consequence_routes import file_appeal
 from api.errors import ApiError
 from api.evidence_routes import EVIDENCE_KINDS, receive
 from api.readmodel import list_audits
 from api.review_routes import provide_documents
 from api.routes import submit_explanation
-from api.schemas import DocumentsProvidedIn, ExplanationRequest
+from api.schemas import AppealRequest, DocumentsProvidedIn, ExplanationRequest
 from config import Settings
 from db.calendar import load_calendar
 from db.models import AuditRow, PartyRow
@@ -28,6 +29,7 @@ from domain.lifecycle import AuditStatus
 from domain.rates import RateTables
 from domain.settlement import settle
 from web.casefile import CaseFile, case_deadline, open_case, running_deadline, today
+from web.decision import decision_facts, may_appeal
 from web.forms import Errors, errors_of, optional, posted, text
 from web.pages import SignedIn, require, show
 from web.session import WebSession
@@ -58,6 +60,9 @@ UPLOAD_FIELDS: dict[tuple[str | int, ...], str] = {
     (name,): name for name in ("file", "title", "kind", "signature")
 }
 REQUEST_FIELDS: dict[tuple[str | int, ...], str] = {("documents",): "documents", ("note",): "note"}
+APPEAL_FIELDS: dict[tuple[str | int, ...], str] = {
+    (name,): name for name in ("authority", "grounds", "documents")
+}
 
 
 @router.get("")
@@ -150,7 +155,19 @@ async def _case_page(
         "notification_number": case.notification_number,
         "notification_date": case.issued_on.isoformat(),
     }
-    open_requests = [r for r in case.document_requests if r.answered_at is None]
+    open_requests = [
+        r
+        for r in case.document_requests
+        if r.answered_at is None and case.status == AuditStatus.UNDER_REVIEW
+    ]
+    after = case.after_decision
+    appeal_open = after is not None and may_appeal(file.row)
+    owed = case.owed_today.outstanding if case.owed_today else case.amount_outstanding
+    in_debt = (
+        case.status == AuditStatus.UNFULFILLED
+        and owed > 0
+        and not (after is not None and after.debt_settled_on)
+    )
     return show(
         request,
         "cabinet/case.html",
@@ -159,6 +176,9 @@ async def _case_page(
             "case": case,
             "deadline": deadline,
             "open_requests": open_requests,
+            "decision": decision_facts(case),
+            "appeal_open": appeal_open,
+            "in_debt": in_debt,
             "kinds": EVIDENCE_KINDS,
             "form": form,
             "errors": errors or {},
@@ -281,3 +301,29 @@ async def answer_request(
             request, session, audit_id, f"request-{request_id}", error, REQUEST_FIELDS, form
         )
     return RedirectResponse(f"/cabinet/audits/{file.row.id}?done=documents", 303)
+
+
+@router.post("/audits/{audit_id}/appeal")
+async def appeal(request: Request, session: SignedIn, audit_id: str) -> Response:
+    """The party appeals the decision: to the higher body, or a note of its court claim."""
+    who = require(session, ["party"])
+    form = await posted(request, session)
+    file = await open_case(request, who, audit_id, staff=False)
+    try:
+        body = AppealRequest.model_validate(
+            {
+                **{k: v for k in ("authority", "grounds") if (v := text(form, k))},
+                "documents": [str(d) for d in form.getlist("documents")],
+            }
+        )
+        await file_appeal(
+            who=who,
+            row=file.row,
+            audit_id=file.row.id,
+            body=body,
+            cases=request.app.state.gateway,
+            db=request.app.state.engine,
+        )
+    except (ValidationError, ApiError) as error:
+        return await _refused(request, session, audit_id, "appeal", error, APPEAL_FIELDS, form)
+    return RedirectResponse(f"/cabinet/audits/{file.row.id}?done=appeal#decision-h", 303)

@@ -31,6 +31,7 @@ from db.models import (
 from db.trail import Verdict
 from domain.calendar import WorkingCalendar
 from domain.clock import local_date
+from domain.consequences import AfterDecision
 from domain.lifecycle import TERMINAL, AuditStatus, EventKind
 from web.i18n import N_
 
@@ -84,6 +85,10 @@ def running_deadline(
     today when it is a working day (the deadline ends at 24:00 Almaty time)."""
     if day is None or AuditStatus(status) in TERMINAL:
         return None
+    return working_days_to(calendar, day, overdue, on)
+
+
+def working_days_to(calendar: WorkingCalendar, day: date, overdue: bool, on: date) -> Deadline:
     left, cursor = 0, on
     while cursor <= day:
         left += calendar.is_working_day(cursor)
@@ -92,12 +97,26 @@ def running_deadline(
 
 
 async def case_deadline(request: Request, case: CaseView) -> Deadline | None:
-    """The deadline a case page shows: the review's while under review, else the response's."""
+    """The deadline a case page shows: the response's while awaiting it, the review's while
+    under review, and after an unfulfilled decision the appeal's while it runs; none once
+    the case waits on nobody's period (an appeal being decided, say)."""
     calendar = await run_in_threadpool(load_calendar, request.app.state.engine)
-    running = (
-        case.review_deadline if case.status == AuditStatus.UNDER_REVIEW else case.response_deadline
-    )
+    after = case.after_decision
+    if case.status == AuditStatus.AWAITING_RESPONSE:
+        running = case.response_deadline
+    elif case.status == AuditStatus.UNDER_REVIEW:
+        running = case.review_deadline
+    elif case.status == AuditStatus.UNFULFILLED and after and appeal_period_runs(after):
+        assert after.appeal_deadline is not None
+        return working_days_to(calendar, after.appeal_deadline, False, today())
+    else:
+        return None
     return running_deadline(calendar, case.status, running, case.overdue, today())
+
+
+def appeal_period_runs(after: AfterDecision) -> bool:
+    """The appeal period is counted and open: no appeal yet and the decision not final."""
+    return after.appeal_deadline is not None and after.appeal is None and after.final_on is None
 
 
 def row_for(db: Engine, who: Principal, audit_id: str) -> AuditRow:

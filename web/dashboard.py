@@ -18,8 +18,15 @@ from domain.identifiers import bin_problem
 from domain.lifecycle import AuditStatus
 from web import board
 from web.casefile import case_deadline, open_case, row_for, running_deadline, today
-from web.dashboard_actions import ACTIONS, OFFICE_STAFF, arguments, available_actions
-from web.forms import Errors, errors_of, posted, text
+from web.dashboard_actions import (
+    ACTIONS,
+    CHARGE_NAMES,
+    OFFICE_STAFF,
+    arguments,
+    available_actions,
+)
+from web.decision import decision_facts
+from web.forms import Errors, errors_of, posted
 from web.i18n import N_
 from web.pages import SignedIn, require, show
 from web.session import WebSession
@@ -76,6 +83,9 @@ async def board_page(request: Request, session: SignedIn) -> Response:
                 ).items
             )
         )
+    after_decision = await run_in_threadpool(
+        board.waiting_after_decision, db, _office(who), PAGE_SIZE
+    )
     by_status = await run_in_threadpool(board.open_by_status, db, _office(who))
     per_week = await run_in_threadpool(board.deadlines_per_week, db, _office(who), on)
     query = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
@@ -90,6 +100,7 @@ async def board_page(request: Request, session: SignedIn) -> Response:
             "errors": errors,
             "statuses": list(AuditStatus),
             "overdue_reviews": overdue_reviews,
+            "after_decision": after_decision,
             "by_status": by_status,
             "per_week": per_week,
         },
@@ -163,6 +174,8 @@ async def render_case(
             "case": case,
             "deadline": deadline,
             "actions": available_actions(file.row, who),
+            "decision": decision_facts(case),
+            "charge_names": CHARGE_NAMES,
             "explanation": file.explanation,
             "workflow_url": workflow_url,
             "form": form,
@@ -182,27 +195,26 @@ async def act(request: Request, session: SignedIn, audit_id: str, action: str) -
     who = require(session, OFFICE_STAFF)
     if action not in ACTIONS:
         raise ApiError(404, "not_found", N_("there is no such action"))
-    model, handler, names = ACTIONS[action].model, ACTIONS[action].handler, ACTIONS[action].fields
-    require(session, ACTIONS[action].roles)
+    chosen = ACTIONS[action]
+    require(session, chosen.roles)
     form = await posted(request, session)
     row = row_for(request.app.state.engine, who, audit_id)
-    raw: dict[str, Any] = {name: text(form, name) for name in names}
-    if action == "request_documents":
-        raw["items"] = [i.strip() for i in raw["items"].splitlines() if i.strip()]
-    fields: dict[tuple[str | int, ...], str] = {(name,): name for name in names}
     try:
-        body = model.model_validate({k: v for k, v in raw.items() if v not in ("", [])})
-        await handler(**arguments(handler, request, who, row, body))
+        body = chosen.model.model_validate(chosen.read(form, chosen.fields))
+        await chosen.handler(**arguments(chosen.handler, request, who, row, body))
     except (ValidationError, ApiError) as error:
         status = error.status if isinstance(error, ApiError) else 422
-        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+        values: dict[str, Any] = {
+            k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"
+        }
+        values["accepted"] = [str(a) for a in form.getlist("accepted")]
         return await render_case(
             request,
             session,
             who,
             audit_id,
             form=action,
-            errors=errors_of(error, fields),
+            errors=errors_of(error, chosen.error_fields),
             values=values,
             status_code=status,
         )

@@ -25,6 +25,7 @@ STATUS_NAMES: dict[str, str] = {
     AuditStatus.FULFILLED: N_("Fulfilled (paid)"),
     AuditStatus.EXPLANATION_ACCEPTED: N_("Explanation accepted"),
     AuditStatus.UNFULFILLED: N_("Decided unfulfilled"),
+    AuditStatus.APPEALED: N_("Appealed"),
     AuditStatus.CANCELLED: N_("Cancelled"),
 }
 

@@ -150,6 +150,7 @@ class CaseShell:
             state.inspection_deadline,
             state.amount_paid,
             state.alerts_failed,
+            state.revocation_proposed,  # the board lists cases flagged for a supervisor
         )
 
     def _publish_all(self) -> None:
