@@ -99,6 +99,9 @@ class SetDeadline:
 @dataclass(frozen=True)
 class RecordPayment:
     payment: Payment
+    # Cases started before the follow-up after a decision existed end at the decision and
+    # refuse later payments as closed: their workflow says so, to replay as they ran.
+    counts_after_decision: bool = True
 
 
 @dataclass(frozen=True)

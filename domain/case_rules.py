@@ -141,8 +141,8 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
             return [delivered]
         case SetDeadline():
             return _set_deadline(state, command, now)
-        case RecordPayment(payment):
-            return _payment(state, payment, now)
+        case RecordPayment(payment, counts_after_decision):
+            return _payment(state, payment, now, counts_after_decision)
         case SubmitExplanation(explanation):
             return [_explanation(state, explanation, now)]
         case RequestDocuments(request):
@@ -248,7 +248,9 @@ def _set_deadline(state: CaseState, command: SetDeadline, now: datetime) -> list
     return _then_fulfil(state, [set_], now) if name == "response" else [set_]
 
 
-def _payment(state: CaseState, payment: Payment, now: datetime) -> list[CaseEvent]:
+def _payment(
+    state: CaseState, payment: Payment, now: datetime, counts_after_decision: bool = True
+) -> list[CaseEvent]:
     details = {
         "reference": payment.reference,
         "amount": str(payment.amount),
@@ -257,7 +259,10 @@ def _payment(state: CaseState, payment: Payment, now: datetime) -> list[CaseEven
     }
     if state.paid_reference(payment.reference):
         return [event(EventKind.PAYMENT_DUPLICATE, now, reference=payment.reference)]
-    after_decision = state.status in (AuditStatus.UNFULFILLED, AuditStatus.APPEALED)
+    after_decision = counts_after_decision and state.status in (
+        AuditStatus.UNFULFILLED,
+        AuditStatus.APPEALED,
+    )
     if not state.open and not after_decision:
         return [event(EventKind.PAYMENT_AFTER_CLOSE, now, status=str(state.status), **details)]
     if state.amount_paid + payment.amount > MAX_AMOUNT:

@@ -107,7 +107,9 @@ class CaseState(BaseModel):
         if self.status != AuditStatus.UNFULFILLED:
             return False
         suspended = self.suspension_number is not None and self.lifting_number is None
-        return self.settled_on is None or suspended or self.revocation_proposed
+        # paid or not, the party may appeal until the decision is final
+        appealable = self.final_on is None and self.decision_number is not None
+        return self.settled_on is None or suspended or self.revocation_proposed or appealable
 
     @property
     def rejected_declarations(self) -> tuple[str, ...]:
@@ -217,6 +219,8 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
         change["handled_documents"] = (*state.handled_documents, d["document"])
         if kind == EventKind.DOCUMENT_ISSUED and d["document_kind"] not in _RESERVED_EARLIER:
             change["documents_issued"] = _counted(state, DocumentKind(d["document_kind"]))
+        if kind == EventKind.DOCUMENT_ISSUED and d["document"] == state.lifting_number:
+            change["lifted_on"] = local_date(event.at)
         if kind == EventKind.DOCUMENT_ISSUED and d["document_kind"] == DocumentKind.DECISION:
             change["decision_number"] = d["document"]
             change["decided_on"] = local_date(event.at)
@@ -282,7 +286,8 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
         change["documents_issued"] = _counted(state, DocumentKind.SUSPENSION_ORDER)
     elif kind == EventKind.SUSPENSION_LIFTED:
         change["lifting_number"] = d["number"]
-        change["lifted_on"] = _day(d["lifted_on"])
+        # the order's own date once it is issued (a working day); until then the request's
+        change["lifted_on"] = _day(d.get("lifted_on") or d["requested_on"])
         change["documents_issued"] = _counted(state, DocumentKind.LIFTING_ORDER)
     elif kind == EventKind.DEBT_SETTLED:
         change["settled_on"] = _day(d["as_of"])

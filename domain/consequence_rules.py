@@ -148,6 +148,7 @@ def decide_appeal(state: CaseState, outcome: AppealOutcome, now: datetime) -> li
         )
     events.append(event(EventKind.APPEAL_DECIDED, now, **details))
     events.append(event(EventKind.DECISION_FINAL, now, final_on=local_date(now).isoformat()))
+    events += _revocation_proposed(fold(state, events), now)
     return then_settled(state, events, now)
 
 
@@ -193,33 +194,38 @@ def suspension_due(state: CaseState, now: datetime) -> list[CaseEvent]:
 def payment_after_decision(
     state: CaseState, received: CaseEvent, payment: Payment, now: datetime
 ) -> list[CaseEvent]:
-    """A payment posted after the decision counts against the debt. One dated early enough
-    to have fulfilled the notification, had the treasury posted it in time, flags the case
-    for a supervisor, who may revoke the decision."""
-    events = [received]
-    after = fold(state, events)
-    last = last_day_to_fulfil(after.decided_on, after.response_deadline)
-    if (
-        after.status == AuditStatus.UNFULFILLED
-        and not after.revocation_proposed
-        and last is not None
-        and payment.paid_at <= last
-    ):
-        dated_in_time = [p for p in after.payments if p.paid_at <= last]
-        # judged as the case would have been had the treasury posted them in time
-        settlement = after.settlement_as_of(max(p.paid_at for p in dated_in_time))
-        if settlement is not None and settlement.fulfilled:
-            dated = [p.reference for p in dated_in_time]
-            events.append(
-                event(
-                    EventKind.REVOCATION_PROPOSED,
-                    now,
-                    dated_up_to=last.isoformat(),
-                    references=dated,
-                    decision=after.decision_number,
-                )
-            )
+    """A payment posted after the decision counts against the debt; one dated early enough
+    may show the decision was wrong (`_revocation_proposed`)."""
+    events = [received, *_revocation_proposed(fold(state, [received]), now)]
     return then_settled(state, events, now)
+
+
+def _revocation_proposed(state: CaseState, now: datetime) -> list[CaseEvent]:
+    """Payments dated early enough to have fulfilled the notification, had the treasury
+    posted them in time, flag the case for a supervisor, who may revoke the decision. Asked
+    again when an appeal is decided (a reduction may make them enough, and one posted while
+    the appeal ran is judged then)."""
+    if state.status not in (AuditStatus.UNFULFILLED, AuditStatus.APPEALED):
+        return []
+    last = last_day_to_fulfil(state.decided_on, state.response_deadline)
+    if state.revocation_proposed or last is None:
+        return []
+    dated_in_time = [p for p in state.payments if p.paid_at <= last]
+    if not dated_in_time:
+        return []
+    # judged as the case would have been had the treasury posted them in time
+    settlement = state.settlement_as_of(max(p.paid_at for p in dated_in_time))
+    if settlement is None or not settlement.fulfilled:
+        return []
+    return [
+        event(
+            EventKind.REVOCATION_PROPOSED,
+            now,
+            dated_up_to=last.isoformat(),
+            references=[p.reference for p in dated_in_time],
+            decision=state.decision_number,
+        )
+    ]
 
 
 def decide_revocation(
@@ -229,6 +235,8 @@ def decide_revocation(
         raise Refused("forbidden", "supervisor_only", what=Phrase.REVOKE)
     if state.status != AuditStatus.UNFULFILLED or not state.revocation_proposed:
         raise Refused("wrong_state", "no_revocation_proposed")
+    if state.decision_number is None:  # decided on a day off: issued the next working day
+        raise Refused("wrong_state", "decision_not_issued")
     who = decision.decided_by or state.inspector_id
     if decision.decision == "keep":
         return [event(EventKind.REVOCATION_DECLINED, now, reasons=decision.reasons, decided_by=who)]
@@ -272,6 +280,6 @@ def _lift(state: CaseState, now: datetime) -> list[CaseEvent]:
             now,
             number=state.next_number(DocumentKind.LIFTING_ORDER),
             suspension=state.suspension_number,
-            lifted_on=local_date(now).isoformat(),
+            requested_on=local_date(now).isoformat(),
         )
     ]

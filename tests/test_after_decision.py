@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -20,15 +21,18 @@ from config import Settings
 from db.models import DocumentRow
 from domain.calendar import WorkingCalendar
 from domain.case import CaseSnapshot, Payment, PostalReceipt
+from domain.case_commands import DecideRevocation
+from domain.case_rules import decide
+from domain.case_state import evolve, initial_state
 from domain.charges import Charges
 from domain.clock import local_date
-from domain.consequences import Appeal, AppealOutcome
+from domain.consequences import Appeal, AppealOutcome, RevocationDecision
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
 from tests.cases import decided, posted_case, start_case, until_after_decision, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, revocation_order
 from worker import build_worker
-from workflows.cameral_audit import CameralAudit
+from workflows.cameral_audit import CameralAudit, CarriedCase
 
 APPEAL = Appeal(authority="higher_authority", grounds="The price is proven", documents=["d-1"])
 
@@ -183,3 +187,109 @@ async def test_a_decision_on_paper_counts_its_appeal_period_from_the_receipt(
     assert counted.after_decision.delivered_on == received_on
     assert case.after_decision is not None
     assert case.after_decision.appeal_deadline == calendar.nth_working_day_after(received_on, 5)
+
+
+async def workflow_task_failures(handle: Any) -> list[str]:
+    failures = []
+    async for item in handle.fetch_history_events():
+        if item.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            failures.append(item.workflow_task_failed_event_attributes.failure.message)
+    return failures
+
+
+async def test_the_suspension_day_passing_while_a_revocation_waits_is_no_busy_loop(
+    time_env: WorkflowEnvironment,
+    engine: Engine,
+    task_queue: str,
+    settings: Settings,
+    bank_gateway: str,
+) -> None:
+    """The defect: the suspension's timer was set although the rule could not fire (a
+    revocation waited); once its moment passed the follow-up looped without yielding, the
+    SDK reported a deadlock and no update could be taken any more."""
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await decided(time_env, handle)
+        await until_after_decision(handle, "appeal_deadline")
+        for _ in range(30):  # a day at a time until the suspension's day is counted
+            await time_env.sleep(timedelta(days=1))
+            await asyncio.sleep(0.3)
+            counted: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+            if counted.after_decision and counted.after_decision.suspension_due:
+                break
+        paid = Payment(reference="ON-TIME", amount=AMOUNT_DUE, paid_at=case.response_deadline)
+        await handle.execute_update(CameralAudit.record_payment, paid)
+        await until_after_decision(handle, "debt_settled_on")
+        await time_env.sleep(timedelta(days=12))  # past the suspension day's 18:00
+        revoked = await handle.execute_update(CameralAudit.decide_revocation, revocation_order())
+        await handle.result()
+        failures = await workflow_task_failures(handle)
+    assert failures == []
+    assert revoked.status == AuditStatus.FULFILLED
+    assert revoked.after_decision is not None and revoked.after_decision.suspension_order is None
+
+
+async def test_a_paper_decision_appealed_before_its_receipt_is_followed_after_the_outcome(
+    time_env: WorkflowEnvironment,
+    engine: Engine,
+    task_queue: str,
+    settings: Settings,
+    bank_gateway: str,
+) -> None:
+    """The party appeals from the letter before the receipt is recorded; upheld, the
+    decision is final and unpaid: the banks are ordered (before: the case waited forever)."""
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle, posted = await posted_case(time_env.client, task_queue)
+        await handle.execute_update(
+            CameralAudit.record_postal_receipt,
+            PostalReceipt(delivered_on=posted.issued_on, receipt_no="RR-N"),
+        )
+        sent = await decided(time_env, handle)
+        await handle.execute_update(CameralAudit.file_appeal, APPEAL)
+        await handle.execute_update(CameralAudit.decide_appeal, AppealOutcome(outcome="upheld"))
+        await until_after_decision(handle, "suspension_due")
+        await time_env.sleep(timedelta(days=30))
+        ordered = await until_after_decision(handle, "suspension_order")
+    assert ordered.after_decision is not None
+    assert ordered.after_decision.appeal_deadline is None  # never delivered on record
+    assert ordered.after_decision.suspension_order == f"{sent.id}/S1"
+
+
+async def test_a_revocation_carried_into_a_new_run_is_issued_there(
+    time_env: WorkflowEnvironment,
+    engine: Engine,
+    task_queue: str,
+    settings: Settings,
+) -> None:
+    """A revocation taken in the activation where the history asked to continue as new
+    leaves a FULFILLED case with its notice (and any lifting order) still to issue: the next
+    run issues them (before: it ended at once, and the banks were never told)."""
+    start = audit_start()
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, start)
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await decided(time_env, handle)
+        paid = Payment(reference="ON-TIME", amount=AMOUNT_DUE, paid_at=case.response_deadline)
+        await handle.execute_update(CameralAudit.record_payment, paid)
+        flagged = await until_after_decision(handle, "revocation_proposed")
+        await handle.terminate("the run ends here, as a continue-as-new would end it")
+        state = initial_state(start, flagged.issued_on)
+        for item in flagged.events:
+            state = evolve(state, item)
+        revocation = DecideRevocation(RevocationDecision(decision="revoke"), "supervisor")
+        revoked = decide(state, revocation, await time_env.get_current_time())
+        for item in revoked:
+            state = evolve(state, item)
+        carried = CarriedCase(
+            state=state, events=[*flagged.events, *revoked], published=len(flagged.events)
+        )
+        next_run = await time_env.client.start_workflow(
+            CameralAudit.run,
+            args=[start, carried],
+            id=f"{start.audit_id}-next",
+            task_queue=task_queue,
+        )
+        result: CaseSnapshot = await next_run.result()
+    assert result.status == AuditStatus.FULFILLED
+    assert f"{start.audit_id}/V1" in documents_of(engine, start.audit_id)

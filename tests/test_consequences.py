@@ -234,7 +234,7 @@ def test_unpaid_after_the_final_decision_the_banks_are_ordered_then_released() -
     assert paid[-1].details == {
         "number": f"{case.state.audit_id}/L1",
         "suspension": f"{case.state.audit_id}/S1",
-        "lifted_on": "2026-04-03",
+        "requested_on": "2026-04-03",
     }
     assert not case.state.following_up
 
@@ -274,6 +274,60 @@ def test_a_payment_dated_in_time_posted_after_the_decision_lets_a_supervisor_rev
     assert kinds(revoked) == [EventKind.DECISION_REVOKED]
     assert revoked[0].details["number"] == f"{case.state.audit_id}/V1"
     assert case.state.status == AuditStatus.FULFILLED and not case.state.following_up
+
+
+def test_a_payment_dated_in_time_posted_while_appealed_is_flagged() -> None:
+    """Posted while the appeal runs: the flag is raised then, and a supervisor may revoke
+    once the appeal is decided and the decision stands."""
+    case = Case()
+    case.decided_on_silence(date(2026, 3, 4))
+    case.served(date(2026, 3, 5))
+    case.do(FileAppeal(APPEAL), at(date(2026, 3, 6)))
+    case.now = at(date(2026, 3, 10))
+    posted = case.pay(AMOUNT_DUE, DEADLINE)  # paid on the last day, posted a week later
+    assert kinds(posted) == [EventKind.PAYMENT_RECEIVED, EventKind.REVOCATION_PROPOSED]
+    case.do(DecideAppeal(AppealOutcome(outcome="upheld")), at(date(2026, 4, 2)))
+    assert case.state.revocation_proposed and case.state.following_up
+    revoke = DecideRevocation(RevocationDecision(decision="revoke"), "supervisor")
+    assert kinds(case.do(revoke, at(date(2026, 4, 3)))) == [EventKind.DECISION_REVOKED]
+
+
+def test_a_reduction_on_appeal_can_make_earlier_payments_enough() -> None:
+    case = Case()
+    case.decided_on_silence(date(2026, 3, 4))
+    case.served(date(2026, 3, 5))
+    case.do(FileAppeal(APPEAL), at(date(2026, 3, 6)))
+    case.now = at(date(2026, 3, 10))
+    assert kinds(case.pay(Decimal("400000"), DEADLINE)) == [EventKind.PAYMENT_RECEIVED]
+    reduced = Charges(customs_duty=Decimal("300000"), vat=Decimal("36000"))
+    outcome = case.do(
+        DecideAppeal(AppealOutcome(outcome="reduced", charges=reduced)), at(date(2026, 4, 2))
+    )
+    assert EventKind.REVOCATION_PROPOSED in kinds(outcome)
+
+
+def test_no_revocation_before_the_decision_is_issued() -> None:
+    """Decided on a day off, issued the next working day: a flag raised meanwhile waits."""
+    case = Case()
+    case.do(SetDeadline("decision", date(2026, 3, 4)), at(DEADLINE, 23))
+    case.do(DeadlinePassed("response"), at(date(2026, 3, 4), 18))
+    case.now = at(date(2026, 3, 4), 19)
+    posted = case.pay(AMOUNT_DUE, DEADLINE)
+    assert EventKind.REVOCATION_PROPOSED in kinds(posted)
+    revoke = DecideRevocation(RevocationDecision(decision="revoke"), "supervisor")
+    assert case.refused(revoke).wording.reason == "decision_not_issued"
+
+
+def test_a_party_that_paid_may_still_appeal_until_the_decision_is_final() -> None:
+    case = Case()
+    case.decided_on_silence(date(2026, 3, 4))
+    case.served(date(2026, 3, 5))
+    case.now = at(date(2026, 3, 6))
+    owed = case.state.settlement_as_of(date(2026, 3, 6))
+    assert owed is not None
+    assert EventKind.DEBT_SETTLED in kinds(case.pay(owed.outstanding, date(2026, 3, 6)))
+    assert case.state.following_up  # the appeal period still runs
+    assert kinds(case.do(FileAppeal(APPEAL), at(date(2026, 3, 10)))) == [EventKind.APPEAL_FILED]
 
 
 def test_a_late_payment_dated_after_the_decision_does_not_propose_revocation() -> None:

@@ -255,6 +255,37 @@ async def revoked(
     return handle
 
 
+async def payment_while_deciding(
+    env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+) -> Handle:
+    """Rejected on a day off after the response deadline; a payment is posted while the
+    decision waits for the working day, then the rest, dated that day off too."""
+    handle, case = await _awaiting(env, queue)
+    await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+    now = await env.get_current_time()
+    day_off = first_day_off_after(case.response_deadline)
+    await env.sleep(datetime.combine(day_off, time(11), tzinfo=ALMATY) - now)
+    await handle.execute_update(
+        CameralAudit.review,
+        review_order(role="supervisor", decision="reject", reasons="not proven"),
+    )
+    await wait_for(handle, AuditStatus.UNFULFILLED)
+    late = local_date(await env.get_current_time())
+    await handle.signal(
+        CameralAudit.post_payment,
+        Payment(reference="LATE", amount=Decimal("1000.00"), paid_at=late),
+    )
+    await decided(env, handle)
+    enough = AMOUNT_DUE + Decimal("200000.00")
+    await handle.execute_update(
+        CameralAudit.record_payment, Payment(reference="REST", amount=enough, paid_at=late)
+    )
+    # dated the day the decision was taken: a supervisor may revoke it, and does
+    await until_after_decision(handle, "revocation_proposed")
+    await handle.execute_update(CameralAudit.decide_revocation, revocation_order())
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "accepted": accepted,
     "rejected": rejected,
@@ -289,6 +320,12 @@ SCENARIOS: dict[str, Scenario] = {
     "accepted_on_a_day_off_projection_held": accepted_on_a_day_off,
     "suspended_then_paid_projection_held": suspended_then_paid,
     "revoked_projection_held": revoked,
+    # recorded before the follow-up (the payment is refused as closed), then after it
+    "payment_while_deciding": payment_while_deciding,
+    "payment_while_deciding_followed_up": payment_while_deciding,
+    # recorded after the follow-up's documents were dated on working days
+    "suspended_then_paid_orders_in_turn": suspended_then_paid,
+    "revoked_orders_in_turn": revoked,
 }
 
 

@@ -125,7 +125,9 @@ class CameralAudit(CasePeriods, CaseConsequences):
                 workflow.continue_as_new(args=[start, self._carry()])
         await self._issue_outcome()
         after_decision = (AuditStatus.UNFULFILLED, AuditStatus.APPEALED)
-        following = self._state.status in after_decision and workflow.patched(CONSEQUENCES)
+        # A revocation taken just before the last run continued leaves its notice to issue.
+        to_follow = self._state.status in after_decision or self._pending_documents()
+        following = to_follow and workflow.patched(CONSEQUENCES)
         if following and await self._follow_up():
             await self._drain()
             workflow.continue_as_new(args=[start, self._carry()])
@@ -141,7 +143,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
     @workflow.update
     def record_payment(self, payment: Payment) -> PaymentResult:
         """A treasury posting, answered at once: accepted, a duplicate, or the case is closed."""
-        kinds = {e.kind for e in self._apply(RecordPayment(payment))}
+        kinds = {e.kind for e in self._apply(self._payment(payment))}
         result: Literal["accepted", "duplicate", "closed"] = (
             "accepted"
             if EventKind.PAYMENT_RECEIVED in kinds
@@ -158,7 +160,13 @@ class CameralAudit(CasePeriods, CaseConsequences):
     @workflow.signal
     def post_payment(self, payment: Payment) -> None:
         """The same posting as a signal, kept by Temporal while no worker runs."""
-        self._apply(RecordPayment(payment))
+        self._apply(self._payment(payment))
+
+    def _payment(self, payment: Payment) -> RecordPayment:
+        """A case decided before the follow-up existed took no payment after its decision
+        (closed): it replays so."""
+        decided = self._state.status in (AuditStatus.UNFULFILLED, AuditStatus.APPEALED)
+        return RecordPayment(payment, not decided or workflow.patched(CONSEQUENCES))
 
     @workflow.signal
     async def calendar_changed(self) -> None:

@@ -5,6 +5,7 @@ party's debit operations once the decision is final and the debt still unpaid, l
 order when the debt is paid, and issues a supervisor's revocation. Each timer becomes a
 "deadline passed" command for the rules, as in `workflows/case_periods.py`."""
 
+import asyncio
 from typing import Any, Literal
 
 from temporalio import workflow
@@ -23,6 +24,9 @@ with workflow.unsafe.imports_passed_through():
 
 # workflow.patched: cases decided before it end at the decision, as they ran.
 CONSEQUENCES = "consequences-after-unfulfilled-decision"
+# workflow.patched: orders and notices of the follow-up are dated on working days, and an
+# order waiting for the banks' channel holds up nothing else of the case.
+FOLLOW_UP_DOCUMENTS_ON_WORKING_DAYS = "follow-up-documents-on-working-days"
 
 _ORDERS: dict[DocumentKind, Literal["suspend", "lift"]] = {
     DocumentKind.SUSPENSION_ORDER: "suspend",
@@ -48,6 +52,8 @@ def _marks(state: CaseState) -> tuple[Any, ...]:
 
 
 class CaseConsequences(CaseShell):
+    _bank_queue: "asyncio.Task[None] | None" = None
+
     async def _follow_up(self) -> bool:
         """Run the consequences until nothing is left to do (False), or until the history is
         long enough to continue as new (True; the caller carries the case over)."""
@@ -70,7 +76,7 @@ class CaseConsequences(CaseShell):
                 continue
             if not self._state.following_up:
                 return False
-            if await self._wait_for_next_step():
+            if await self._wait_for_next_step() and not self._pending_documents():
                 return True
 
     async def _count_consequence_periods(self) -> None:
@@ -90,21 +96,29 @@ class CaseConsequences(CaseShell):
         state = self._state
         instant = None
         name: Any = None
-        if state.status == AuditStatus.UNFULFILLED and state.appeal_deadline:
-            if state.final_on is None and state.appeal is None:
+        if state.status == AuditStatus.UNFULFILLED:
+            if state.appeal_deadline and state.final_on is None and state.appeal is None:
                 name, instant = "appeal", end_of_day(state.appeal_deadline)
-            elif state.suspension_due and not state.suspension_number:
+            elif (
+                state.suspension_due
+                and not state.suspension_number
+                and not state.settled_on
+                and not state.revocation_proposed
+            ):
                 name, instant = "suspension", close_of_business(state.suspension_due)
         watched = _marks(state)
 
         def moved() -> bool:
             return _marks(self._state) != watched or self._continue_as_new_suggested()
 
-        if instant is None:
+        if instant is None or await self._wait_until(moved, instant):
+            if not moved():
+                with self._rest():
+                    await workflow.wait_condition(moved)
+        elif not self._apply(DeadlinePassed(name)):
+            # The period ended and changed nothing: never loop on it, wait for the case.
             with self._rest():
                 await workflow.wait_condition(moved)
-        elif not await self._wait_until(moved, instant):
-            self._apply(DeadlinePassed(name))
         return self._continue_as_new_suggested()
 
     async def _issue_pending_documents(self) -> None:
@@ -113,12 +127,32 @@ class CaseConsequences(CaseShell):
         party through its legal channel)."""
         while pending := self._pending_documents():
             kind, number = pending[0]
+            later = workflow.patched(FOLLOW_UP_DOCUMENTS_ON_WORKING_DAYS)
+            if later:
+                await self._until_a_working_day()
             document = await self._issue(kind, number, **self._document_details(kind))
             if document is None:
                 continue  # recorded as failed and staff were told: never issued twice
-            if kind in _ORDERS:
+            if kind in _ORDERS and later:
+                self._to_bank_in_turn(document, _ORDERS[kind])
+            elif kind in _ORDERS:
                 await self._send_to_bank(document, _ORDERS[kind])
             self._in_background(self._deliver_later(document, None))
+
+    def _to_bank_in_turn(
+        self, document: RenderedDocument, order: Literal["suspend", "lift"]
+    ) -> None:
+        """Send in the background, after the case's earlier orders: a lifting order never
+        overtakes its suspension order at the banks."""
+        earlier = self._bank_queue
+
+        async def send() -> None:
+            if earlier is not None:
+                await earlier
+            await self._send_to_bank(document, order)
+
+        self._bank_queue = asyncio.create_task(send())
+        self._background.append(self._bank_queue)
 
     def _pending_documents(self) -> list[tuple[DocumentKind, str]]:
         state = self._state

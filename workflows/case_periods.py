@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 REMINDER_TIME = time(9, 0)  # reminders go out at the start of the Almaty working day
-OFFICE_OPENS = time(9, 0)  # a decision taken on a day off is issued then, next working day
 OUTCOME_ON_WORKING_DAY = "outcome-issued-on-a-working-day"
 # Patches of commands, newest last (replayed histories without them take the old path).
 POSTING_LAG = "decision-on-silence-after-posting-lag"
@@ -263,13 +262,3 @@ class CasePeriods(CaseShell):
             self._alert_in_background(document, None)
             return
         await self._deliver_later(document, None)
-
-    async def _until_a_working_day(self) -> None:
-        """Decisions are dated on working days: one taken on a day off is issued, delivered
-        and counted from (the appeal period) at the start of the next working day."""
-        while (day := await self._count("dated", self._today())) != self._today():
-            # Asked again on waking: a decree may have made that day a day off meanwhile.
-            with self._rest():
-                await workflow.sleep(
-                    datetime.combine(day, OFFICE_OPENS, tzinfo=ALMATY) - workflow.now()
-                )

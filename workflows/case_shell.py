@@ -10,7 +10,7 @@ gets every change in order and the history grows with the case, not with its squ
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.case_rules import decide
     from domain.case_state import CaseState, event, evolve
     from domain.case_view import summary
-    from domain.clock import end_of_day, local_date
+    from domain.clock import ALMATY, end_of_day, local_date
     from domain.lifecycle import EventKind
     from domain.notices import DeliveryMethod, DocumentKind
     from domain.refusals import Refused
@@ -58,6 +58,7 @@ _REFUSAL_TYPES = {
 }
 
 
+OFFICE_OPENS = time(9, 0)  # a decision taken on a day off is issued then, next working day
 # workflow.patched: events that change nothing a listing shows wait for the next write.
 PROJECTION_HELD_UNTIL_REST = "projection-held-until-rest"
 
@@ -276,6 +277,16 @@ class CaseShell:
             retry_policy=courier.DURABLE,
         )
         return result
+
+    async def _until_a_working_day(self) -> None:
+        """Decisions are dated on working days: one taken on a day off is issued, delivered
+        and counted from (the appeal period) at the start of the next working day."""
+        while (day := await self._count("dated", self._today())) != self._today():
+            # Asked again on waking: a decree may have made that day a day off meanwhile.
+            with self._rest():
+                await workflow.sleep(
+                    datetime.combine(day, OFFICE_OPENS, tzinfo=ALMATY) - workflow.now()
+                )
 
     def _continue_as_new_suggested(self) -> bool:
         return workflow.info().is_continue_as_new_suggested()
