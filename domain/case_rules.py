@@ -412,9 +412,11 @@ def _accepted_in_part(
         if decision.charges is None:
             raise Refused("invalid_input", "charges_needed", "charges")
         owed = decision.charges
-        problem = reduction_problem(state.charges, owed)
-        if problem:
-            raise Refused("invalid_input", problem, "charges", total=str(state.charges.total))
+    # Accepting a part must lower what is owed (lines that add nothing change nothing).
+    problem = reduction_problem(state.charges, owed)
+    if problem:
+        field = "charges" if state.assessment is None else "accepted"
+        raise Refused("invalid_input", problem, field, total=str(state.charges.total))
     return event(
         EventKind.CHARGES_REDUCED,
         now,

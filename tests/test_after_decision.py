@@ -30,7 +30,13 @@ from domain.consequences import Appeal, AppealOutcome, RevocationDecision
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
 from tests.cases import decided, posted_case, start_case, until_after_decision, wait_for
-from tests.factories import AMOUNT_DUE, audit_start, revocation_order
+from tests.factories import (
+    AMOUNT_DUE,
+    audit_start,
+    explanation_for,
+    review_order,
+    revocation_order,
+)
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit, CarriedCase
 
@@ -293,3 +299,38 @@ async def test_a_revocation_carried_into_a_new_run_is_issued_there(
         result: CaseSnapshot = await next_run.result()
     assert result.status == AuditStatus.FULFILLED
     assert f"{start.audit_id}/V1" in documents_of(engine, start.audit_id)
+
+
+async def test_an_explanation_accepted_in_part_with_the_rest_paid_tells_the_party(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+) -> None:
+    """The rest was paid before the review: the case is FULFILLED and the party gets a
+    notice naming the declarations accepted and not (before: nothing was issued)."""
+    declarations = ["55201/050326/0001234", "55201/050326/0001235"]
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(
+            time_env.client, task_queue, audit_start(declarations=declarations)
+        )
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
+        await handle.execute_update(
+            CameralAudit.record_payment,
+            Payment(reference="P-1", amount=Decimal("700000.00"), paid_at=case.issued_on),
+        )
+        part = review_order(
+            decision="accept_in_part",
+            reasons="the second declaration's price is not proven",
+            accepted=[declarations[0]],
+            charges={"customs_duty": "331065.00", "vat": "305779.80"},
+        )
+        reviewed = await handle.execute_update(CameralAudit.review, part)
+        result: CaseSnapshot = await handle.result()
+    assert reviewed.status == result.status == AuditStatus.FULFILLED
+    with Session(engine) as session:
+        notice = session.exec(
+            select(DocumentRow).where(
+                DocumentRow.audit_id == case.id, DocumentRow.kind == DocumentKind.ACCEPTANCE
+            )
+        ).one()
+    assert declarations[0] in notice.text and declarations[1] in notice.text
+    assert "частично" in notice.text  # the party's language is Russian

@@ -228,16 +228,28 @@ class CasePeriods(CaseShell):
                     await workflow.wait_condition(changed)
 
     async def _issue_outcome(self) -> None:
-        if self._state.status not in (AuditStatus.EXPLANATION_ACCEPTED, AuditStatus.UNFULFILLED):
+        state = self._state
+        # An explanation accepted in part whose rest was already paid ends FULFILLED, and
+        # the party is told which declarations were accepted.
+        paid_rest = (
+            state.status == AuditStatus.FULFILLED
+            and bool(state.accepted_declarations)
+            and DocumentKind.ACCEPTANCE not in state.documents_issued
+        )
+        decided = state.status in (AuditStatus.EXPLANATION_ACCEPTED, AuditStatus.UNFULFILLED)
+        if not decided and not paid_rest:
             return
-        if self._state.decision_number is not None:
+        if state.decision_number is not None:
             return  # issued by the run this one continues
         if workflow.patched(OUTCOME_ON_WORKING_DAY):
             await self._until_a_working_day()
         state = self._state
-        if state.status == AuditStatus.EXPLANATION_ACCEPTED:
+        if state.status in (AuditStatus.EXPLANATION_ACCEPTED, AuditStatus.FULFILLED):
             document = await self._issue(
-                DocumentKind.ACCEPTANCE, state.next_number(DocumentKind.ACCEPTANCE)
+                DocumentKind.ACCEPTANCE,
+                state.next_number(DocumentKind.ACCEPTANCE),
+                accepted="\n".join(state.accepted_declarations),
+                rejected="\n".join(state.rejected_declarations),
             )
         elif state.status == AuditStatus.UNFULFILLED:
             appeal_deadline = await self._count("appeal", self._today())
