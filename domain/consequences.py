@@ -91,6 +91,10 @@ class AppealOutcome(BaseModel):
     def _reduced_names_the_charges(self) -> "AppealOutcome":
         if (self.outcome == "reduced") != (self.charges is not None):
             raise ValueError(N_("give charges when, and only when, the outcome is reduced"))
+        if self.outcome != "upheld" and not self.reasons:
+            raise ValueError(
+                N_("reasons are required (the body or court, its decision's number and date)")
+            )
         return self
 
 

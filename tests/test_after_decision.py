@@ -124,7 +124,9 @@ async def test_an_appeal_holds_the_measures_until_its_outcome(
         await time_env.sleep(timedelta(days=30))  # no order while the appeal runs
         waiting: CaseSnapshot = await handle.query(CameralAudit.snapshot)
         quiet = await bank_orders(bank_gateway, served.id)
-        reduced = AppealOutcome(outcome="reduced", charges=Charges(customs_duty=Decimal(300000)))
+        reduced = AppealOutcome(
+            outcome="reduced", charges=Charges(customs_duty=Decimal(300000)), reasons="ruling R-1"
+        )
         decided_on = local_date(await time_env.get_current_time())
         outcome = await handle.execute_update(CameralAudit.decide_appeal, reduced)
     assert appealed.status == AuditStatus.APPEALED

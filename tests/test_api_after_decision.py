@@ -84,10 +84,11 @@ async def test_the_party_appeals_and_customs_records_a_reduced_outcome(
 
     outcome = f"/audits/{audit}/appeal/outcome"
     raising = await api.post(
-        outcome, json={"outcome": "reduced", "charges": {"customs_duty": "900000"}}
+        outcome,
+        json={"outcome": "reduced", "reasons": "R-1", "charges": {"customs_duty": "900000"}},
     )
     assert raising.status_code == 422 and "cannot raise" in raising.json()["detail"]
-    without = await api.post(outcome, json={"outcome": "reduced"})
+    without = await api.post(outcome, json={"outcome": "reduced", "reasons": "R-1"})
     assert without.status_code == 422
     as_party = await api.post(outcome, json={"outcome": "upheld"}, headers=tokens.header("party"))
     assert as_party.status_code == 403

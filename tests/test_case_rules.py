@@ -130,7 +130,8 @@ class CaseMachine(RuleBasedStateMachine):
     @rule(outcome=st.sampled_from(["upheld", "annulled", "reduced"]))
     def appeal_decided(self, outcome: str) -> None:
         charges = Charges(customs_duty=Decimal("1000")) if outcome == "reduced" else None
-        self.apply(DecideAppeal(AppealOutcome(outcome=outcome, charges=charges)))
+        reasons = None if outcome == "upheld" else "ruling R-1"
+        self.apply(DecideAppeal(AppealOutcome(outcome=outcome, charges=charges, reasons=reasons)))
 
     @rule(
         decision=st.sampled_from(["revoke", "keep"]),

@@ -164,11 +164,15 @@ def test_an_appeal_within_the_period_holds_the_decision_until_its_outcome() -> N
     assert case.do(DeadlinePassed("appeal"), at(date(2026, 3, 20))) == []
     assert case.refused(FileAppeal(APPEAL)).code == "wrong_state"
     raised = Charges(customs_duty=Decimal("700000"), vat=Decimal("1"))
-    refusal = case.refused(DecideAppeal(AppealOutcome(outcome="reduced", charges=raised)))
+    refusal = case.refused(
+        DecideAppeal(AppealOutcome(outcome="reduced", charges=raised, reasons="ruling R-1"))
+    )
     assert refusal.code == "invalid_input" and "raise" in refusal.message
     reduced = Charges(customs_duty=Decimal("300000"), vat=Decimal("36000"))
     case.now = at(date(2026, 3, 20))
-    outcome = case.do(DecideAppeal(AppealOutcome(outcome="reduced", charges=reduced)))
+    outcome = case.do(
+        DecideAppeal(AppealOutcome(outcome="reduced", charges=reduced, reasons="ruling R-1"))
+    )
     assert kinds(outcome) == [
         EventKind.CHARGES_REDUCED,
         EventKind.APPEAL_DECIDED,
@@ -301,7 +305,8 @@ def test_a_reduction_on_appeal_can_make_earlier_payments_enough() -> None:
     assert kinds(case.pay(Decimal("400000"), DEADLINE)) == [EventKind.PAYMENT_RECEIVED]
     reduced = Charges(customs_duty=Decimal("300000"), vat=Decimal("36000"))
     outcome = case.do(
-        DecideAppeal(AppealOutcome(outcome="reduced", charges=reduced)), at(date(2026, 4, 2))
+        DecideAppeal(AppealOutcome(outcome="reduced", charges=reduced, reasons="ruling R-1")),
+        at(date(2026, 4, 2)),
     )
     assert EventKind.REVOCATION_PROPOSED in kinds(outcome)
 
@@ -479,7 +484,8 @@ class AfterDecisionMachine(RuleBasedStateMachine):
     @rule(outcome=st.sampled_from(["upheld", "annulled", "reduced"]))
     def appeal_decided(self, outcome: str) -> None:
         charges = Charges(customs_duty=Decimal("1000")) if outcome == "reduced" else None
-        self.apply(DecideAppeal(AppealOutcome(outcome=outcome, charges=charges)))
+        reasons = None if outcome == "upheld" else "ruling R-1"
+        self.apply(DecideAppeal(AppealOutcome(outcome=outcome, charges=charges, reasons=reasons)))
 
     @rule(decision=st.sampled_from(["revoke", "keep"]))
     def supervisor(self, decision: str) -> None:

@@ -115,7 +115,7 @@ async def test_the_party_appeals_and_an_inspector_records_the_outcome(time_site:
             inspector,
             dashboard,
             f"{dashboard}/actions/appeal_outcome",
-            {"outcome": "reduced", "charges-customs_duty": "999999999"},
+            {"outcome": "reduced", "reasons": "Ruling R-1", "charges-customs_duty": "999999999"},
         )
         assert higher.status_code == 422
         assert "cannot raise a charge" in error_of(higher.text, "appeal_outcome-charges")
