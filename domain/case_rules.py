@@ -51,7 +51,9 @@ from domain.consequence_rules import (
     appeal_period_over,
     decide_appeal,
     decide_revocation,
+    decision_inspection_act,
     decision_receipt,
+    decision_returned,
     deliver_decision,
     file_appeal,
     payment_after_decision,
@@ -118,6 +120,8 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
             )
             return [_delivered(now, receipt.channel, receipt.receipt_no, receipt.delivered_on)]
         case RecordReturned(returned):
+            if state.status != AuditStatus.ISSUED and state.decision_number is not None:
+                return decision_returned(state, returned, now)
             _require_awaiting(state, "postal_receipt", Phrase.RETURNED_MAIL)
             _require_date_between(
                 Phrase.RETURNED_ON, returned.returned_on, state.issued_on, today, Phrase.ISSUED
@@ -131,6 +135,8 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
                 )
             ]
         case RecordInspectionAct(act):
+            if state.status != AuditStatus.ISSUED and state.decision_number is not None:
+                return decision_inspection_act(state, act, now)
             _require_awaiting(state, "inspection_act", Phrase.INSPECTION_ACT_RECORD)
             assert state.returned_on is not None
             _require_date_between(

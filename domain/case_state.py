@@ -188,6 +188,8 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
         change["awaiting"] = "postal_receipt"
     elif kind == EventKind.HANDOVER_PREPARED:
         change["awaiting"] = "hand_signature"
+    elif kind == EventKind.MAIL_RETURNED and d.get("document") is not None:
+        change["decision_awaiting"] = "inspection_act"  # the decision's letter came back
     elif kind == EventKind.MAIL_RETURNED:
         change["awaiting"] = "inspection_act"
         change["returned_on"] = _day(d["returned_on"])

@@ -7,7 +7,7 @@ periods are and why is in `domain/consequences.py`.
 
 from datetime import date, datetime
 
-from domain.case import CaseEvent, Payment, PostalReceipt
+from domain.case import Awaiting, CaseEvent, InspectionAct, MailReturned, Payment, PostalReceipt
 from domain.case_state import CaseState, event, evolve
 from domain.clock import close_of_business, end_of_day, local_date
 from domain.consequences import (
@@ -52,31 +52,60 @@ def deliver_decision(
 
 def decision_receipt(state: CaseState, receipt: PostalReceipt, now: datetime) -> list[CaseEvent]:
     """A postal receipt, or the representative's signature, for a decision served on paper."""
-    awaited = "hand_signature" if receipt.channel == "hand" else "postal_receipt"
+    awaited: Awaiting = "hand_signature" if receipt.channel == "hand" else "postal_receipt"
+    _require_decision_awaiting(state, awaited, Phrase.DECISION_RECEIPT)
+    _require_since_decided(state, Phrase.DELIVERED_ON, receipt.delivered_on, now)
+    return deliver_decision(state, receipt.channel, receipt.receipt_no, receipt.delivered_on, now)
+
+
+def decision_returned(state: CaseState, returned: MailReturned, now: datetime) -> list[CaseEvent]:
+    """The decision's letter came back: as for the notification, the address is inspected
+    and the act's date is delivery (the appeal period counts from it)."""
+    _require_decision_awaiting(state, "postal_receipt", Phrase.RETURNED_MAIL)
+    _require_since_decided(state, Phrase.RETURNED_ON, returned.returned_on, now)
+    return [
+        event(
+            EventKind.MAIL_RETURNED,
+            now,
+            document=state.decision_number,
+            returned_on=returned.returned_on.isoformat(),
+            reason=returned.reason,
+        )
+    ]
+
+
+def decision_inspection_act(state: CaseState, act: InspectionAct, now: datetime) -> list[CaseEvent]:
+    _require_decision_awaiting(state, "inspection_act", Phrase.INSPECTION_ACT_RECORD)
+    _require_since_decided(state, Phrase.ACT_DATE, act.act_date, now)
+    served = deliver_decision(state, "inspection_act", act.act_no, act.act_date, now)
+    for item in served:
+        item.details["finding"] = act.finding
+    return served
+
+
+def _require_decision_awaiting(state: CaseState, awaited: Awaiting, what: Phrase) -> None:
     if state.decision_awaiting != awaited:
         waiting = state.decision_awaiting
         current: Value = Phrase(waiting) if waiting else state.status
         raise Refused(
-            "wrong_state",
-            "not_awaited",
-            what=Phrase.DECISION_RECEIPT,
-            awaiting=Phrase(awaited),
-            now=current,
+            "wrong_state", "not_awaited", what=what, awaiting=Phrase(awaited), now=current
         )
+
+
+def _require_since_decided(state: CaseState, field: Phrase, day: date, now: datetime) -> None:
     assert state.decided_on is not None
     today = local_date(now)
-    if not state.decided_on <= receipt.delivered_on <= today:
+    if not state.decided_on <= day <= today:
         raise Refused(
             "invalid_input",
             "date_out_of_range",
-            str(Phrase.DELIVERED_ON),
-            subject=Phrase.DELIVERED_ON,
-            day=receipt.delivered_on,
+            str(field),
+            subject=field,
+            day=day,
             earliest=state.decided_on,
             since=Phrase.DECIDED,
             today=today,
         )
-    return deliver_decision(state, receipt.channel, receipt.receipt_no, receipt.delivered_on, now)
 
 
 # ---- the appeal ----------------------------------------------------------------------------

@@ -15,7 +15,14 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from db.reference import load_rate_tables
 from domain.calendar import WorkingCalendar
-from domain.case import CaseEvent, Payment, PostalReceipt, ReviewDecision
+from domain.case import (
+    CaseEvent,
+    InspectionAct,
+    MailReturned,
+    Payment,
+    PostalReceipt,
+    ReviewDecision,
+)
 from domain.case_commands import (
     Command,
     DeadlinePassed,
@@ -25,8 +32,10 @@ from domain.case_commands import (
     FileAppeal,
     FixTerms,
     PlaceInCabinet,
+    RecordInspectionAct,
     RecordPayment,
     RecordReceipt,
+    RecordReturned,
     Review,
     SetDeadline,
     SubmitExplanation,
@@ -150,6 +159,24 @@ def test_a_decision_on_paper_is_delivered_by_its_receipt() -> None:
     assert case.state.decision_delivered_on == date(2026, 3, 9)
     assert case.state.decision_awaiting is None
     assert case.refused(RecordReceipt(receipt), at(date(2026, 3, 10))).code == "wrong_state"
+
+
+def test_a_decision_letter_that_comes_back_is_served_by_an_inspection_act() -> None:
+    """Before: a returned decision could not be recorded and its case waited for ever."""
+    party = {**audit_start().party.model_dump(), "address": "Almaty, Abay ave. 1"}
+    case = Case(delivery_method="registered_mail", party=party)
+    case.decided_on_silence()
+    back = MailReturned(returned_on=date(2026, 3, 10), reason="no one at the address")
+    case.do(RecordReturned(back), at(date(2026, 3, 11)))
+    assert case.state.decision_awaiting == "inspection_act"
+    assert case.state.awaiting is None and case.state.returned_on is None  # the notice's
+    receipt = PostalReceipt(delivered_on=date(2026, 3, 11), receipt_no="RR9")
+    assert case.refused(RecordReceipt(receipt), at(date(2026, 3, 11))).code == "wrong_state"
+    act = InspectionAct(act_no="A-7", act_date=date(2026, 3, 12), finding="party_absent")
+    served = case.do(RecordInspectionAct(act), at(date(2026, 3, 12)))
+    assert kinds(served) == [EventKind.DECISION_DELIVERED]
+    assert served[0].details["finding"] == "party_absent"
+    assert case.state.decision_delivered_on == date(2026, 3, 12)
 
 
 def test_an_appeal_within_the_period_holds_the_decision_until_its_outcome() -> None:

@@ -220,7 +220,8 @@ class CameralAudit(CasePeriods, CaseConsequences):
     @workflow.update
     async def record_inspection_act(self, act: InspectionAct) -> CaseSummary:
         self._apply(RecordInspectionAct(act))
-        await self._start_response_period()
+        if self._state.decision_number is None:  # a decision's: the follow-up counts on
+            await self._start_response_period()
         return self._summary()
 
     @record_inspection_act.validator
