@@ -39,11 +39,11 @@ async def decided(
         if after is not None and (after.delivered_on or after.awaiting_receipt):
             return case
         if case.status in (AuditStatus.AWAITING_RESPONSE, AuditStatus.UNDER_REVIEW):
-            await env.sleep(timedelta(hours=6))
+            await env.sleep(timedelta(hours=12))
         else:  # deciding: the decision may wait for the next working day's morning
             await asyncio.sleep(0.2)
             if case.status == AuditStatus.UNFULFILLED:
-                await env.sleep(timedelta(minutes=30))
+                await env.sleep(timedelta(hours=3))
     raise AssertionError(f"{handle.id}: no decision was served within {timeout} s")
 
 

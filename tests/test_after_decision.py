@@ -281,7 +281,6 @@ async def test_a_revocation_carried_into_a_new_run_is_issued_there(
         paid = Payment(reference="ON-TIME", amount=AMOUNT_DUE, paid_at=case.response_deadline)
         await handle.execute_update(CameralAudit.record_payment, paid)
         flagged = await until_after_decision(handle, "revocation_proposed")
-        await handle.terminate("the run ends here, as a continue-as-new would end it")
         state = initial_state(start, flagged.issued_on)
         for item in flagged.events:
             state = evolve(state, item)
