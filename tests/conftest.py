@@ -3,6 +3,7 @@
 import asyncio
 import itertools
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -65,23 +66,51 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+def _postgres_server() -> str | None:
+    server = os.environ.get("DATABASE_URL", "")
+    return server if server.startswith(("postgresql", "postgres:")) else None
+
+
+def _database_on(server: str, name: str) -> str:
+    return make_url(normalise_url(server)).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The schema, migrated once per session; each test's database starts as a copy of it
+    (migrating takes about 0.4 s on PostgreSQL, copying 0.05 s). On PostgreSQL the name of
+    a template database, on SQLite the path of a database file."""
+    server = _postgres_server()
+    if server is None:
+        path = tmp_path_factory.mktemp("schema") / "app.db"
+        upgrade(f"sqlite:///{path}")
+        yield str(path)
+        return
+    name = f"audit_template_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    upgrade(_database_on(server, name))
+    yield name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+def database_url(tmp_path: Path, migrated_template: str) -> Iterator[str]:
     """A fresh, migrated database per test: SQLite by default, or a new database on the
     PostgreSQL server DATABASE_URL points at (what CI does)."""
-    server = os.environ.get("DATABASE_URL", "")
-    if not server.startswith(("postgresql", "postgres:")):
-        url = f"sqlite:///{tmp_path / 'app.db'}"
-        upgrade(url)
-        yield url
+    server = _postgres_server()
+    if server is None:
+        shutil.copyfile(migrated_template, tmp_path / "app.db")
+        yield f"sqlite:///{tmp_path / 'app.db'}"
         return
     name = f"audit_test_{uuid.uuid4().hex[:12]}"
     admin = make_engine(server).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(normalise_url(server)).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"'))
+    yield _database_on(server, name)
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
