@@ -9,15 +9,10 @@ so two requests that race can never both pass a rule that only one of them may p
 
 from datetime import date, datetime
 
+from domain import review_rules
 from domain.case import (
-    Awaiting,
     CaseEvent,
-    DocumentRequest,
-    DocumentsProvided,
-    Explanation,
     Payment,
-    RequestState,
-    ReviewDecision,
 )
 from domain.case_commands import (
     Cancel,
@@ -45,7 +40,7 @@ from domain.case_commands import (
     SubmitExplanation,
     TermsFailed,
 )
-from domain.case_state import CaseState, event, evolve
+from domain.case_state import CaseState, event
 from domain.clock import close_of_business, end_of_day, local_date
 from domain.consequence_rules import (
     appeal_period_over,
@@ -59,10 +54,16 @@ from domain.consequence_rules import (
     payment_after_decision,
     suspension_due,
 )
-from domain.consequences import reduction_problem
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
-from domain.refusals import Phrase, Refused, Value
+from domain.refusals import Phrase, Refused
+from domain.shared_rules import (
+    require_awaiting,
+    require_date_between,
+    require_open,
+    require_status,
+    then_fulfil,
+)
 from domain.storable import MAX_AMOUNT
 
 # ---- the rules -----------------------------------------------------------------------------
@@ -80,7 +81,7 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
                 "penalty_terms": penalty_terms.model_dump(mode="json"),
             }
             if assessment is None:
-                return _then_fulfil(state, [event(EventKind.TERMS_FIXED, now, **details)], now)
+                return then_fulfil(state, [event(EventKind.TERMS_FIXED, now, **details)], now)
             assessed = event(
                 EventKind.CHARGES_ASSESSED,
                 now,
@@ -90,17 +91,17 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
                 amount_due=str(assessment.charges.total),
                 penalty=str(assessment.penalty),
             )
-            return _then_fulfil(state, [assessed], now)
+            return then_fulfil(state, [assessed], now)
         case TermsFailed(reason):
             if state.status != AuditStatus.ISSUED:
                 return []
             why = f"charges could not be assessed: {reason}"
             return [event(EventKind.CANCELLED, now, reason=why, cancelled_by="system")]
         case DispatchMail(documents):
-            _require_status(state, AuditStatus.ISSUED, Phrase.DISPATCH)
+            require_status(state, AuditStatus.ISSUED, Phrase.DISPATCH)
             return [event(EventKind.MAIL_DISPATCHED, now, documents=list(documents))]
         case PrepareHandover(documents):
-            _require_status(state, AuditStatus.ISSUED, Phrase.HANDOVER)
+            require_status(state, AuditStatus.ISSUED, Phrase.HANDOVER)
             return [event(EventKind.HANDOVER_PREPARED, now, documents=list(documents))]
         case PlaceInCabinet(reference, placed_on):
             if state.status != AuditStatus.ISSUED or state.delivered_on is not None:
@@ -112,18 +113,18 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
             if state.status != AuditStatus.ISSUED and state.decision_number is not None:
                 return decision_receipt(state, receipt, now)
             if receipt.channel == "hand":
-                _require_awaiting(state, "hand_signature", Phrase.HAND_SIGNATURE_RECEIPT)
+                require_awaiting(state, "hand_signature", Phrase.HAND_SIGNATURE_RECEIPT)
             else:
-                _require_awaiting(state, "postal_receipt", Phrase.POSTAL_RECEIPT_RECORD)
-            _require_date_between(
+                require_awaiting(state, "postal_receipt", Phrase.POSTAL_RECEIPT_RECORD)
+            require_date_between(
                 Phrase.DELIVERED_ON, receipt.delivered_on, state.issued_on, today, Phrase.ISSUED
             )
             return [_delivered(now, receipt.channel, receipt.receipt_no, receipt.delivered_on)]
         case RecordReturned(returned):
             if state.status != AuditStatus.ISSUED and state.decision_number is not None:
                 return decision_returned(state, returned, now)
-            _require_awaiting(state, "postal_receipt", Phrase.RETURNED_MAIL)
-            _require_date_between(
+            require_awaiting(state, "postal_receipt", Phrase.RETURNED_MAIL)
+            require_date_between(
                 Phrase.RETURNED_ON, returned.returned_on, state.issued_on, today, Phrase.ISSUED
             )
             return [
@@ -137,9 +138,9 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
         case RecordInspectionAct(act):
             if state.status != AuditStatus.ISSUED and state.decision_number is not None:
                 return decision_inspection_act(state, act, now)
-            _require_awaiting(state, "inspection_act", Phrase.INSPECTION_ACT_RECORD)
+            require_awaiting(state, "inspection_act", Phrase.INSPECTION_ACT_RECORD)
             assert state.returned_on is not None
-            _require_date_between(
+            require_date_between(
                 Phrase.ACT_DATE, act.act_date, state.returned_on, today, Phrase.MAIL_CAME_BACK
             )
             delivered = _delivered(now, "inspection_act", act.act_no, act.act_date)
@@ -150,15 +151,15 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
         case RecordPayment(payment, counts_after_decision):
             return _payment(state, payment, now, counts_after_decision)
         case SubmitExplanation(explanation):
-            return [_explanation(state, explanation, now)]
+            return [review_rules.explanation(state, explanation, now)]
         case RequestDocuments(request):
-            return [_document_request(state, request, now)]
+            return [review_rules.document_request(state, request, now)]
         case ProvideDocuments(provided):
-            return [_documents_provided(state, provided, now)]
+            return [review_rules.documents_provided(state, provided, now)]
         case Review(decision, role):
-            return _review(state, decision, role, now)
+            return review_rules.review(state, decision, role, now)
         case Cancel(cancellation):
-            _require_open(state, Phrase.CANCELLED)
+            require_open(state, Phrase.CANCELLED)
             return [
                 event(
                     EventKind.CANCELLED,
@@ -168,7 +169,7 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[CaseEvent]
                 )
             ]
         case Reassign(reassignment):
-            _require_open(state, Phrase.REASSIGNED)
+            require_open(state, Phrase.REASSIGNED)
             return [
                 event(
                     EventKind.REASSIGNED,
@@ -251,7 +252,7 @@ def _set_deadline(state: CaseState, command: SetDeadline, now: datetime) -> list
         reason=command.reason,
         **({"request_id": command.request_id} if command.request_id else {}),
     )
-    return _then_fulfil(state, [set_], now) if name == "response" else [set_]
+    return then_fulfil(state, [set_], now) if name == "response" else [set_]
 
 
 def _payment(
@@ -278,161 +279,7 @@ def _payment(
     )
     if after_decision:
         return payment_after_decision(state, received, payment, now)
-    return _then_fulfil(state, [received], now)
-
-
-def _then_fulfil(state: CaseState, events: list[CaseEvent], now: datetime) -> list[CaseEvent]:
-    """`events`, followed by FULFILLED if after them the period runs and all is paid."""
-    after = state
-    for e in events:
-        after = evolve(after, e)
-    if after.status not in (AuditStatus.AWAITING_RESPONSE, AuditStatus.UNDER_REVIEW):
-        return events
-    settlement = after.settlement()
-    if settlement is None or not settlement.fulfilled:
-        return events
-    fulfilled = event(
-        EventKind.FULFILLED,
-        now,
-        amount_paid=str(after.amount_paid),
-        as_of=settlement.as_of.isoformat(),
-        late_penalty=str(settlement.late_penalty),
-    )
-    return [*events, fulfilled]
-
-
-def _explanation(state: CaseState, explanation: Explanation, now: datetime) -> CaseEvent:
-    _require_status(state, AuditStatus.AWAITING_RESPONSE, Phrase.EXPLANATION)
-    if state.explanation is not None:
-        raise Refused("wrong_state", "explanation_exists")
-    assert state.response_deadline is not None
-    if now >= end_of_day(state.response_deadline):
-        raise Refused("wrong_state", "response_deadline_passed", deadline=state.response_deadline)
-    expected: dict[Phrase, tuple[Value, Value]] = {
-        Phrase.PARTY_BIN: (explanation.party_bin, state.start.party.bin),
-        Phrase.NOTIFICATION_NUMBER: (explanation.notification_number, state.audit_id),
-        Phrase.NOTIFICATION_DATE: (explanation.notification_date, state.issued_on),
-    }
-    for field, (given, wanted) in expected.items():
-        if given != wanted:
-            raise Refused(
-                "invalid_input",
-                "not_as_notified",
-                str(field),
-                subject=field,
-                given=given,
-                wanted=wanted,
-            )
-    return event(
-        EventKind.EXPLANATION_RECEIVED,
-        now,
-        explanation=explanation.model_dump(mode="json"),
-        received_on=local_date(now).isoformat(),
-        signed_on=explanation.signed_on.isoformat(),
-        documents=list(explanation.documents),
-    )
-
-
-def _document_request(state: CaseState, request: DocumentRequest, now: datetime) -> CaseEvent:
-    _require_status(state, AuditStatus.UNDER_REVIEW, Phrase.DOCUMENT_REQUEST)
-    reserved = RequestState(
-        id=f"R{len(state.requests) + 1}",
-        number=state.next_number(DocumentKind.DOCUMENT_REQUEST),
-        items=request.items,
-        requested_at=now,
-        requested_by=request.requested_by or state.inspector_id,
-    )
-    return event(
-        EventKind.DOCUMENTS_REQUESTED,
-        now,
-        request=reserved.model_dump(mode="json"),
-        request_id=reserved.id,
-        items=reserved.items,
-        working_days=request.working_days,
-        by=reserved.requested_by,
-    )
-
-
-def _documents_provided(state: CaseState, provided: DocumentsProvided, now: datetime) -> CaseEvent:
-    _require_status(state, AuditStatus.UNDER_REVIEW, Phrase.DOCUMENTS)
-    request = state.request(provided.request_id)
-    if request is None:
-        raise Refused("invalid_input", "no_such_request", "request_id", request=provided.request_id)
-    if request.answered_at is not None:
-        raise Refused(
-            "wrong_state",
-            "request_answered",
-            request=request.id,
-            answered_at=request.answered_at,
-        )
-    late = request.deadline is not None and now >= end_of_day(request.deadline)
-    return event(
-        EventKind.DOCUMENTS_PROVIDED,
-        now,
-        request_id=request.id,
-        documents=list(provided.documents),
-        requested_at=request.requested_at.isoformat(),
-        late=late,
-    )
-
-
-def _review(
-    state: CaseState, decision: ReviewDecision, role: str, now: datetime
-) -> list[CaseEvent]:
-    _require_status(state, AuditStatus.UNDER_REVIEW, Phrase.REVIEW)
-    if state.overdue and role != "supervisor":
-        raise Refused("forbidden", "review_overdue")
-    who = decision.decided_by or state.inspector_id
-    if decision.decision == "accept":
-        return [event(EventKind.EXPLANATION_ACCEPTED, now, decided_by=who)]
-    unfulfilled = event(
-        EventKind.DECISION_UNFULFILLED, now, decided_by=who, reasons=decision.reasons
-    )
-    if decision.decision == "reject":
-        return [unfulfilled]
-    reduced = _accepted_in_part(state, decision, who, now)
-    fulfilled = _then_fulfil(state, [reduced], now)
-    return fulfilled if len(fulfilled) > 1 else [reduced, unfulfilled]
-
-
-def _accepted_in_part(
-    state: CaseState, decision: ReviewDecision, who: str, now: datetime
-) -> CaseEvent:
-    """The explanation holds for the `accepted` declarations: the party owes the charges of
-    the others, recomputed from the lines (or given by the inspector for typed charges)."""
-    declarations = state.start.declarations
-    for number in decision.accepted:
-        if number not in declarations:
-            raise Refused("invalid_input", "not_a_declaration", "accepted", declaration=number)
-    rejected = [d for d in declarations if d not in decision.accepted]
-    if not rejected:
-        raise Refused("invalid_input", "all_accepted", "accepted")
-    assert state.charges is not None
-    if state.assessment is not None:
-        if decision.charges is not None:
-            raise Refused("invalid_input", "charges_not_for_lines", "charges")
-        owed = state.assessment.charges_for(rejected)
-        if owed is None:
-            raise Refused("invalid_input", "nothing_left", "accepted")
-    else:
-        if decision.charges is None:
-            raise Refused("invalid_input", "charges_needed", "charges")
-        owed = decision.charges
-    # Accepting a part must lower what is owed (lines that add nothing change nothing).
-    problem = reduction_problem(state.charges, owed)
-    if problem:
-        field = "charges" if state.assessment is None else "accepted"
-        raise Refused("invalid_input", problem, field, total=str(state.charges.total))
-    return event(
-        EventKind.CHARGES_REDUCED,
-        now,
-        charges=owed.model_dump(mode="json"),
-        previous=state.charges.model_dump(mode="json"),
-        accepted=list(decision.accepted),
-        rejected=rejected,
-        reason="explanation accepted in part",
-        decided_by=who,
-    )
+    return then_fulfil(state, [received], now)
 
 
 def _deadline_passed(state: CaseState, deadline: Period, now: datetime) -> list[CaseEvent]:
@@ -469,46 +316,3 @@ def _deadline_passed(state: CaseState, deadline: Period, now: datetime) -> list[
     if now < end_of_day(due):
         return []
     return [event(EventKind.INSPECTION_OVERDUE, now, inspection_deadline=due.isoformat())]
-
-
-# ---- shared checks -------------------------------------------------------------------------
-
-
-def _require_status(state: CaseState, expected: AuditStatus, what: Phrase) -> None:
-    if state.status != expected:
-        raise Refused(
-            "wrong_state", "wrong_status", what=what, expected=expected, status=state.status
-        )
-
-
-def _require_open(state: CaseState, what: Phrase) -> None:
-    if not state.open:
-        raise Refused("wrong_state", "case_closed", status=state.status, what=what)
-
-
-def _require_awaiting(state: CaseState, awaiting: Awaiting, what: Phrase) -> None:
-    if state.status == AuditStatus.ISSUED and state.awaiting == awaiting:
-        return
-    if state.delivered_on is not None:
-        raise Refused("wrong_state", "already_served", what=what, served_on=state.delivered_on)
-    if state.awaiting == "inspection_act":
-        assert state.returned_on is not None
-        raise Refused("wrong_state", "mail_returned", what=what, returned_on=state.returned_on)
-    now: Value = Phrase(state.awaiting) if state.awaiting else state.status
-    raise Refused("wrong_state", "not_awaited", what=what, awaiting=Phrase(awaiting), now=now)
-
-
-def _require_date_between(
-    field: Phrase, day: date, earliest: date, today: date, since: Phrase
-) -> None:
-    if not earliest <= day <= today:
-        raise Refused(
-            "invalid_input",
-            "date_out_of_range",
-            str(field),
-            subject=field,
-            day=day,
-            earliest=earliest,
-            since=since,
-            today=today,
-        )
