@@ -1,136 +1,38 @@
 """What follows an unfulfilled decision, as pure rules (domain/consequence_rules.py): the
 appeal period from delivery, appeals and their outcomes, the revocation a late-posted payment
-dated within the period allows, the Art. 125 suspension and its lifting, and an explanation
-accepted in part. Dates are around Nauryz 2026 (21-25 March off)."""
+dated within the period allows, and the Art. 125 suspension and its lifting. Dates are
+around Nauryz 2026 (21-25 March off)."""
 
-import contextlib
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from hypothesis import settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from db.reference import load_rate_tables
-from domain.calendar import WorkingCalendar
 from domain.case import (
-    CaseEvent,
     InspectionAct,
     MailReturned,
-    Payment,
     PostalReceipt,
-    ReviewDecision,
 )
 from domain.case_commands import (
-    Command,
     DeadlinePassed,
     DecideAppeal,
     DecideRevocation,
-    DeliverDecision,
     FileAppeal,
-    FixTerms,
-    PlaceInCabinet,
     RecordInspectionAct,
-    RecordPayment,
     RecordReceipt,
     RecordReturned,
-    Review,
     SetDeadline,
-    SubmitExplanation,
 )
-from domain.case_rules import decide
-from domain.case_state import CaseState, event, evolve, initial_state
 from domain.case_view import snapshot
 from domain.charges import Charges
-from domain.clock import ALMATY, local_date
 from domain.consequences import (
     PERIODS,
-    Appeal,
     AppealOutcome,
     RevocationDecision,
-    last_day_to_fulfil,
 )
 from domain.lifecycle import AuditStatus, EventKind
-from domain.notices import DocumentKind
-from domain.penalty import UNRECORDED
-from domain.refusals import Refused
-from tests.factories import AMOUNT_DUE, audit_start, explanation_for
-
-RATES = load_rate_tables()
-ISSUED = date(2026, 2, 2)
-DEADLINE = date(2026, 3, 3)
-CALENDAR = WorkingCalendar()
-
-
-def at(day: date, hour: int = 11) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=ALMATY)
-
-
-class Case:
-    """A case driven through the rules as the workflow drives it, one command at a time."""
-
-    def __init__(self, **start: Any) -> None:
-        self.state: CaseState = initial_state(audit_start(**start), ISSUED)
-        self.now = at(ISSUED)
-        for command in (
-            FixTerms(RATES.base_rate, UNRECORDED),
-            PlaceInCabinet("N1", ISSUED),
-            SetDeadline("response", DEADLINE),
-        ):
-            self.do(command)
-
-    def do(self, command: Command, when: datetime | None = None) -> list[CaseEvent]:
-        events = decide(self.state, command, when or self.now)
-        self.fold(events)
-        return events
-
-    def fold(self, events: list[CaseEvent]) -> None:
-        for item in events:
-            self.state = evolve(self.state, item)
-
-    def refused(self, command: Command, when: datetime | None = None) -> Refused:
-        with pytest.raises(Refused) as refusal:
-            decide(self.state, command, when or self.now)
-        return refusal.value
-
-    def decided_on_silence(self, decided_on: date = date(2026, 3, 4)) -> None:
-        """Silence: decided on the working day after the deadline, issued and placed."""
-        self.do(SetDeadline("decision", decided_on), at(DEADLINE, 23))
-        self.do(DeadlinePassed("response"), at(decided_on, 18))
-        self.issue_decision(decided_on)
-
-    def issue_decision(self, on: date) -> None:
-        self.now = at(on, 18)
-        number = self.state.next_number(DocumentKind.DECISION)
-        self.fold(
-            [
-                event(
-                    EventKind.DOCUMENT_ISSUED,
-                    self.now,
-                    document=number,
-                    document_kind=str(DocumentKind.DECISION),
-                    document_id="d1",
-                    sha256="0" * 64,
-                )
-            ]
-        )
-
-    def served(self, on: date) -> None:
-        self.do(DeliverDecision(self.state.decision_number or "", on), at(on, 18))
-        self.do(SetDeadline("appeal", CALENDAR.nth_working_day_after(on, 5)))
-
-    def pay(self, amount: Decimal, paid_at: date, reference: str = "P1") -> list[CaseEvent]:
-        payment = Payment(reference=reference, amount=amount, paid_at=paid_at)
-        return self.do(RecordPayment(payment))
-
-
-def kinds(events: list[CaseEvent]) -> list[EventKind]:
-    return [e.kind for e in events]
-
-
-APPEAL = Appeal(authority="higher_authority", grounds="Price proven", documents=["doc-1"])
+from tests.factories import AMOUNT_DUE, audit_start
+from tests.rule_cases import APPEAL, CALENDAR, DEADLINE, Case, at, kinds
 
 
 def test_the_appeal_period_counts_from_delivery_across_nauryz() -> None:
@@ -386,75 +288,6 @@ def test_a_supervisor_may_keep_the_decision_with_reasons() -> None:
     assert not case.state.revocation_proposed and case.state.status == AuditStatus.UNFULFILLED
 
 
-def _under_review(case: Case) -> None:
-    case.do(SubmitExplanation(explanation_for(snapshot(case.state, []))), at(date(2026, 2, 10)))
-    case.do(SetDeadline("review", date(2026, 2, 24)))
-
-
-def test_an_explanation_accepted_in_part_leaves_the_rest_owed() -> None:
-    declarations = ["55201/050326/0001234", "55201/050326/0001235"]
-    case = Case(declarations=declarations)
-    _under_review(case)
-    part = ReviewDecision(
-        decision="accept_in_part",
-        reasons="the second declaration's price is not proven",
-        accepted=[declarations[0]],
-        charges=Charges(customs_duty=Decimal("331065"), vat=Decimal("305779.80")),
-    )
-    events = case.do(Review(part), at(date(2026, 2, 20)))
-    assert kinds(events) == [EventKind.CHARGES_REDUCED, EventKind.DECISION_UNFULFILLED]
-    assert events[0].details["accepted"] == [declarations[0]]
-    assert events[0].details["rejected"] == [declarations[1]]
-    assert case.state.status == AuditStatus.UNFULFILLED
-    assert snapshot(case.state, []).amount_due == Decimal("636844.80")
-    assert case.state.rejected_declarations == (declarations[1],)
-
-
-@pytest.mark.parametrize(
-    ("accepted", "charges", "reason"),
-    [
-        (["55201/999999/0000001"], {"customs_duty": "1"}, "not_a_declaration"),
-        (["55201/050326/0001234", "55201/050326/0001235"], {"vat": "1"}, "all_accepted"),
-        (["55201/050326/0001234"], None, "charges_needed"),
-        (["55201/050326/0001234"], {"customs_duty": "700000"}, "raises_a_charge"),
-        (
-            ["55201/050326/0001234"],
-            {"customs_duty": "662130", "vat": "611559.60", "customs_fee": "20000"},
-            "not_lower",
-        ),
-    ],
-)
-def test_a_part_acceptance_that_does_not_add_up_is_refused(
-    accepted: list[str], charges: dict[str, str] | None, reason: str
-) -> None:
-    case = Case(declarations=["55201/050326/0001234", "55201/050326/0001235"])
-    _under_review(case)
-    part = ReviewDecision(
-        decision="accept_in_part",
-        reasons="partly proven",
-        accepted=accepted,
-        charges=Charges.model_validate(charges) if charges else None,
-    )
-    refusal = case.refused(Review(part), at(date(2026, 2, 20)))
-    assert refusal.code == "invalid_input" and refusal.wording.reason == reason
-    assert case.state.status == AuditStatus.UNDER_REVIEW
-
-
-def test_a_part_acceptance_already_paid_fulfils() -> None:
-    case = Case(declarations=["55201/050326/0001234", "55201/050326/0001235"])
-    _under_review(case)
-    case.now = at(date(2026, 2, 12))
-    case.pay(Decimal("700000"), date(2026, 2, 12))
-    part = ReviewDecision(
-        decision="accept_in_part",
-        reasons="partly proven",
-        accepted=["55201/050326/0001234"],
-        charges=Charges(customs_duty=Decimal("331065"), vat=Decimal("305779.80")),
-    )
-    events = case.do(Review(part), at(date(2026, 2, 20)))
-    assert kinds(events) == [EventKind.CHARGES_REDUCED, EventKind.FULFILLED]
-
-
 def test_the_periods_are_data_with_their_source() -> None:
     assert {name: p.working_days for name, p in PERIODS.items()} == {
         "appeal": 5,
@@ -462,92 +295,3 @@ def test_the_periods_are_data_with_their_source() -> None:
         "lifting": 1,
     }
     assert all(p.source and p.counted_from for p in PERIODS.values())
-
-
-class AfterDecisionMachine(RuleBasedStateMachine):
-    """A decided case under any order of payments (dated in time or late), appeals,
-    outcomes, revocations and time: banks are ordered only on a final, unpaid decision that
-    no appeal or revocation holds, released once paid, and no payment is lost."""
-
-    @initialize()
-    def decided(self) -> None:
-        self.case = Case()
-        self.case.decided_on_silence(date(2026, 3, 4))
-        self.case.served(date(2026, 3, 5))
-        self.posted: dict[str, Decimal] = {}
-        self.events: list[CaseEvent] = []
-
-    def apply(self, command: Command) -> None:
-        with contextlib.suppress(Refused):
-            self.events += self.case.do(command)
-
-    @rule(hours=st.integers(min_value=1, max_value=24 * 10))
-    def time_passes(self, hours: int) -> None:
-        self.case.now += timedelta(hours=hours)
-        for period in ("appeal", "suspension"):
-            self.apply(DeadlinePassed(period))
-        state = self.case.state
-        if state.final_on and state.suspension_due is None:
-            due = CALENDAR.nth_working_day_after(state.final_on, 5)
-            self.apply(SetDeadline("suspension", due))
-
-    @rule(
-        reference=st.sampled_from(["P1", "P2", "P3"]),
-        share=st.sampled_from([Decimal("0.3"), Decimal("1"), Decimal("1.1")]),
-        in_time=st.booleans(),
-    )
-    def payment(self, reference: str, share: Decimal, in_time: bool) -> None:
-        amount = (AMOUNT_DUE * share).quantize(Decimal("0.01"))
-        paid_at = DEADLINE if in_time else local_date(self.case.now)
-        already = self.case.state.paid_reference(reference)
-        self.apply(RecordPayment(Payment(reference=reference, amount=amount, paid_at=paid_at)))
-        if not already and self.case.state.paid_reference(reference):
-            self.posted[reference] = amount
-
-    @rule()
-    def appeal(self) -> None:
-        self.apply(FileAppeal(APPEAL))
-
-    @rule(outcome=st.sampled_from(["upheld", "annulled", "reduced"]))
-    def appeal_decided(self, outcome: str) -> None:
-        charges = Charges(customs_duty=Decimal("1000")) if outcome == "reduced" else None
-        reasons = None if outcome == "upheld" else "ruling R-1"
-        self.apply(DecideAppeal(AppealOutcome(outcome=outcome, charges=charges, reasons=reasons)))
-
-    @rule(decision=st.sampled_from(["revoke", "keep"]))
-    def supervisor(self, decision: str) -> None:
-        reasons = "another notification" if decision == "keep" else None
-        self.apply(
-            DecideRevocation(RevocationDecision(decision=decision, reasons=reasons), "supervisor")
-        )
-
-    @invariant()
-    def orders_follow_the_rules(self) -> None:
-        state = self.case.state
-        for item in self.events:
-            if item.kind == EventKind.SUSPENSION_ORDERED:
-                assert Decimal(item.details["amount_owed"]) > 0
-        if state.suspension_number:
-            assert state.final_on is not None and state.appeal_outcome != "annulled"
-        if state.suspension_number and (state.settled_on or state.revocation_number):
-            assert state.lifting_number is not None
-        if state.lifting_number:
-            assert state.suspension_number is not None
-
-    @invariant()
-    def no_payment_lost(self) -> None:
-        assert {p.reference: p.amount for p in self.case.state.payments} == self.posted
-
-    @invariant()
-    def revoked_only_when_paid_in_time(self) -> None:
-        state = self.case.state
-        if state.revocation_number:
-            last = last_day_to_fulfil(state.decided_on, state.response_deadline)
-            assert last is not None and any(p.paid_at <= last for p in state.payments)
-            assert self.case.state.status == AuditStatus.FULFILLED
-
-
-AfterDecisionMachine.TestCase.settings = settings(
-    max_examples=100, stateful_step_count=25, deadline=None
-)
-TestAfterDecision = AfterDecisionMachine.TestCase
