@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -39,6 +38,7 @@ from tests.conftest import serving
 from tests.pages import session_cookie
 from web import board
 from web.casefile import today
+from workflows.payloads import data_converter
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
@@ -81,7 +81,7 @@ async def measure(url: str, rows: list[dict[str, Any]], repeat: int) -> dict[str
     settings = Settings(data_dir=Path(folder.name), database_url=url)
     results: dict[str, Any] = {"office": office}
     async with await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         dev_server_existing_path=find_binary("temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
     ) as env:

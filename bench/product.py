@@ -10,7 +10,6 @@ from pathlib import Path
 
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.auth import issue_dev_token
@@ -22,6 +21,7 @@ from devsinks.mail import MailSink
 from devsinks.sms_gateway import create_gateway
 from tests.conftest import free_port, serving
 from worker import build_worker
+from workflows.payloads import data_converter
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
@@ -40,7 +40,7 @@ async def running_product() -> AsyncIterator[Product]:
         upgrade(url)
         engine = make_engine(url)
         env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter,
             dev_server_existing_path=find_binary("temporal"),
             search_attributes=SEARCH_ATTRIBUTES,
         )

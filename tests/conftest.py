@@ -20,7 +20,6 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -36,6 +35,7 @@ from domain.clock import local_date
 from tests.pki import Identity, make_ca
 from tests.tokens import ByEndpoint, Tokens
 from worker import build_worker
+from workflows.payloads import data_converter
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 SMS_TOKEN = "test-gateway-token"
@@ -47,7 +47,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server of the test's own (it starts in about 0.1 s): cases an
     earlier test left running, with their timers and retries, can never move its clock."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         test_server_existing_path=find_binary("temporal-test-server"),
     )
     await register_search_attributes(env.client, "default")
@@ -58,7 +58,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         dev_server_existing_path=find_binary("temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
     )

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest_asyncio
 from sqlalchemy.engine import Engine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
@@ -18,6 +17,7 @@ from tests.cases import start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
+from workflows.payloads import data_converter
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 SUGGEST_AFTER_EVENTS = 150
@@ -27,7 +27,7 @@ SUGGEST_AFTER_EVENTS = 150
 async def short_history_env() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server that suggests continue-as-new after a short history."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         dev_server_existing_path=find_binary("temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=[

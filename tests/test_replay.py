@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -55,6 +54,7 @@ from tests.factories import (
 )
 from worker import build_worker, workflow_runner
 from workflows.cameral_audit import CameralAudit
+from workflows.payloads import data_converter
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORD = os.environ.get("RECORD_HISTORIES") == "1"
@@ -350,7 +350,7 @@ async def test_recorded_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(f"recorded-{path.stem}", path.read_text())
     replayer = Replayer(
         workflows=[CameralAudit],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         workflow_runner=workflow_runner(),
     )
     await replayer.replay_workflow(history)

@@ -3,7 +3,6 @@ take the final state it yields, and find every step in the trail, in order."""
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -15,6 +14,7 @@ from tests.cases import start_case, wait_for
 from tests.factories import audit_start, explanation_for, review_order
 from worker import build_worker, workflow_runner
 from workflows.cameral_audit import CameralAudit
+from workflows.payloads import data_converter
 
 TRANSITIONS = ["started", "delivered", "explanation_received", "explanation_accepted"]
 
@@ -32,11 +32,11 @@ async def test_every_transition_of_the_history_is_in_the_trail(
 
     await Replayer(
         workflows=[CameralAudit],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         workflow_runner=workflow_runner(),
     ).replay_workflow(history)
     completed = history.events[-1].workflow_execution_completed_event_attributes
-    [final] = await pydantic_data_converter.decode(completed.result.payloads, [CaseSnapshot])
+    [final] = await data_converter.decode(completed.result.payloads, [CaseSnapshot])
     assert isinstance(final, CaseSnapshot)
 
     rows = trail.read(engine, final.id)

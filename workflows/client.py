@@ -7,8 +7,9 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from workflows.payloads import data_converter
 
 POLL_FRESHNESS = timedelta(seconds=90)
 
@@ -24,7 +25,7 @@ def metrics_runtime(address: str) -> Runtime | None:
 
 async def connect(address: str, namespace: str, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
+        address, namespace=namespace, data_converter=data_converter, runtime=runtime
     )
 
 
