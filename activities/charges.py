@@ -24,7 +24,9 @@ class ChargeActivities:
 
     @activity.defn(name=FIX_TERMS)
     def fix_case_terms(self, request: TermsRequest) -> CaseTerms:
-        terms = CaseTerms(base_rates=self._tables.base_rate, penalty_terms=self._penalty_terms)
+        # The penalty runs from the notification on, never before it.
+        base_rates = self._tables.base_rate.from_day(request.notification_date)
+        terms = CaseTerms(base_rates=base_rates, penalty_terms=self._penalty_terms)
         if request.lines is None:
             return terms
         try:

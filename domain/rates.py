@@ -53,6 +53,13 @@ class DatedTable(BaseModel):
             rows[row.since] = row
         return DatedTable(name=self.name, rows=sorted(rows.values(), key=lambda r: r.since))
 
+    def from_day(self, day: date) -> "DatedTable":
+        """The rows that give a figure for `day` or later: the one in force on `day` and those
+        after it. What a case keeps of the base-rate table (its penalty never runs before its
+        notification), so its history does not carry every rate since the table began."""
+        index = max(bisect_right([r.since for r in self.rows], day) - 1, 0)
+        return DatedTable(name=self.name, rows=self.rows[index:])
+
     def days_since_last_change(self, today: date) -> int:
         return (today - self.rows[-1].since).days
 

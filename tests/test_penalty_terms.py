@@ -169,3 +169,20 @@ def test_a_history_recorded_before_the_settings_runs_on_the_earlier_terms() -> N
     )
     state = evolve(initial_state(audit_start(), date(2026, 3, 2)), fixed)
     assert state.terms_fixed and state.penalty_terms == UNRECORDED
+
+
+def test_a_case_keeps_the_base_rates_from_its_notification_on_and_owes_the_same() -> None:
+    tables = load_rate_tables()
+    notified = date(2025, 10, 1)  # 16.5 % in force since 10 March; 18 % from 13 October
+    request = TermsRequest(lines=None, notification_date=notified)
+    kept = ChargeActivities(tables, UNRECORDED).fix_case_terms(request).base_rates
+    assert kept.rows[0] == DatedValue(since=date(2025, 3, 10), value=D("16.5"))
+    assert len(kept.rows) < len(tables.base_rate.rows)
+    assert kept.rows == [r for r in tables.base_rate.rows if r.since >= kept.rows[0].since]
+    # Paid late across the rate change: the same figures on the kept rows as on the table.
+    deadline, late = date(2025, 10, 30), date(2025, 12, 15)
+    args = (CHARGES, paid(D("500000"), late), late, notified, deadline)
+    on_kept = settle(*args, kept, DURING)
+    assert on_kept.late_penalty > 0
+    assert on_kept == settle(*args, tables.base_rate, DURING)
+    assert BASE.from_day(date(2023, 1, 1)) == BASE  # a day before the table: all of it
