@@ -61,6 +61,14 @@ async def until_after_decision(
     raise AssertionError(f"{handle.id}: the decision's {field} never came")
 
 
+async def finished(handle: WorkflowHandle[Any, Any]) -> CaseSnapshot:
+    """Wait for the case to end and read its snapshot: the run's result is its summary,
+    without the trail, payments and requests."""
+    await handle.result()
+    snapshot: CaseSnapshot = await handle.query(CameralAudit.snapshot)
+    return snapshot
+
+
 async def wait_for(
     handle: WorkflowHandle[Any, Any], predicate: AuditStatus, timeout: float = 30
 ) -> CaseSnapshot:

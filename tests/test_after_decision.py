@@ -29,7 +29,7 @@ from domain.clock import local_date
 from domain.consequences import Appeal, AppealOutcome, RevocationDecision
 from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
-from tests.cases import decided, posted_case, start_case, until_after_decision, wait_for
+from tests.cases import decided, finished, posted_case, start_case, until_after_decision, wait_for
 from tests.factories import (
     AMOUNT_DUE,
     audit_start,
@@ -78,7 +78,7 @@ async def test_unpaid_the_banks_are_ordered_after_the_appeal_period_and_released
         await handle.execute_update(
             CameralAudit.record_payment, Payment(reference="DEBT", amount=owed, paid_at=today)
         )
-        result: CaseSnapshot = await handle.result()  # nothing left to do: the case ends
+        result: CaseSnapshot = await finished(handle)  # nothing left to do: the case ends
         released = await bank_orders(bank_gateway, served.id)
     final = ordered.after_decision
     assert final is not None and final.appeal_deadline is not None and final.final_on
@@ -155,7 +155,7 @@ async def test_a_payment_dated_in_time_posted_late_lets_a_supervisor_revoke(
                 CameralAudit.decide_revocation, revocation_order(role="inspector")
             )
         revoked = await handle.execute_update(CameralAudit.decide_revocation, revocation_order())
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
     assert posted.result == "accepted"
     assert flagged.after_decision is not None and flagged.after_decision.revocation_proposed
     told = [e.details["subject"] for e in result.events if e.kind == EventKind.STAFF_NOTIFIED]
@@ -297,7 +297,7 @@ async def test_a_revocation_carried_into_a_new_run_is_issued_there(
             id=f"{start.audit_id}-next",
             task_queue=task_queue,
         )
-        result: CaseSnapshot = await next_run.result()
+        result: CaseSnapshot = await finished(next_run)
     assert result.status == AuditStatus.FULFILLED
     assert f"{start.audit_id}/V1" in documents_of(engine, start.audit_id)
 
@@ -325,7 +325,7 @@ async def test_an_explanation_accepted_in_part_with_the_rest_paid_tells_the_part
             charges={"customs_duty": "331065.00", "vat": "305779.80"},
         )
         reviewed = await handle.execute_update(CameralAudit.review, part)
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
     assert reviewed.status == result.status == AuditStatus.FULFILLED
     with Session(engine) as session:
         notice = session.exec(

@@ -22,7 +22,7 @@ from domain.case import (
 from domain.case_state import CaseState
 from domain.case_view import snapshot
 from domain.lifecycle import AuditStatus
-from tests.cases import posted_case, start_case, wait_for
+from tests.cases import finished, posted_case, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
@@ -45,7 +45,7 @@ async def test_two_document_requests_at_once_get_distinct_numbers_and_the_case_e
         )
         both: CaseSnapshot = await handle.query(CameralAudit.snapshot)
         await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
     assert len(asked) == 2
     numbers = sorted(r.number for r in both.document_requests)
     assert numbers == [f"{case.id}/Q1", f"{case.id}/Q2"]
@@ -147,7 +147,7 @@ async def test_a_document_that_cannot_be_issued_tells_staff_and_leaves_the_case_
             CameralAudit.request_documents, DocumentRequest(items=["SWIFT copy"])
         )
         await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
     assert asked.status == AuditStatus.UNDER_REVIEW
     failed = [e for e in result.events if e.kind == "document_failed"]
     assert [e.details["document"] for e in failed] == [f"{case.id}/Q1"]

@@ -20,7 +20,7 @@ from domain.case import (
 )
 from domain.clock import local_date
 from domain.lifecycle import AuditStatus, EventKind
-from tests.cases import decided, milestones, start_case, wait_for
+from tests.cases import decided, finished, milestones, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
@@ -47,7 +47,7 @@ async def test_paid_in_two_parts_with_a_duplicated_reference(
             CameralAudit.post_payment,
             Payment(reference="KZT-2", amount=rest, paid_at=case.issued_on),
         )
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
 
     assert result.status == AuditStatus.FULFILLED
     assert result.amount_paid == AMOUNT_DUE
@@ -75,7 +75,7 @@ async def test_explanation_accepted(
             CameralAudit.review, review_order(decision="accept", decided_by="I-002")
         )
         assert accepted.status == AuditStatus.EXPLANATION_ACCEPTED
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
     assert result.status == AuditStatus.EXPLANATION_ACCEPTED
     accepted_event = next(e for e in result.events if e.kind == EventKind.EXPLANATION_ACCEPTED)
     assert accepted_event.details["decided_by"] == "I-002"
@@ -109,7 +109,7 @@ async def test_cancellation_then_nothing_more(
         cancelled = await handle.execute_update(
             CameralAudit.cancel, Cancellation(reason="Declaration annulled", cancelled_by="S-1")
         )
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
     assert cancelled.status == result.status == AuditStatus.CANCELLED
     assert result.cancel_reason == "Declaration annulled"
 
@@ -154,7 +154,7 @@ async def test_full_payment_during_review_fulfils(
             CameralAudit.post_payment,
             Payment(reference="KZT-9", amount=AMOUNT_DUE + 100, paid_at=case.issued_on),
         )
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
     assert result.status == AuditStatus.FULFILLED
     assert result.credit == Decimal("100")
 
@@ -179,7 +179,7 @@ async def test_paying_after_the_deadline_during_review_owes_the_late_penalty_too
             CameralAudit.post_payment,
             Payment(reference="LATE-2", amount=late_penalty, paid_at=today, kind="penalty"),
         )
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
     assert short.status == AuditStatus.UNDER_REVIEW and short.overdue
     assert late_penalty > 0 and short.amount_outstanding == late_penalty
     assert result.status == AuditStatus.FULFILLED

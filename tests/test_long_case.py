@@ -13,7 +13,7 @@ from config import Settings
 from devserver import find_binary
 from domain.case import CaseSnapshot, Payment
 from domain.lifecycle import AuditStatus, EventKind
-from tests.cases import start_case, wait_for
+from tests.cases import finished, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
@@ -59,7 +59,7 @@ async def test_a_long_case_continues_as_new_and_loses_nothing(
             CameralAudit.record_payment,
             Payment(reference="P-last", amount=rest, paid_at=case.issued_on),
         )
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
         runs = [e async for e in client.list_workflows(f'WorkflowId = "{case.id}"')]
     assert len(runs) > 1  # it did continue as new
     assert result.status == AuditStatus.FULFILLED

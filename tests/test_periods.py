@@ -29,6 +29,7 @@ from domain.lifecycle import AuditStatus, EventKind
 from domain.notices import DocumentKind
 from tests.cases import (
     decided,
+    finished,
     first_day_off_after,
     milestones,
     posted_case,
@@ -78,7 +79,7 @@ async def test_a_decision_taken_on_a_day_off_is_issued_on_the_next_working_day(
         if decision == "reject":  # runs on after the decision: read it once served
             result = await decided(time_env, handle)
         else:
-            result = await handle.result()
+            result = await finished(handle)
     kind = DocumentKind.ACCEPTANCE if decision == "accept" else DocumentKind.DECISION
     with Session(engine) as session:
         issued = session.exec(
@@ -124,7 +125,7 @@ async def test_a_payment_made_on_the_last_day_and_posted_next_morning_fulfils(
             CameralAudit.record_payment,
             Payment(reference="LAST-DAY", amount=AMOUNT_DUE, paid_at=case.response_deadline),
         )
-        result: CaseSnapshot = await handle.result()
+        result: CaseSnapshot = await finished(handle)
     assert waiting.status == AuditStatus.AWAITING_RESPONSE  # not decided at 00:00
     assert result.status == AuditStatus.FULFILLED
     assert result.settlement is not None and result.settlement.late_penalty == 0

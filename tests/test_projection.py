@@ -21,7 +21,7 @@ from domain.case import AuditStart, CaseSnapshot, Payment
 from domain.case_state import initial_state
 from domain.lifecycle import AuditStatus
 from domain.tasks import ProjectionUpdate
-from tests.cases import start_case, wait_for
+from tests.cases import finished, start_case, wait_for
 from tests.factories import AMOUNT_DUE, PARTY_BIN, audit_start, start_body
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
@@ -42,7 +42,7 @@ async def test_an_older_snapshot_never_overwrites_a_newer_one(
             CameralAudit.post_payment,
             Payment(reference="P", amount=AMOUNT_DUE, paid_at=early.issued_on),
         )
-        final: CaseSnapshot = await handle.result()
+        final: CaseSnapshot = await finished(handle)
     # A retried write of an earlier state arrives late: it must change nothing.
     activity = ProjectionActivities(engine).save_case_projection
     late = ProjectionUpdate(audit_id=early.id, first_index=0, events=early.events)
@@ -110,7 +110,7 @@ async def test_the_projection_catches_up_after_a_database_outage(
             if row is not None and row.version >= moved_on.version:
                 break
             await asyncio.sleep(0.1)
-        final: CaseSnapshot = await handle.result()
+        final: CaseSnapshot = await finished(handle)
     admin.dispose()
     assert row is not None and row.status == "FULFILLED"
     assert row.version == final.version
@@ -128,7 +128,7 @@ async def test_parties_and_payments_are_stored_once(
                 CameralAudit.post_payment,
                 Payment(reference=reference, amount=AMOUNT_DUE / 2, paid_at=case.issued_on),
             )
-        final: CaseSnapshot = await handle.result()
+        final: CaseSnapshot = await finished(handle)
     with Session(engine) as session:
         party = session.get(PartyRow, final.party_bin)
         payments = session.exec(select(PaymentRow).where(PaymentRow.audit_id == final.id)).all()

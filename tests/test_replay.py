@@ -39,6 +39,7 @@ from domain.clock import ALMATY, local_date
 from domain.lifecycle import AuditStatus
 from tests.cases import (
     decided,
+    finished,
     first_day_off_after,
     posted_case,
     start_case,
@@ -340,7 +341,7 @@ async def test_record_missing_histories(
             if path.exists():
                 continue  # recordings are added, never rewritten
             handle = await scenario(time_env, task_queue, engine, settings)
-            result: CaseSnapshot = await handle.result()
+            result: CaseSnapshot = await finished(handle)
             assert result.status != AuditStatus.ISSUED
             path.write_text((await handle.fetch_history()).to_json())
 

@@ -1,5 +1,5 @@
 """The Temporal history and the trail tell the same story: replay a finished case's history,
-take the final state it yields, and find every step in the trail, in order."""
+take the snapshot of the finished case, and find every step in the trail, in order."""
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -8,9 +8,9 @@ from temporalio.worker import Replayer
 
 from config import Settings
 from db import trail
-from domain.case import CaseSnapshot
+from domain.case import CaseSummary
 from domain.lifecycle import AuditStatus
-from tests.cases import start_case, wait_for
+from tests.cases import finished, start_case, wait_for
 from tests.factories import audit_start, explanation_for, review_order
 from worker import build_worker, workflow_runner
 from workflows.cameral_audit import CameralAudit
@@ -27,7 +27,7 @@ async def test_every_transition_of_the_history_is_in_the_trail(
         case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
         await handle.execute_update(CameralAudit.submit_explanation, explanation_for(case))
         await handle.execute_update(CameralAudit.review, review_order(decision="accept"))
-        await handle.result()
+        final = await finished(handle)
         history = await handle.fetch_history()
 
     await Replayer(
@@ -36,8 +36,8 @@ async def test_every_transition_of_the_history_is_in_the_trail(
         workflow_runner=workflow_runner(),
     ).replay_workflow(history)
     completed = history.events[-1].workflow_execution_completed_event_attributes
-    [final] = await data_converter.decode(completed.result.payloads, [CaseSnapshot])
-    assert isinstance(final, CaseSnapshot)
+    [ended] = await data_converter.decode(completed.result.payloads, [CaseSummary])
+    assert ended.status == final.status and ended.version == final.version
 
     rows = trail.read(engine, final.id)
     from_history = [str(e.kind) for e in final.events]

@@ -11,7 +11,7 @@ from config import Settings
 from db.models import AuditRow
 from domain.case import CaseSnapshot, Payment
 from domain.lifecycle import AuditStatus, EventKind
-from tests.cases import start_case, wait_for
+from tests.cases import finished, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
@@ -37,7 +37,7 @@ async def test_restarted_worker_resumes_every_case(
         )
         rest = Payment(reference="P-2", amount=AMOUNT_DUE - first.amount, paid_at=first.paid_at)
         await paying.signal(CameralAudit.post_payment, rest)
-        paid: CaseSnapshot = await paying.result()
+        paid: CaseSnapshot = await finished(paying)
         explained = await wait_for(explaining, AuditStatus.UNDER_REVIEW)
 
     assert reviewing.status == AuditStatus.UNDER_REVIEW

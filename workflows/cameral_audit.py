@@ -111,7 +111,10 @@ class CameralAudit(CasePeriods, CaseConsequences):
         )
 
     @workflow.run  # started with args=[start, None]: Temporal types arguments only if all come
-    async def run(self, start: AuditStart, carried: CarriedCase | None = None) -> CaseSnapshot:
+    async def run(self, start: AuditStart, carried: CarriedCase | None = None) -> CaseSummary:
+        """Ends with the case's summary: its trail, payments and requests stay in the read
+        model and the `snapshot` query (which answers for a closed case too), not in the
+        result, which would hold them a second time in the history."""
         if not self._state.terms_fixed:
             await self._fix_terms()
         if self._state.status == AuditStatus.ISSUED:
@@ -132,7 +135,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
             await self._drain()
             workflow.continue_as_new(args=[start, self._carry()])
         await self._drain()
-        return snapshot(self._state, self._events)
+        return self._summary()
 
     # ---- queries, signals and updates -------------------------------------------------------
 
