@@ -27,7 +27,14 @@ from domain.case_state import CaseState, initial_state
 from domain.clock import local_date
 from domain.lifecycle import AuditStatus
 from workflows.cameral_audit import CameralAudit, PaymentResult
-from workflows.search_attributes import AMOUNT_DUE, INSPECTOR, OFFICE, PARTY_BIN, STATUS
+from workflows.search_attributes import (
+    AMOUNT_DUE,
+    INSPECTOR,
+    OFFICE,
+    PARTY_BIN,
+    REVIEW_OVERDUE,
+    STATUS,
+)
 
 T = TypeVar("T")
 RPC_TIMEOUT = timedelta(seconds=10)
@@ -95,6 +102,7 @@ class CaseGateway:
                         SearchAttributePair(PARTY_BIN, start.party.bin),
                         SearchAttributePair(INSPECTOR, start.inspector_id),
                         SearchAttributePair(OFFICE, start.customs_office),
+                        SearchAttributePair(REVIEW_OVERDUE, False),
                         *(
                             [SearchAttributePair(AMOUNT_DUE, float(start.charges.total))]
                             if start.charges

@@ -1,10 +1,12 @@
 """Helpers to drive a case through Temporal the way the API does."""
 
 import asyncio
+import json
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -59,6 +61,15 @@ async def until_after_decision(
             return case
         await asyncio.sleep(0.1)
     raise AssertionError(f"{handle.id}: the decision's {field} never came")
+
+
+def local_step(event: HistoryEvent) -> dict[str, Any] | None:
+    """What a local activity's marker says of it (type, attempt); None for other markers."""
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != "core_local_activity":
+        return None
+    data: dict[str, Any] = json.loads(marker.details["data"].payloads[0].data)
+    return data
 
 
 async def finished(handle: WorkflowHandle[Any, Any]) -> CaseSnapshot:

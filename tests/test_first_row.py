@@ -9,23 +9,19 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from domain.tasks import SAVE_PROJECTION
-from tests.cases import until
+from tests.cases import local_step, until
 from tests.factories import start_body
 
 
 async def _projection_attempts(client: Client, audit_id: str) -> list[int]:
+    """The attempt on which each write of the case's read model completed."""
     history = await client.get_workflow_handle(audit_id).fetch_history()
-    scheduled = {
-        event.event_id
-        for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and event.activity_task_scheduled_event_attributes.activity_type.name == SAVE_PROJECTION
-    }
     return [
-        event.activity_task_started_event_attributes.attempt
+        step["attempt"]
         for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
-        and event.activity_task_started_event_attributes.scheduled_event_id in scheduled
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and (step := local_step(event))
+        and step["activity_type"] == SAVE_PROJECTION
     ]
 
 

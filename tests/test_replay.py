@@ -287,6 +287,20 @@ async def payment_while_deciding(
     return handle
 
 
+def then_cancelled(scenario: Scenario) -> Scenario:
+    """The scenario, and the case cancelled before its deadline decides it (a case decided
+    unpaid never ends, so its history could not be recorded)."""
+
+    async def run(
+        env: WorkflowEnvironment, queue: str, engine: Engine, settings: Settings
+    ) -> Handle:
+        handle = await scenario(env, queue, engine, settings)
+        await handle.execute_update(CameralAudit.cancel, Cancellation(reason="test over"))
+        return handle
+
+    return run
+
+
 SCENARIOS: dict[str, Scenario] = {
     "accepted": accepted,
     "rejected": rejected,
@@ -327,6 +341,28 @@ SCENARIOS: dict[str, Scenario] = {
     # recorded after the follow-up's documents were dated on working days
     "suspended_then_paid_orders_in_turn": suspended_then_paid,
     "revoked_orders_in_turn": revoked,
+    # recorded after our own short steps became local activities (LIGHTER_HISTORY); cases
+    # left unpaid after a decision never end, so the decided branches are recorded through
+    # suspended_then_paid and revoked
+    **{
+        f"{name}_local_steps": scenario
+        for name, scenario in {
+            "accepted": accepted,
+            "partial_payments": partial_payments,
+            "cancelled": cancelled,
+            "calendar_change": then_cancelled(calendar_change),
+            "document_requests": document_requests,
+            "overdue_review": overdue_review,
+            "registered_mail": registered_mail,
+            "returned_mail_inspection_act": returned_mail,
+            "hand_delivery": hand_delivery,
+            "alert_retrying": alert_retrying,
+            "accepted_on_a_day_off": accepted_on_a_day_off,
+            "suspended_then_paid": suspended_then_paid,
+            "revoked": revoked,
+            "payment_while_deciding": payment_while_deciding,
+        }.items()
+    },
 }
 
 

@@ -115,6 +115,8 @@ class CameralAudit(CasePeriods, CaseConsequences):
         """Ends with the case's summary: its trail, payments and requests stay in the read
         model and the `snapshot` query (which answers for a closed case too), not in the
         result, which would hold them a second time in the history."""
+        self._running = True
+        self._publish_all()
         if not self._state.terms_fixed:
             await self._fix_terms()
         if self._state.status == AuditStatus.ISSUED:

@@ -47,13 +47,8 @@ class CasePeriods(CaseShell):
         """The rate tables the case runs on, and its charges when it was started from lines."""
         start = self._state.start
         try:
-            terms: CaseTerms = await workflow.execute_activity(
-                FIX_TERMS,
-                TermsRequest(lines=start.lines, notification_date=self._state.issued_on),
-                result_type=CaseTerms,
-                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                retry_policy=courier.DURABLE,
-            )
+            request = TermsRequest(lines=start.lines, notification_date=self._state.issued_on)
+            terms = await self._in_worker(FIX_TERMS, request, CaseTerms)
         except ActivityError as error:
             self._apply(TermsFailed(str(error.cause or error)))
             return
@@ -192,13 +187,7 @@ class CasePeriods(CaseShell):
         while self._state.status == AuditStatus.AWAITING_RESPONSE:
             deadline = self._state.response_deadline
             assert deadline is not None
-            days: list[ReminderDay] = await workflow.execute_activity(
-                COMPUTE_REMINDERS,
-                deadline,
-                result_type=list[ReminderDay],
-                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                retry_policy=courier.DURABLE,
-            )
+            days = await self._in_worker(COMPUTE_REMINDERS, deadline, list[ReminderDay])
 
             def changed(deadline: date = deadline) -> bool:
                 state = self._state

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
@@ -51,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
         StaffNotice,
     )
 
+T = TypeVar("T")
+
 _REFUSAL_TYPES = {
     "wrong_state": WRONG_STATE,
     "invalid_input": INVALID_INPUT,
@@ -61,6 +63,13 @@ _REFUSAL_TYPES = {
 OFFICE_OPENS = time(9, 0)  # a decision taken on a day off is issued then, next working day
 # workflow.patched: events that change nothing a listing shows wait for the next write.
 PROJECTION_HELD_UNTIL_REST = "projection-held-until-rest"
+# workflow.patched: our own short steps (the read model, terms, deadlines) are local
+# activities, and search attributes are upserted only where they changed: the largest parts
+# of a case's history after its documents.
+LIGHTER_HISTORY = "local-steps-attributes-changed"
+# A local step still failing after this long waits on a timer instead of holding the
+# workflow task: the case goes on taking signals and updates during a database outage.
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=3)
 
 
 class CaseShell:
@@ -75,6 +84,11 @@ class CaseShell:
         self._upserted: tuple[Any, ...] | None = None
         self._projection_rejected = False
         self._hold: bool | None = None  # asked when first needed (not in __init__: replays)
+        self._light: bool | None = None
+        # The read model's writer starts with the main flow, never in __init__: on replay the
+        # SDK may build the workflow before it starts the main flow (when the first task holds
+        # a patch), and a writer started in __init__ would then send its command first.
+        self._running = False
         self._resting = 0  # the main flow waits for a person or a date
         self._due = 0  # events up to here are to be written without waiting for more
 
@@ -141,6 +155,35 @@ class CaseShell:
             self._hold = workflow.patched(PROJECTION_HELD_UNTIL_REST)
         return self._hold
 
+    def _lighter(self) -> bool:
+        if self._light is None:
+            self._light = workflow.patched(LIGHTER_HISTORY)
+        return self._light
+
+    async def _in_worker(self, activity: str, arg: Any, result_type: type[T]) -> T:
+        """Run one of our own short steps (a read or write of our database: terms, deadlines,
+        the read model). Since LIGHTER_HISTORY a local activity: the history keeps only its
+        result, and it needs no round trip through the server; retried the same way."""
+        result: T
+        if self._lighter():
+            result = await workflow.execute_local_activity(
+                activity,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+                retry_policy=courier.DURABLE,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+            )
+        else:
+            result = await workflow.execute_activity(
+                activity,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+                retry_policy=courier.DURABLE,
+            )
+        return result
+
     def _listed(self) -> tuple[Any, ...]:
         """What the read model's listings show of the case."""
         state = self._state
@@ -156,6 +199,8 @@ class CaseShell:
 
     def _publish_all(self) -> None:
         self._due = len(self._events)
+        if not self._running:
+            return
         if self._published < self._due and (self._publisher is None or self._publisher.done()):
             self._publisher = asyncio.create_task(self._publish())
 
@@ -182,18 +227,14 @@ class CaseShell:
         of changes becomes one write."""
         while self._published < self._due and not self._projection_rejected:
             upto = len(self._events)
+            update = ProjectionUpdate(
+                audit_id=self._state.audit_id,
+                initial=self._initial if self._published == 0 else None,
+                first_index=self._published,
+                events=self._events[self._published : upto],
+            )
             try:
-                await workflow.execute_activity(
-                    SAVE_PROJECTION,
-                    ProjectionUpdate(
-                        audit_id=self._state.audit_id,
-                        initial=self._initial if self._published == 0 else None,
-                        first_index=self._published,
-                        events=self._events[self._published : upto],
-                    ),
-                    start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                    retry_policy=courier.DURABLE,
-                )
+                await self._in_worker(SAVE_PROJECTION, update, type(None))
             except ActivityError as error:
                 # Only a write the database can never take ends up here (others are retried):
                 # the case goes on, its stored copy stays behind, and staff are told once.
@@ -246,6 +287,11 @@ class CaseShell:
             deadline(RESPONSE_DEADLINE, values[4]),
             deadline(REVIEW_DEADLINE, values[5]),
         ]
+        if self._lighter():  # only what differs from the case's attributes so far
+            current = workflow.info().typed_search_attributes
+            updates = [u for u in updates if current.get(u.key) != u.value]
+            if not updates:
+                return
         workflow.upsert_search_attributes(updates)
 
     # ---- waiting ----------------------------------------------------------------------------
@@ -269,14 +315,8 @@ class CaseShell:
     ) -> date:
         """A deadline counted by an activity (it reads the calendar's decree overrides), so a
         later calendar change never changes a replay."""
-        result: date = await workflow.execute_activity(
-            COMPUTE_DEADLINE,
-            DeadlineRequest(kind=kind, counted_from=counted_from, working_days=working_days),
-            result_type=date,
-            start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-            retry_policy=courier.DURABLE,
-        )
-        return result
+        request = DeadlineRequest(kind=kind, counted_from=counted_from, working_days=working_days)
+        return await self._in_worker(COMPUTE_DEADLINE, request, date)
 
     async def _until_a_working_day(self) -> None:
         """Decisions are dated on working days: one taken on a day off is issued, delivered
