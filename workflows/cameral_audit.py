@@ -17,6 +17,7 @@ from temporalio import workflow
 
 from workflows.case_consequences import CONSEQUENCES, CaseConsequences
 from workflows.case_periods import CasePeriods
+from workflows.versions import latest, since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import (
@@ -90,6 +91,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
     @workflow.init
     def __init__(self, start: AuditStart, carried: CarriedCase | None = None) -> None:
         self._init_shell()
+        latest()  # asked before anything else, so its marker has one place in every run
         if carried is not None:
             self._state, self._events, self._published = (
                 carried.state,
@@ -132,7 +134,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
         after_decision = (AuditStatus.UNFULFILLED, AuditStatus.APPEALED)
         # A revocation taken just before the last run continued leaves its notice to issue.
         to_follow = self._state.status in after_decision or self._pending_documents()
-        following = to_follow and workflow.patched(CONSEQUENCES)
+        following = to_follow and since(CONSEQUENCES)
         if following and await self._follow_up():
             await self._drain()
             workflow.continue_as_new(args=[start, self._carry()])
@@ -171,7 +173,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
         """A case decided before the follow-up existed took no payment after its decision
         (closed): it replays so."""
         decided = self._state.status in (AuditStatus.UNFULFILLED, AuditStatus.APPEALED)
-        return RecordPayment(payment, not decided or workflow.patched(CONSEQUENCES))
+        return RecordPayment(payment, not decided or since(CONSEQUENCES))
 
     @workflow.signal
     async def calendar_changed(self) -> None:

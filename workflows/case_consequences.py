@@ -12,6 +12,7 @@ from temporalio import workflow
 
 from workflows import courier
 from workflows.case_shell import CaseShell
+from workflows.versions import since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case_commands import DeadlinePassed, SetDeadline
@@ -127,7 +128,7 @@ class CaseConsequences(CaseShell):
         party through its legal channel)."""
         while pending := self._pending_documents():
             kind, number = pending[0]
-            later = workflow.patched(FOLLOW_UP_DOCUMENTS_ON_WORKING_DAYS)
+            later = since(FOLLOW_UP_DOCUMENTS_ON_WORKING_DAYS)
             if later:
                 await self._until_a_working_day()
             document = await self._issue(kind, number, **self._document_details(kind))

@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError
 from workflows import courier
 from workflows.case_consequences import CONSEQUENCES
 from workflows.case_shell import CaseShell
+from workflows.versions import since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case_commands import (
@@ -166,7 +167,7 @@ class CasePeriods(CaseShell):
             return
         if await self._wait_until(moved, instant):
             return
-        if name == "response" and state.decision_due is None and workflow.patched(POSTING_LAG):
+        if name == "response" and state.decision_due is None and since(POSTING_LAG):
             # Payments are judged by their date: wait for the treasury's posting lag first.
             assert state.response_deadline is not None
             day = await self._count("decision", state.response_deadline)
@@ -230,7 +231,7 @@ class CasePeriods(CaseShell):
             return
         if state.decision_number is not None:
             return  # issued by the run this one continues
-        if workflow.patched(OUTCOME_ON_WORKING_DAY):
+        if since(OUTCOME_ON_WORKING_DAY):
             await self._until_a_working_day()
         state = self._state
         if state.status in (AuditStatus.EXPLANATION_ACCEPTED, AuditStatus.FULFILLED):
@@ -254,7 +255,7 @@ class CasePeriods(CaseShell):
             return
         if document is None:
             return
-        if document.kind == DocumentKind.DECISION and workflow.patched(CONSEQUENCES):
+        if document.kind == DocumentKind.DECISION and since(CONSEQUENCES):
             # The appeal period counts from the decision's delivery: the placement in the
             # cabinet is delivery; a letter or a handover waits for its receipt.
             served = await self._serve_legally(document)

@@ -29,6 +29,7 @@ from workflows.search_attributes import (
     REVIEW_OVERDUE,
     STATUS,
 )
+from workflows.versions import latest, since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import CaseEvent, CaseSummary
@@ -63,10 +64,6 @@ _REFUSAL_TYPES = {
 OFFICE_OPENS = time(9, 0)  # a decision taken on a day off is issued then, next working day
 # workflow.patched: events that change nothing a listing shows wait for the next write.
 PROJECTION_HELD_UNTIL_REST = "projection-held-until-rest"
-# workflow.patched: our own short steps (the read model, terms, deadlines) are local
-# activities, and search attributes are upserted only where they changed: the largest parts
-# of a case's history after its documents.
-LIGHTER_HISTORY = "local-steps-attributes-changed"
 # A local step still failing after this long waits on a timer instead of holding the
 # workflow task: the case goes on taking signals and updates during a database outage.
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=3)
@@ -84,7 +81,6 @@ class CaseShell:
         self._upserted: tuple[Any, ...] | None = None
         self._projection_rejected = False
         self._hold: bool | None = None  # asked when first needed (not in __init__: replays)
-        self._light: bool | None = None
         # The read model's writer starts with the main flow, never in __init__: on replay the
         # SDK may build the workflow before it starts the main flow (when the first task holds
         # a patch), and a writer started in __init__ would then send its command first.
@@ -152,20 +148,15 @@ class CaseShell:
 
     def _holds(self) -> bool:
         if self._hold is None:
-            self._hold = workflow.patched(PROJECTION_HELD_UNTIL_REST)
+            self._hold = since(PROJECTION_HELD_UNTIL_REST)
         return self._hold
-
-    def _lighter(self) -> bool:
-        if self._light is None:
-            self._light = workflow.patched(LIGHTER_HISTORY)
-        return self._light
 
     async def _in_worker(self, activity: str, arg: Any, result_type: type[T]) -> T:
         """Run one of our own short steps (a read or write of our database: terms, deadlines,
-        the read model). Since LIGHTER_HISTORY a local activity: the history keeps only its
+        the read model). Since versions.LATEST a local activity: the history keeps only its
         result, and it needs no round trip through the server; retried the same way."""
         result: T
-        if self._lighter():
+        if latest():
             result = await workflow.execute_local_activity(
                 activity,
                 arg,
@@ -287,7 +278,7 @@ class CaseShell:
             deadline(RESPONSE_DEADLINE, values[4]),
             deadline(REVIEW_DEADLINE, values[5]),
         ]
-        if self._lighter():  # only what differs from the case's attributes so far
+        if latest():  # only what differs from the case's attributes so far
             current = workflow.info().typed_search_attributes
             updates = [u for u in updates if current.get(u.key) != u.value]
             if not updates:

@@ -14,6 +14,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, RetryState
 
+from workflows.versions import since
+
 with workflow.unsafe.imports_passed_through():
     from domain.case import CaseSummary, Party
     from domain.lifecycle import EventKind
@@ -115,7 +117,7 @@ async def alert(
     `retrying` hears of a channel whose first try failed and that goes on trying, `settled`
     of each channel's outcome as soon as it is known (one channel may retry for hours)."""
     request = AlertRequest(audit_id=audit_id, party=party, document=document, deadline=deadline)
-    as_they_come = workflow.patched(ALERT_OUTCOME_AS_IT_COMES)
+    as_they_come = since(ALERT_OUTCOME_AS_IT_COMES)
 
     async def one(channel: Channel) -> DeliveryOutcome:
         outcome = await _alert_one(channel, request, retrying)
@@ -133,7 +135,7 @@ async def alert(
 async def _alert_one(
     channel: Channel, request: AlertRequest, retrying: Retrying
 ) -> DeliveryOutcome:
-    if workflow.patched(ALERT_FIRST_TRY):
+    if since(ALERT_FIRST_TRY):
         try:
             return await _send_alert(channel, request, FIRST_TRY, ACTIVITY_TIMEOUT)
         except ActivityError as error:
