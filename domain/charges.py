@@ -11,15 +11,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from domain.money import to_tiyn
+from domain.money import TIYN, to_tiyn
 from domain.rates import RateTables
 from domain.storable import BusinessDate, within_amount_limit
 from domain.wording import N_
 
+
+def _in_tiyn(amount: Decimal) -> Decimal:
+    """Every charge carries two decimals, so it reads the same however it was given ("0",
+    "0.00") and after a payload left it out as equal to its default."""
+    return amount.quantize(TIYN)
+
+
 ZERO = Decimal("0")
-Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+NONE = Decimal("0.00")  # a charge not assessed, in the two decimals every charge carries
+Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2), AfterValidator(_in_tiyn)]
 HUNDRED = Decimal("100")
 Figure = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -28,11 +36,11 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 class Charges(BaseModel):
     """Additional duties and taxes the audit assessed, in KZT."""
 
-    customs_duty: Amount = Decimal("0")
-    vat: Amount = Decimal("0")
-    customs_fee: Amount = Decimal("0")
-    excise: Amount = Decimal("0")
-    penalty: Amount = Decimal("0")
+    customs_duty: Amount = NONE
+    vat: Amount = NONE
+    customs_fee: Amount = NONE
+    excise: Amount = NONE
+    penalty: Amount = NONE
 
     @property
     def total(self) -> Decimal:

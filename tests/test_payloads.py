@@ -1,9 +1,11 @@
 """The shared data converter writes models without their defaults and reads them back equal."""
 
 from datetime import date
+from decimal import Decimal as D
 
 from domain.case_state import initial_state
 from domain.case_view import summary
+from domain.charges import Charges
 from tests.factories import audit_start
 from workflows.payloads import data_converter
 
@@ -28,3 +30,13 @@ def test_values_other_than_models_are_plain_json() -> None:
     assert payloads[0].data == b'{"a":null,"b":[1,2]}'
     back = CONVERTER.from_payloads(payloads, [dict, str, int, type(None), date])
     assert back == values
+
+
+def test_a_charge_reads_the_same_however_given_and_after_it_was_left_out() -> None:
+    given = Charges(customs_duty=D("10"), customs_fee=D("0.00"), excise=D("0"))
+    [payload] = CONVERTER.to_payloads([given])
+    assert b"customs_fee" not in payload.data and b"excise" not in payload.data
+    [back] = CONVERTER.from_payloads([payload], [Charges])
+    shown = back.model_dump(mode="json")
+    assert shown["customs_duty"] == "10.00"
+    assert shown["customs_fee"] == shown["excise"] == shown["penalty"] == "0.00"
