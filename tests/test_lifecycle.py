@@ -22,6 +22,7 @@ from domain.clock import local_date
 from domain.lifecycle import AuditStatus, EventKind
 from tests.cases import decided, finished, milestones, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for, review_order
+from tests.test_charges_api import SEED_LINE
 from worker import build_worker
 from workflows.cameral_audit import CameralAudit
 
@@ -193,3 +194,17 @@ async def wait_for_payment(handle: Any, reference: str) -> CaseSnapshot:
             return case
         await asyncio.sleep(0.1)
     raise AssertionError(f"payment {reference} was not settled")
+
+
+async def test_a_case_whose_lines_charge_nothing_is_cancelled_by_the_system(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str, settings: Settings
+) -> None:
+    """Started around the API's check (straight through Temporal): fixing its terms fails for
+    good, and the case is cancelled with the reason instead of retrying for ever."""
+    line = {"declared": SEED_LINE, "adjusted": SEED_LINE}
+    start = audit_start(lines=[line], charges=None)
+    async with build_worker(time_env.client, task_queue, engine, settings):
+        handle = await start_case(time_env.client, task_queue, start)
+        result = await finished(handle)
+    assert result.status == AuditStatus.CANCELLED
+    assert "charges could not be assessed" in (result.cancel_reason or "")

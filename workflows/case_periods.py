@@ -7,11 +7,10 @@ import functools
 from datetime import date, datetime, time
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 from workflows import courier
 from workflows.case_consequences import CONSEQUENCES
-from workflows.case_shell import CaseShell
+from workflows.case_shell import CaseShell, StepFailed
 from workflows.versions import since
 
 with workflow.unsafe.imports_passed_through():
@@ -50,8 +49,8 @@ class CasePeriods(CaseShell):
         try:
             request = TermsRequest(lines=start.lines, notification_date=self._state.issued_on)
             terms = await self._in_worker(FIX_TERMS, request, CaseTerms)
-        except ActivityError as error:
-            self._apply(TermsFailed(str(error.cause or error)))
+        except StepFailed as failure:
+            self._apply(TermsFailed(failure.reason))
             return
         self._apply(FixTerms(terms.base_rates, terms.penalty_terms, terms.assessment))
 

@@ -54,6 +54,15 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 
+
+class StepFailed(Exception):
+    """One of our own steps failed for good (a non-retryable error); `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 _REFUSAL_TYPES = {
     "wrong_state": WRONG_STATE,
     "invalid_input": INVALID_INPUT,
@@ -154,25 +163,32 @@ class CaseShell:
     async def _in_worker(self, activity: str, arg: Any, result_type: type[T]) -> T:
         """Run one of our own short steps (a read or write of our database: terms, deadlines,
         the read model). Since versions.LATEST a local activity: the history keeps only its
-        result, and it needs no round trip through the server; retried the same way."""
+        result, and it needs no round trip through the server; retried the same way. A step
+        that fails for good raises StepFailed either way (a local activity's failure comes
+        without the ActivityError around it)."""
         result: T
-        if latest():
-            result = await workflow.execute_local_activity(
-                activity,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                retry_policy=courier.DURABLE,
-                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-            )
-        else:
-            result = await workflow.execute_activity(
-                activity,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                retry_policy=courier.DURABLE,
-            )
+        try:
+            if latest():
+                result = await workflow.execute_local_activity(
+                    activity,
+                    arg,
+                    result_type=result_type,
+                    start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+                    retry_policy=courier.DURABLE,
+                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+                )
+            else:
+                result = await workflow.execute_activity(
+                    activity,
+                    arg,
+                    result_type=result_type,
+                    start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
+                    retry_policy=courier.DURABLE,
+                )
+        except ActivityError as error:
+            raise StepFailed(str(error.cause or error)) from error
+        except ApplicationError as error:
+            raise StepFailed(str(error)) from error
         return result
 
     def _listed(self) -> tuple[Any, ...]:
@@ -226,11 +242,11 @@ class CaseShell:
             )
             try:
                 await self._in_worker(SAVE_PROJECTION, update, type(None))
-            except ActivityError as error:
+            except StepFailed as failure:
                 # Only a write the database can never take ends up here (others are retried):
                 # the case goes on, its stored copy stays behind, and staff are told once.
                 self._projection_rejected = True
-                reason = error.cause.message if isinstance(error.cause, ApplicationError) else ""
+                reason = failure.reason
                 await self._tell_staff(
                     "projection_rejected",
                     "A case cannot be stored in the read model",
