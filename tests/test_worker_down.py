@@ -39,6 +39,15 @@ async def test_no_worker_means_stored_reads_503_writes_and_queued_payments(
         async with worker:
             started = await api.post("/audits", json=start_body())
             case = await until(api, started.json()["id"], "AWAITING_RESPONSE")
+            # An update that reaches the case after its caller gave up (here: sent with a
+            # deadline already past) is refused by the case; the server may also drop it,
+            # the case does not rely on that.
+            handle = dev_env.client.get_workflow_handle(case["id"])
+            late_id = update_id("cancel", datetime.now(UTC) - timedelta(seconds=1))
+            with pytest.raises(WorkflowUpdateFailedError) as late:
+                await handle.execute_update(
+                    CameralAudit.cancel, Cancellation(reason="late"), id=late_id
+                )
             await asyncio.sleep(1)  # let the alerts and the last write finish
         audit = case["id"]
 
@@ -55,14 +64,6 @@ async def test_no_worker_means_stored_reads_503_writes_and_queued_payments(
         kept = (await api.get("/payments/unmatched")).json()
 
         async with build_worker(dev_env.client, settings.temporal_task_queue, engine, settings):
-            # An update that reaches the case after its caller gave up is refused by the case
-            # (the server may also drop it; the case does not rely on that).
-            handle = dev_env.client.get_workflow_handle(audit)
-            late_id = update_id("cancel", datetime.now(UTC) - timedelta(seconds=1))
-            with pytest.raises(WorkflowUpdateFailedError) as late:
-                await handle.execute_update(
-                    CameralAudit.cancel, Cancellation(reason="late"), id=late_id
-                )
             done = await until(api, audit, "FULFILLED")
     read_body: dict[str, Any] = read.json()
     assert read.status_code == 200 and read_body["live"] is False
