@@ -64,8 +64,10 @@ async def measure(counts: list[int]) -> None:
         for label, drive in drivers.items():
             for n, count in enumerate(counts):
                 audit_id = format_audit_id(2026, 800_000 + 10 * n + len(label))
-                handle = await start_case(client, queue, audit_start(audit_id))
-                case = await wait_for(handle, "AWAITING_RESPONSE")  # type: ignore[arg-type]
+                started = await start_case(client, queue, audit_start(audit_id))
+                case = await wait_for(started, "AWAITING_RESPONSE")  # type: ignore[arg-type]
+                # Not bound to the first run: the case continues as new on the way.
+                handle = client.get_workflow_handle(audit_id)
                 _, before, _ = await history_size(client, audit_id)
                 await drive(handle, case, count)
                 events, size, runs = await history_size(client, audit_id)
