@@ -12,7 +12,7 @@ import httpx
 from tests.tokens import Tokens
 
 MAX_EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "8")
-MAX_SECONDS = os.environ.get("CONTRACT_MAX_SECONDS", "75")
+MAX_SECONDS = os.environ.get("CONTRACT_MAX_SECONDS", "40")
 
 
 async def test_no_server_errors_and_only_documented_statuses(
