@@ -10,7 +10,8 @@ from temporalio import workflow
 
 from workflows import courier
 from workflows.case_consequences import CONSEQUENCES
-from workflows.case_shell import CaseShell, StepFailed
+from workflows.case_shell import CaseShell
+from workflows.local_steps import StepFailed, run_step
 from workflows.versions import since
 
 with workflow.unsafe.imports_passed_through():
@@ -48,7 +49,7 @@ class CasePeriods(CaseShell):
         start = self._state.start
         try:
             request = TermsRequest(lines=start.lines, notification_date=self._state.issued_on)
-            terms = await self._in_worker(FIX_TERMS, request, CaseTerms)
+            terms = await run_step(FIX_TERMS, request, CaseTerms)
         except StepFailed as failure:
             self._apply(TermsFailed(failure.reason))
             return
@@ -187,7 +188,7 @@ class CasePeriods(CaseShell):
         while self._state.status == AuditStatus.AWAITING_RESPONSE:
             deadline = self._state.response_deadline
             assert deadline is not None
-            days = await self._in_worker(COMPUTE_REMINDERS, deadline, list[ReminderDay])
+            days = await run_step(COMPUTE_REMINDERS, deadline, list[ReminderDay])
 
             def changed(deadline: date = deadline) -> bool:
                 state = self._state

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import courier
 from workflows.errors import EXPIRED, FORBIDDEN, INVALID_INPUT, WRONG_STATE
+from workflows.local_steps import StepFailed, run_step
 from workflows.search_attributes import (
     AMOUNT_DUE,
     INSPECTOR,
@@ -52,17 +53,6 @@ with workflow.unsafe.imports_passed_through():
         StaffNotice,
     )
 
-T = TypeVar("T")
-
-
-class StepFailed(Exception):
-    """One of our own steps failed for good (a non-retryable error); `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 _REFUSAL_TYPES = {
     "wrong_state": WRONG_STATE,
     "invalid_input": INVALID_INPUT,
@@ -73,9 +63,6 @@ _REFUSAL_TYPES = {
 OFFICE_OPENS = time(9, 0)  # a decision taken on a day off is issued then, next working day
 # workflow.patched: events that change nothing a listing shows wait for the next write.
 PROJECTION_HELD_UNTIL_REST = "projection-held-until-rest"
-# A local step still failing after this long waits on a timer instead of holding the
-# workflow task: the case goes on taking signals and updates during a database outage.
-LOCAL_RETRY_THRESHOLD = timedelta(seconds=3)
 
 
 class CaseShell:
@@ -160,37 +147,6 @@ class CaseShell:
             self._hold = since(PROJECTION_HELD_UNTIL_REST)
         return self._hold
 
-    async def _in_worker(self, activity: str, arg: Any, result_type: type[T]) -> T:
-        """Run one of our own short steps (a read or write of our database: terms, deadlines,
-        the read model). Since versions.LATEST a local activity: the history keeps only its
-        result, and it needs no round trip through the server; retried the same way. A step
-        that fails for good raises StepFailed either way (a local activity's failure comes
-        without the ActivityError around it)."""
-        result: T
-        try:
-            if latest():
-                result = await workflow.execute_local_activity(
-                    activity,
-                    arg,
-                    result_type=result_type,
-                    start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                    retry_policy=courier.DURABLE,
-                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-                )
-            else:
-                result = await workflow.execute_activity(
-                    activity,
-                    arg,
-                    result_type=result_type,
-                    start_to_close_timeout=courier.ACTIVITY_TIMEOUT,
-                    retry_policy=courier.DURABLE,
-                )
-        except ActivityError as error:
-            raise StepFailed(str(error.cause or error)) from error
-        except ApplicationError as error:
-            raise StepFailed(str(error)) from error
-        return result
-
     def _listed(self) -> tuple[Any, ...]:
         """What the read model's listings show of the case."""
         state = self._state
@@ -241,7 +197,7 @@ class CaseShell:
                 events=self._events[self._published : upto],
             )
             try:
-                await self._in_worker(SAVE_PROJECTION, update, type(None))
+                await run_step(SAVE_PROJECTION, update, type(None))
             except StepFailed as failure:
                 # Only a write the database can never take ends up here (others are retried):
                 # the case goes on, its stored copy stays behind, and staff are told once.
@@ -323,7 +279,7 @@ class CaseShell:
         """A deadline counted by an activity (it reads the calendar's decree overrides), so a
         later calendar change never changes a replay."""
         request = DeadlineRequest(kind=kind, counted_from=counted_from, working_days=working_days)
-        return await self._in_worker(COMPUTE_DEADLINE, request, date)
+        return await run_step(COMPUTE_DEADLINE, request, date)
 
     async def _until_a_working_day(self) -> None:
         """Decisions are dated on working days: one taken on a day off is issued, delivered
