@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -22,6 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import RETRY_AFTER_SECONDS, ApiError, from_update_failure, not_found
+from api.readmodel import with_earlier_events
 from domain.case import AuditStart, CaseSnapshot, CaseSummary, Payment
 from domain.case_state import CaseState, initial_state
 from domain.clock import local_date
@@ -149,11 +152,13 @@ class CaseGateway:
             async for execution in self._client.list_workflows(query, rpc_timeout=self._query_wait)
         }
 
-    async def snapshot(self, audit_id: str) -> CaseSnapshot:
+    async def snapshot(self, audit_id: str, db: Engine) -> CaseSnapshot:
+        """The live case, with the events its earlier runs handed to the read model."""
         handle = self._client.get_workflow_handle(audit_id)
-        return await self._guard(
+        case: CaseSnapshot = await self._guard(
             audit_id, lambda: handle.query(CameralAudit.snapshot, rpc_timeout=self._query_wait)
         )
+        return await run_in_threadpool(with_earlier_events, db, case)
 
     async def update(self, audit_id: str, update: Any, argument: Any) -> CaseSummary:
         result: CaseSummary = await self._update(audit_id, update, argument)

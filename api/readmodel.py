@@ -107,10 +107,28 @@ def stored_snapshot(engine: Engine, audit_id: str) -> CaseSnapshot | None:
         row = session.get(AuditRow, audit_id)
         if row is None:
             return None
-        trail_rows = session.exec(
-            select(TrailRow)
-            .where(TrailRow.audit_id == audit_id, col(TrailRow.source).startswith("event:"))
-            .order_by(col(TrailRow.seq))
-        ).all()
-    events = [CaseEvent(at=t.at, kind=t.action, details=t.details) for t in trail_rows]
+        events = _stored_events(session, audit_id)
     return snapshot(CaseState.model_validate(row.snapshot), events)
+
+
+def with_earlier_events(engine: Engine, case: CaseSnapshot) -> CaseSnapshot:
+    """The live case with its whole list of events: a case that continued as new holds only
+    the events since, and every earlier one was stored before its run handed over."""
+    if case.events_from == 0:
+        return case
+    with Session(engine) as session:
+        earlier = _stored_events(session, case.id, before=case.events_from)
+    return case.model_copy(update={"events": [*earlier, *case.events], "events_from": 0})
+
+
+def _stored_events(session: Session, audit_id: str, before: int | None = None) -> list[CaseEvent]:
+    rows = session.exec(
+        select(TrailRow)
+        .where(TrailRow.audit_id == audit_id, col(TrailRow.source).startswith("event:"))
+        .order_by(col(TrailRow.seq))
+    ).all()
+    return [
+        CaseEvent(at=t.at, kind=t.action, details=t.details)
+        for t in rows
+        if before is None or int(t.source.removeprefix("event:")) < before
+    ]

@@ -24,6 +24,7 @@ async def request_documents(
     body: DocumentRequestIn,
     cases: Gateway,
     config: Config,
+    db: Db,
 ) -> CaseSnapshot:
     """An inspector asks for more documents while reviewing; the party is notified."""
     body = body.model_copy(
@@ -33,7 +34,7 @@ async def request_documents(
         }
     )
     await cases.update(audit_id, CameralAudit.request_documents, body)
-    return await cases.snapshot(audit_id)
+    return await cases.snapshot(audit_id, db)
 
 
 @router.post(
@@ -51,7 +52,7 @@ async def provide_documents(
     await run_in_threadpool(require_uploaded, db, audit_id, body.documents)
     provided = body.model_copy(update={"request_id": request_id})
     await cases.update(audit_id, CameralAudit.provide_documents, provided)
-    return await cases.snapshot(audit_id)
+    return await cases.snapshot(audit_id, db)
 
 
 @router.get("/audits/{audit_id}/trail", response_model=list[dict[str, Any]])

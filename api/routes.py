@@ -124,7 +124,7 @@ async def get_case(
     what it takes to settle it today."""
     stored_at = None
     try:
-        case = await cases.snapshot(audit_id)
+        case = await cases.snapshot(audit_id, db)
     except WorkerUnavailable:
         stored = await run_in_threadpool(stored_snapshot, db, audit_id)
         if stored is None:

@@ -274,3 +274,6 @@ class CaseSnapshot(CaseSummary):
     document_requests: list[RequestState]
     payments: list[Payment]
     events: list[CaseEvent]
+    # The place of `events[0]` in the case's trail: a case that continued as new lists only
+    # what its latest run holds, and the API fills in the earlier ones from the read model.
+    events_from: int = 0

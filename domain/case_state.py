@@ -78,9 +78,12 @@ class CaseState(BaseModel):
     suspension_due: date | None = None
     suspension_number: str | None = None
     suspended_on: date | None = None
+    suspension_owed: str | None = None  # the debt the order names, as of its date
     lifting_number: str | None = None
     lifted_on: date | None = None
     revocation_proposed: bool = False
+    revocation_references: tuple[str, ...] = ()  # the payments that made it proposed
+    revocation_reasons: str = ""
     revocation_number: str | None = None
     settled_on: date | None = None
     handled_documents: tuple[str, ...] = ()  # numbers issued (or failed): never issued twice
@@ -297,7 +300,28 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
         change["status"] = _moved(state, AuditStatus.CANCELLED)
         change["cancel_reason"] = d["reason"]
         change["awaiting"] = None
-    return state.model_copy(update=change)
+    return state.model_copy(update={**change, **_quoted_later(event)})
+
+
+def _quoted_later(event: CaseEvent) -> dict[str, Any]:
+    """What a document issued later quotes from the event that reserved its number: kept in
+    the state, because a case that continues as new carries its state, not its whole trail."""
+    d = event.details
+    if event.kind == EventKind.REVOCATION_PROPOSED:
+        return {"revocation_references": tuple(d["references"])}
+    if event.kind == EventKind.DECISION_REVOKED:
+        return {"revocation_reasons": d.get("reasons") or ""}
+    if event.kind == EventKind.SUSPENSION_ORDERED:
+        return {"suspension_owed": str(d["amount_owed"])}
+    return {}
+
+
+def with_quoted_facts(state: CaseState, events: list[CaseEvent]) -> CaseState:
+    """A state carried over by a run from before these facts were kept, with its whole
+    trail: the facts taken from that trail."""
+    for item in events:
+        state = state.model_copy(update=_quoted_later(item))
+    return state
 
 
 # Numbers of these kinds are taken by the event that asks for the document, before any wait.

@@ -74,10 +74,11 @@ def _after_decision(state: CaseState) -> AfterDecision | None:
     )
 
 
-def snapshot(state: CaseState, events: list[CaseEvent]) -> CaseSnapshot:
+def snapshot(state: CaseState, events: list[CaseEvent], events_from: int = 0) -> CaseSnapshot:
     return CaseSnapshot(
         **dict(summary(state)),
         document_requests=list(state.requests),
         payments=list(state.payments),
         events=list(events),
+        events_from=events_from,
     )

@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         SetDeadline,
         SubmitExplanation,
     )
-    from domain.case_state import CaseState, initial_state
+    from domain.case_state import CaseState, initial_state, with_quoted_facts
     from domain.case_view import snapshot
     from domain.consequences import Appeal, AppealOutcome, RevocationDecision
     from domain.lifecycle import AuditStatus, EventKind
@@ -60,11 +60,15 @@ with workflow.unsafe.imports_passed_through():
 
 
 class CarriedCase(BaseModel):
-    """What a run hands to the next one when the history grows long (continue-as-new)."""
+    """What a run hands to the next one when the history grows long (continue-as-new): the
+    state and only the events the read model has not stored yet, so what is carried stays
+    the size of the state however long the case lives. The earlier events are in the read
+    model's trail, which fills in the rest of the `snapshot` query's list for users."""
 
     state: CaseState
-    events: list[CaseEvent]
+    events: list[CaseEvent]  # from its place `first_index` in the case's trail
     published: int
+    first_index: int = 0  # runs from before carried every event
 
 
 class ReviewOrder(BaseModel):
@@ -93,16 +97,19 @@ class CameralAudit(CasePeriods, CaseConsequences):
         self._init_shell()
         latest()  # asked before anything else, so its marker has one place in every run
         if carried is not None:
-            self._state, self._events, self._published = (
+            self._state, self._events, self._published, self._first_index = (
                 carried.state,
                 list(carried.events),
                 carried.published,
+                carried.first_index,
             )
+            if carried.first_index == 0:
+                self._state = with_quoted_facts(self._state, self._events)
             self._initial = None
             return
         self._state = self._initial = initial_state(start, self._today())
         self._events = []
-        self._published = 0
+        self._published = self._first_index = 0
         self._note(
             EventKind.STARTED,
             inspector_id=start.inspector_id,
@@ -145,7 +152,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
 
     @workflow.query
     def snapshot(self) -> CaseSnapshot:
-        return snapshot(self._state, self._events)
+        return snapshot(self._state, self._events, self._first_index)
 
     @workflow.update
     def record_payment(self, payment: Payment) -> PaymentResult:
@@ -334,4 +341,10 @@ class CameralAudit(CasePeriods, CaseConsequences):
     # ---- a case that lives for months -------------------------------------------------------
 
     def _carry(self) -> CarriedCase:
-        return CarriedCase(state=self._state, events=self._events, published=self._published)
+        unpublished = self._events[self._published - self._first_index :]
+        return CarriedCase(
+            state=self._state,
+            events=unpublished,
+            published=self._published,
+            first_index=self._published,
+        )

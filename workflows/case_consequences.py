@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.case_commands import DeadlinePassed, SetDeadline
     from domain.case_state import CaseState
     from domain.clock import close_of_business, end_of_day
-    from domain.lifecycle import AuditStatus, EventKind
+    from domain.lifecycle import AuditStatus
     from domain.money import to_tiyn
     from domain.notices import DeliveryStatus, DocumentKind
     from domain.tasks import BankOrder, RenderedDocument
@@ -174,27 +174,24 @@ class CaseConsequences(CaseShell):
             return {
                 "decision_number": state.decision_number or "",
                 "decided_on": state.decided_on.isoformat() if state.decided_on else "",
-                "reasons": self._last(EventKind.DECISION_REVOKED).get("reasons") or "",
+                "reasons": state.revocation_reasons,
                 "payments": "\n".join(
                     f"{p.reference} — {to_tiyn(p.amount)} KZT — {p.paid_at.isoformat()}"
                     for p in state.payments
-                    if p.reference in self._last(EventKind.REVOCATION_PROPOSED)["references"]
+                    if p.reference in state.revocation_references
                 ),
             }
         if kind == DocumentKind.SUSPENSION_ORDER:
             return {
                 "decision_number": state.decision_number or "",
                 "final_on": state.final_on.isoformat() if state.final_on else "",
-                "outstanding": str(self._last(EventKind.SUSPENSION_ORDERED)["amount_owed"]),
+                "outstanding": state.suspension_owed or "",
             }
         return {
             "suspension_number": state.suspension_number or "",
             "suspended_on": state.suspended_on.isoformat() if state.suspended_on else "",
             "settled_on": (state.settled_on or state.lifted_on or self._today()).isoformat(),
         }
-
-    def _last(self, kind: EventKind) -> dict[str, Any]:
-        return next(e.details for e in reversed(self._events) if e.kind == kind)
 
     async def _send_to_bank(
         self, document: RenderedDocument, order: Literal["suspend", "lift"]

@@ -68,8 +68,9 @@ PROJECTION_HELD_UNTIL_REST = "projection-held-until-rest"
 class CaseShell:
     _state: CaseState
     _initial: CaseState | None  # before the first event; the read model starts from it
-    _events: list[CaseEvent]
-    _published: int
+    _events: list[CaseEvent]  # this run's, from the place `_first_index` in the trail
+    _first_index: int
+    _published: int  # places in the trail, like `_due`
 
     def _init_shell(self) -> None:
         self._background: list[asyncio.Task[None]] = []
@@ -161,7 +162,7 @@ class CaseShell:
         )
 
     def _publish_all(self) -> None:
-        self._due = len(self._events)
+        self._due = self._state.event_count
         if not self._running:
             return
         if self._published < self._due and (self._publisher is None or self._publisher.done()):
@@ -189,12 +190,12 @@ class CaseShell:
         """Write the latest summary and the unwritten events until nothing is left; a burst
         of changes becomes one write."""
         while self._published < self._due and not self._projection_rejected:
-            upto = len(self._events)
+            upto = self._state.event_count
             update = ProjectionUpdate(
                 audit_id=self._state.audit_id,
                 initial=self._initial if self._published == 0 else None,
                 first_index=self._published,
-                events=self._events[self._published : upto],
+                events=self._events[self._published - self._first_index :],
             )
             try:
                 await run_step(SAVE_PROJECTION, update, type(None))
