@@ -286,6 +286,25 @@ def then_cancelled(scenario: Scenario) -> Scenario:
     return run
 
 
+# Cases left unpaid after a decision never end, so the decided branches are recorded through
+# suspended_then_paid and revoked.
+_EVERY_ENDING_BRANCH: dict[str, Scenario] = {
+    "accepted": accepted,
+    "partial_payments": partial_payments,
+    "cancelled": cancelled,
+    "calendar_change": then_cancelled(calendar_change),
+    "document_requests": document_requests,
+    "overdue_review": overdue_review,
+    "registered_mail": registered_mail,
+    "returned_mail_inspection_act": returned_mail,
+    "hand_delivery": hand_delivery,
+    "alert_retrying": alert_retrying,
+    "accepted_on_a_day_off": accepted_on_a_day_off,
+    "suspended_then_paid": suspended_then_paid,
+    "revoked": revoked,
+    "payment_while_deciding": payment_while_deciding,
+}
+
 SCENARIOS: dict[str, Scenario] = {
     "accepted": accepted,
     "rejected": rejected,
@@ -326,26 +345,8 @@ SCENARIOS: dict[str, Scenario] = {
     # recorded after the follow-up's documents were dated on working days
     "suspended_then_paid_orders_in_turn": suspended_then_paid,
     "revoked_orders_in_turn": revoked,
-    # recorded after our own short steps became local activities (LIGHTER_HISTORY); cases
-    # left unpaid after a decision never end, so the decided branches are recorded through
-    # suspended_then_paid and revoked
-    **{
-        f"{name}_local_steps": scenario
-        for name, scenario in {
-            "accepted": accepted,
-            "partial_payments": partial_payments,
-            "cancelled": cancelled,
-            "calendar_change": then_cancelled(calendar_change),
-            "document_requests": document_requests,
-            "overdue_review": overdue_review,
-            "registered_mail": registered_mail,
-            "returned_mail_inspection_act": returned_mail,
-            "hand_delivery": hand_delivery,
-            "alert_retrying": alert_retrying,
-            "accepted_on_a_day_off": accepted_on_a_day_off,
-            "suspended_then_paid": suspended_then_paid,
-            "revoked": revoked,
-            "payment_while_deciding": payment_while_deciding,
-        }.items()
-    },
+    # recorded after each milestone of workflows/versions.py (a case started since one asks
+    # only it): our own short steps as local activities, then a handover that stops waiting
+    **{f"{name}_local_steps": scenario for name, scenario in _EVERY_ENDING_BRANCH.items()},
+    **{f"{name}_handover": scenario for name, scenario in _EVERY_ENDING_BRANCH.items()},
 }

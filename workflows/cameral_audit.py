@@ -10,14 +10,14 @@ effects (documents, deadlines, alerts) through activities.
 """
 
 from datetime import date
-from typing import Literal
+from typing import Literal, NoReturn
 
 from pydantic import BaseModel
 from temporalio import workflow
 
 from workflows.case_consequences import CONSEQUENCES, CaseConsequences
 from workflows.case_periods import CasePeriods
-from workflows.versions import latest, since
+from workflows.versions import HANDOVER_STOPS_WAITS, ask_first, since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import (
@@ -95,7 +95,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
     @workflow.init
     def __init__(self, start: AuditStart, carried: CarriedCase | None = None) -> None:
         self._init_shell()
-        latest()  # asked before anything else, so its marker has one place in every run
+        ask_first()  # before anything else, so its marker has one place in every run
         if carried is not None:
             self._state, self._events, self._published, self._first_index = (
                 carried.state,
@@ -135,16 +135,14 @@ class CameralAudit(CasePeriods, CaseConsequences):
         while self._state.open:
             await self._wait_for_next_period()
             if self._continue_as_new_suggested():
-                await self._drain()
-                workflow.continue_as_new(args=[start, self._carry()])
+                await self._hand_over(start)
         await self._issue_outcome()
         after_decision = (AuditStatus.UNFULFILLED, AuditStatus.APPEALED)
         # A revocation taken just before the last run continued leaves its notice to issue.
         to_follow = self._state.status in after_decision or self._pending_documents()
         following = to_follow and since(CONSEQUENCES)
         if following and await self._follow_up():
-            await self._drain()
-            workflow.continue_as_new(args=[start, self._carry()])
+            await self._hand_over(start)
         await self._drain()
         return self._summary()
 
@@ -339,6 +337,13 @@ class CameralAudit(CasePeriods, CaseConsequences):
         self._check(DecideRevocation(request.decision, request.role))
 
     # ---- a case that lives for months -------------------------------------------------------
+
+    async def _hand_over(self, start: AuditStart) -> NoReturn:
+        """Continue as new once every handler and step of this run has finished; steps that
+        only wait for a date (reminders) stop waiting, and the next run takes them up."""
+        self._handing_over = since(HANDOVER_STOPS_WAITS)
+        await self._drain()
+        workflow.continue_as_new(args=[start, self._carry()])
 
     def _carry(self) -> CarriedCase:
         unpublished = self._events[self._published - self._first_index :]

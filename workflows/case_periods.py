@@ -185,7 +185,7 @@ class CasePeriods(CaseShell):
     async def _remind(self) -> None:
         """Remind the party N working days before the response deadline (REMINDER_WORKING_DAYS);
         a moved deadline gives new reminder days."""
-        while self._state.status == AuditStatus.AWAITING_RESPONSE:
+        while self._state.status == AuditStatus.AWAITING_RESPONSE and not self._handing_over:
             deadline = self._state.response_deadline
             assert deadline is not None
             days = await run_step(COMPUTE_REMINDERS, deadline, list[ReminderDay])
@@ -195,6 +195,7 @@ class CasePeriods(CaseShell):
                 return (
                     state.status != AuditStatus.AWAITING_RESPONSE
                     or state.response_deadline != deadline
+                    or self._handing_over
                 )
 
             for reminder in days:

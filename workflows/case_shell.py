@@ -30,7 +30,7 @@ from workflows.search_attributes import (
     REVIEW_OVERDUE,
     STATUS,
 )
-from workflows.versions import latest, since
+from workflows.versions import LOCAL_STEPS, since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import CaseEvent, CaseSummary
@@ -82,6 +82,7 @@ class CaseShell:
         # SDK may build the workflow before it starts the main flow (when the first task holds
         # a patch), and a writer started in __init__ would then send its command first.
         self._running = False
+        self._handing_over = False  # the run is about to continue as new
         self._resting = 0  # the main flow waits for a person or a date
         self._due = 0  # events up to here are to be written without waiting for more
 
@@ -251,7 +252,7 @@ class CaseShell:
             deadline(RESPONSE_DEADLINE, values[4]),
             deadline(REVIEW_DEADLINE, values[5]),
         ]
-        if latest():  # only what differs from the case's attributes so far
+        if since(LOCAL_STEPS):  # only what differs from the case's attributes so far
             current = workflow.info().typed_search_attributes
             updates = [u for u in updates if current.get(u.key) != u.value]
             if not updates:

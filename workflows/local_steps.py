@@ -1,7 +1,7 @@
 """Our own short steps (a read or write of our database: the case's terms, deadlines, reminder
 days, the read model), run from the workflow.
 
-Since versions.LATEST each is a local activity: the history keeps only its result, and it
+Since versions.LOCAL_STEPS each is a local activity: the history keeps only its result, and it
 needs no round trip through the server. Cases started before run them as activities, as they
 ran. Either way they are retried with the same policy, and a step that fails for good raises
 StepFailed (a local activity's failure comes without the ActivityError around it).
@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import courier
-from workflows.versions import latest
+from workflows.versions import LOCAL_STEPS, since
 
 T = TypeVar("T")
 # A local step still failing after this long waits on a timer instead of holding the
@@ -33,7 +33,7 @@ class StepFailed(Exception):
 async def run_step(activity: str, arg: Any, result_type: type[T]) -> T:
     result: T
     try:
-        if latest():
+        if since(LOCAL_STEPS):
             result = await workflow.execute_local_activity(
                 activity,
                 arg,
