@@ -1,6 +1,7 @@
 """Talking to the case workflows: start, query, update and signal, with Temporal's failures
 turned into answers a user understands."""
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,13 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import RETRY_AFTER_SECONDS, ApiError, from_update_failure, not_found
+from api.errors import (
+    RETRY_AFTER_SECONDS,
+    ApiError,
+    from_update_failure,
+    handing_over,
+    not_found,
+)
 from api.readmodel import with_earlier_events
 from domain.case import AuditStart, CaseSnapshot, CaseSummary, Payment
 from domain.case_state import CaseState, initial_state
@@ -41,6 +48,7 @@ from workflows.search_attributes import (
 
 T = TypeVar("T")
 RPC_TIMEOUT = timedelta(seconds=10)
+HANDOVER_PAUSE = timedelta(milliseconds=200)
 # What Temporal answers when no worker took a query or update in time, or it is unreachable.
 _UNAVAILABLE = {
     RPCStatusCode.DEADLINE_EXCEEDED,
@@ -168,20 +176,26 @@ class CaseGateway:
         """Run an update with a deadline; a worker that takes it later refuses it then."""
         handle = self._client.get_workflow_handle(audit_id)
         not_after = datetime.now(UTC) + self._update_wait
-        try:
-            return await self._guard(
-                audit_id,
-                lambda: handle.execute_update(
-                    update,
-                    argument,
-                    id=update_id(getattr(update, "__name__", "update"), not_after),
-                    rpc_timeout=self._update_wait + timedelta(seconds=1),
-                ),
-            )
-        except WorkflowUpdateFailedError as error:
-            raise from_update_failure(error) from error
-        except WorkflowUpdateRPCTimeoutOrCancelledError as error:
-            raise WorkerUnavailable(audit_id) from error
+        while True:
+            try:
+                return await self._guard(
+                    audit_id,
+                    lambda: handle.execute_update(
+                        update,
+                        argument,
+                        id=update_id(getattr(update, "__name__", "update"), not_after),
+                        rpc_timeout=self._update_wait + timedelta(seconds=1),
+                    ),
+                )
+            except WorkflowUpdateFailedError as error:
+                # A case handing over to its next run refuses updates for a moment (the
+                # handle follows the workflow id, so the next attempt reaches the new run).
+                if handing_over(error) and datetime.now(UTC) + HANDOVER_PAUSE < not_after:
+                    await asyncio.sleep(HANDOVER_PAUSE.total_seconds())
+                    continue
+                raise from_update_failure(error) from error
+            except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+                raise WorkerUnavailable(audit_id) from error
 
     async def record_payment(
         self, audit_id: str, payment: Payment

@@ -19,7 +19,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from domain.refusals import Wording
-from workflows.errors import EXPIRED, FORBIDDEN, INVALID_INPUT, WRONG_STATE
+from workflows.errors import EXPIRED, FORBIDDEN, HANDING_OVER, INVALID_INPUT, WRONG_STATE
 
 RETRY_AFTER_SECONDS = 30
 log = logging.getLogger(__name__)
@@ -82,15 +82,21 @@ def not_found(audit_id: str) -> ApiError:
     return ApiError(404, "not_found", f"no audit with id {audit_id}")
 
 
+def handing_over(error: WorkflowUpdateFailedError) -> bool:
+    cause = error.cause
+    return isinstance(cause, ApplicationError) and cause.type == HANDING_OVER
+
+
 def from_update_failure(error: WorkflowUpdateFailedError) -> ApiError:
     """A validator's or handler's refusal, with the workflow's own message."""
     cause = error.cause
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details else {}
         wording = Wording.from_details(details)
-        if cause.type == EXPIRED:
+        if cause.type in (EXPIRED, HANDING_OVER):
+            code = "expired" if cause.type == EXPIRED else "handing_over"
             return ApiError(
-                503, "expired", cause.message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+                503, code, cause.message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
             )
         if cause.type == FORBIDDEN:
             return ApiError(403, "forbidden", cause.message, wording=wording)

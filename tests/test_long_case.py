@@ -11,13 +11,14 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from api.cases import CaseGateway
 from api.readmodel import with_earlier_events
 from config import Settings
 from devserver import find_binary
-from domain.case import CaseSnapshot, Payment
+from domain.case import CaseSnapshot, DocumentRequest, DocumentsProvided, Payment
 from domain.lifecycle import AuditStatus, EventKind
 from tests.cases import finished, start_case, wait_for
-from tests.factories import AMOUNT_DUE, audit_start
+from tests.factories import AMOUNT_DUE, audit_start, explanation_for
 from tests.test_replay import HISTORIES, RECORD
 from worker import build_worker, workflow_runner
 from workflows.cameral_audit import CameralAudit, CarriedCase
@@ -25,11 +26,13 @@ from workflows.payloads import data_converter
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 SUGGEST_AFTER_EVENTS = 150
+CYCLES = 20  # document requests answered at once, back to back
+EVENTS_PER_CYCLE = 45  # history events of one request and its answer, about
 # The first run of such a case, recorded for tests/test_replay.py (RECORD_HISTORIES=1).
 HANDED_OVER = HISTORIES / "handed_over_awaiting_response.json"
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def short_history_env() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server that suggests continue-as-new after a short history."""
     env = await WorkflowEnvironment.start_local(
@@ -98,6 +101,39 @@ async def test_a_long_case_continues_as_new_and_loses_nothing(
     first = next(h for h, c in zip(histories, carried, strict=True) if c is None)
     if RECORD and not HANDED_OVER.exists():  # recordings are added, never rewritten
         HANDED_OVER.write_text(first.to_json())
+
+
+async def test_a_case_busy_with_requests_still_hands_over(
+    short_history_env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> None:
+    """Requests back to back during a review, each answered at once: the run hands over
+    while they keep coming (it refuses updates meanwhile, and the API sends them again to
+    the next run) instead of waiting for a quiet moment that never comes."""
+    client = short_history_env.client
+    queue = f"busy-{uuid.uuid4()}"
+    settings = settings.model_copy(update={"temporal_task_queue": queue})
+    gateway = CaseGateway(client, queue)
+    async with build_worker(client, queue, engine, settings):
+        handle = await start_case(client, queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await gateway.update(case.id, CameralAudit.submit_explanation, explanation_for(case))
+        for n in range(CYCLES):
+            request = DocumentRequest(items=[f"document {n}"])
+            await gateway.update(case.id, CameralAudit.request_documents, request)
+            answer = DocumentsProvided(request_id=f"R{n + 1}", documents=[f"upload-{n}"])
+            await gateway.update(case.id, CameralAudit.provide_documents, answer)
+        runs = [e async for e in client.list_workflows(f'WorkflowId = "{case.id}"')]
+        lengths = [
+            len((await client.get_workflow_handle(case.id, run_id=r.run_id).fetch_history()).events)
+            for r in runs
+        ]
+        live = await gateway.snapshot(case.id, engine)
+    assert len(runs) > 1
+    # A run goes past the suggestion by what was under way then, not by every later cycle.
+    assert max(lengths) < SUGGEST_AFTER_EVENTS + 4 * EVENTS_PER_CYCLE, lengths
+    assert live.status == AuditStatus.UNDER_REVIEW
+    assert len(live.document_requests) == CYCLES
+    assert all(r.answered_at is not None for r in live.document_requests)
 
 
 def _carried(history: WorkflowHistory) -> CarriedCase | None:

@@ -134,7 +134,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
             self._in_background(self._remind())
         while self._state.open:
             await self._wait_for_next_period()
-            if self._continue_as_new_suggested():
+            if self._time_to_hand_over():
                 await self._hand_over(start)
         await self._issue_outcome()
         after_decision = (AuditStatus.UNFULFILLED, AuditStatus.APPEALED)
@@ -167,7 +167,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
 
     @record_payment.validator
     def _validate_payment(self, payment: Payment) -> None:
-        self._check_not_expired()
+        self._check_admitted()
 
     @workflow.signal
     def post_payment(self, payment: Payment) -> None:
@@ -340,7 +340,8 @@ class CameralAudit(CasePeriods, CaseConsequences):
 
     async def _hand_over(self, start: AuditStart) -> NoReturn:
         """Continue as new once every handler and step of this run has finished; steps that
-        only wait for a date (reminders) stop waiting, and the next run takes them up."""
+        only wait for a date (reminders) stop waiting, and the next run takes them up. New
+        updates are refused meanwhile (`_check_admitted`)."""
         self._handing_over = since(HANDOVER_STOPS_WAITS)
         await self._drain()
         workflow.continue_as_new(args=[start, self._carry()])

@@ -110,7 +110,7 @@ class CaseConsequences(CaseShell):
         watched = _marks(state)
 
         def moved() -> bool:
-            return _marks(self._state) != watched or self._continue_as_new_suggested()
+            return _marks(self._state) != watched or self._time_to_hand_over()
 
         if instant is None or await self._wait_until(moved, instant):
             if not moved():
@@ -120,7 +120,7 @@ class CaseConsequences(CaseShell):
             # The period ended and changed nothing: never loop on it, wait for the case.
             with self._rest():
                 await workflow.wait_condition(moved)
-        return self._continue_as_new_suggested()
+        return self._time_to_hand_over()
 
     async def _issue_pending_documents(self) -> None:
         """Issue every document an event reserved a number for and nothing issued yet: the

@@ -156,7 +156,7 @@ class CasePeriods(CaseShell):
 
         def moved() -> bool:
             now = self._state
-            if self._continue_as_new_suggested():
+            if self._time_to_hand_over():
                 return True
             now_watched = (now.status, now.response_deadline, now.decision_due, now.review_deadline)
             return now_watched != watched or (not name and now.event_count != version)

@@ -18,7 +18,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import courier
-from workflows.errors import EXPIRED, FORBIDDEN, INVALID_INPUT, WRONG_STATE
+from workflows.errors import EXPIRED, FORBIDDEN, HANDING_OVER, INVALID_INPUT, WRONG_STATE
 from workflows.local_steps import StepFailed, run_step
 from workflows.search_attributes import (
     AMOUNT_DUE,
@@ -30,7 +30,7 @@ from workflows.search_attributes import (
     REVIEW_OVERDUE,
     STATUS,
 )
-from workflows.versions import LOCAL_STEPS, since
+from workflows.versions import HANDOVER_STOPS_WAITS, LOCAL_STEPS, since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import CaseEvent, CaseSummary
@@ -88,9 +88,18 @@ class CaseShell:
 
     # ---- changing the case ------------------------------------------------------------------
 
-    def _check_not_expired(self) -> None:
+    def _check_admitted(self) -> None:
         """Refuse an update its caller stopped waiting for (the API puts that moment in the
-        update's id): a request answered "unavailable" must never take effect later."""
+        update's id): a request answered "unavailable" must never take effect later. Refuse
+        any update while the run hands the case over to the next one: under steady traffic
+        the run would otherwise never be idle enough to hand over, and the API sends the
+        update again, to the next run, a moment later."""
+        if self._handing_over:
+            raise ApplicationError(
+                "the case is moving to a new run of its workflow; nothing was changed, send "
+                "the request again in a moment",
+                type=HANDING_OVER,
+            )
         info = workflow.current_update_info()
         parts = info.id.rsplit(":", 2) if info else []
         if len(parts) == 3 and parts[2].isdigit():
@@ -104,7 +113,7 @@ class CaseShell:
 
     def _check(self, command: Command) -> None:
         """For validators: raise the refusal a user sees, change nothing."""
-        self._check_not_expired()
+        self._check_admitted()
         self._decide(command)
 
     def _decide(self, command: Command) -> list[CaseEvent]:
@@ -293,8 +302,13 @@ class CaseShell:
                     datetime.combine(day, OFFICE_OPENS, tzinfo=ALMATY) - workflow.now()
                 )
 
-    def _continue_as_new_suggested(self) -> bool:
-        return workflow.info().is_continue_as_new_suggested()
+    def _time_to_hand_over(self) -> bool:
+        """Temporal suggests continuing as new, and no alert is being retried: an alert may
+        retry for days while a gateway is down, and the handover waits for every step."""
+        suggested = workflow.info().is_continue_as_new_suggested()
+        if not suggested or not since(HANDOVER_STOPS_WAITS):
+            return suggested
+        return not self._state.alerts_retrying
 
     def _today(self) -> date:
         return local_date(workflow.now())
