@@ -184,7 +184,7 @@ class CaseGateway:
                         update,
                         argument,
                         id=update_id(getattr(update, "__name__", "update"), not_after),
-                        rpc_timeout=self._update_wait + timedelta(seconds=1),
+                        rpc_timeout=not_after - datetime.now(UTC) + timedelta(seconds=1),
                     ),
                 )
             except WorkflowUpdateFailedError as error:

@@ -94,10 +94,11 @@ def from_update_failure(error: WorkflowUpdateFailedError) -> ApiError:
         details = cause.details[0] if cause.details else {}
         wording = Wording.from_details(details)
         if cause.type in (EXPIRED, HANDING_OVER):
-            code = "expired" if cause.type == EXPIRED else "handing_over"
-            return ApiError(
-                503, code, cause.message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-            )
+            expired = cause.type == EXPIRED
+            # a handover lasts a moment; a worker that was away may stay away a while
+            retry_after = RETRY_AFTER_SECONDS if expired else 1
+            code = "expired" if expired else "handing_over"
+            return ApiError(503, code, cause.message, headers={"Retry-After": str(retry_after)})
         if cause.type == FORBIDDEN:
             return ApiError(403, "forbidden", cause.message, wording=wording)
         if cause.type == WRONG_STATE:

@@ -117,18 +117,17 @@ def with_earlier_events(engine: Engine, case: CaseSnapshot) -> CaseSnapshot:
     if case.events_from == 0:
         return case
     with Session(engine) as session:
-        earlier = _stored_events(session, case.id, before=case.events_from)
+        earlier = _stored_events(session, case.id, limit=case.events_from)
     return case.model_copy(update={"events": [*earlier, *case.events], "events_from": 0})
 
 
-def _stored_events(session: Session, audit_id: str, before: int | None = None) -> list[CaseEvent]:
+def _stored_events(session: Session, audit_id: str, limit: int | None = None) -> list[CaseEvent]:
+    """The case's events in their order (each is stored once, after the ones before it, so
+    the first N rows are the events 0 to N-1)."""
     rows = session.exec(
         select(TrailRow)
         .where(TrailRow.audit_id == audit_id, col(TrailRow.source).startswith("event:"))
         .order_by(col(TrailRow.seq))
+        .limit(limit)
     ).all()
-    return [
-        CaseEvent(at=t.at, kind=t.action, details=t.details)
-        for t in rows
-        if before is None or int(t.source.removeprefix("event:")) < before
-    ]
+    return [CaseEvent(at=t.at, kind=t.action, details=t.details) for t in rows]

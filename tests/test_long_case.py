@@ -5,6 +5,7 @@ import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
+import httpx
 import pytest_asyncio
 from sqlalchemy.engine import Engine
 from temporalio.client import WorkflowHistory
@@ -26,6 +27,7 @@ from workflows.payloads import data_converter
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 SUGGEST_AFTER_EVENTS = 150
+SLOW_SMS = 15  # seconds the SMS gateway takes to answer, longer than the API's update wait
 CYCLES = 20  # document requests answered at once, back to back
 EVENTS_PER_CYCLE = 45  # history events of one request and its answer, about
 # The first run of such a case, recorded for tests/test_replay.py (RECORD_HISTORIES=1).
@@ -134,6 +136,36 @@ async def test_a_case_busy_with_requests_still_hands_over(
     assert live.status == AuditStatus.UNDER_REVIEW
     assert len(live.document_requests) == CYCLES
     assert all(r.answered_at is not None for r in live.document_requests)
+
+
+async def test_a_handover_waiting_for_a_slow_step_takes_updates_again(
+    short_history_env: WorkflowEnvironment, engine: Engine, settings: Settings, sms_gateway: str
+) -> None:
+    """The SMS gateway answers each alert only after 15 s (in time for its client): a run
+    handing over refuses updates for HANDOVER_PATIENCE at most, then takes them again while
+    it waits for the slow step, so no request is answered 503."""
+    client = short_history_env.client
+    queue = f"slow-{uuid.uuid4()}"
+    settings = settings.model_copy(
+        update={"temporal_task_queue": queue, "sms_timeout_seconds": SLOW_SMS + 5}
+    )
+    gateway = CaseGateway(client, queue)
+    async with build_worker(client, queue, engine, settings), httpx.AsyncClient() as http:
+        handle = await start_case(client, queue, audit_start())
+        case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+        await gateway.update(case.id, CameralAudit.submit_explanation, explanation_for(case))
+        slow = {"mode": "timeout", "times": 100, "delay_seconds": SLOW_SMS}
+        (await http.post(f"{sms_gateway}/faults", json=slow)).raise_for_status()
+        try:
+            for n in range(8):
+                request = DocumentRequest(items=[f"document {n}"])
+                await gateway.update(case.id, CameralAudit.request_documents, request)
+                answer = DocumentsProvided(request_id=f"R{n + 1}", documents=[f"upload-{n}"])
+                await gateway.update(case.id, CameralAudit.provide_documents, answer)
+        finally:
+            await http.delete(f"{sms_gateway}/faults")
+        live = await gateway.snapshot(case.id, engine)
+    assert [r.answered_at is not None for r in live.document_requests] == [True] * 8
 
 
 def _carried(history: WorkflowHistory) -> CarriedCase | None:

@@ -9,7 +9,7 @@ changing anything; handlers apply the events before their first `await`, then ru
 effects (documents, deadlines, alerts) through activities.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal, NoReturn
 
 from pydantic import BaseModel
@@ -57,6 +57,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.consequences import Appeal, AppealOutcome, RevocationDecision
     from domain.lifecycle import AuditStatus, EventKind
     from domain.notices import DocumentKind
+
+
+# How long a handover may refuse updates: well within the API's wait for an update (10 s).
+HANDOVER_PATIENCE = timedelta(seconds=5)
 
 
 class CarriedCase(BaseModel):
@@ -339,10 +343,17 @@ class CameralAudit(CasePeriods, CaseConsequences):
     # ---- a case that lives for months -------------------------------------------------------
 
     async def _hand_over(self, start: AuditStart) -> NoReturn:
-        """Continue as new once every handler and step of this run has finished; steps that
-        only wait for a date (reminders) stop waiting, and the next run takes them up. New
-        updates are refused meanwhile (`_check_admitted`)."""
-        self._handing_over = since(HANDOVER_STOPS_WAITS)
+        """Continue as new once every handler and step of this run has finished. Steps that
+        only wait for a date (reminders) stop waiting; the next run takes them up. New
+        updates are refused meanwhile (`_check_admitted`), since under steady traffic the run
+        would never be idle, but for HANDOVER_PATIENCE at most: a step that takes longer (a
+        gateway that is down) ends the refusal, and the run waits for it taking updates."""
+        if since(HANDOVER_STOPS_WAITS):
+            self._handing_over = self._refusing = True
+            try:
+                await workflow.wait_condition(self._idle, timeout=HANDOVER_PATIENCE)
+            except TimeoutError:
+                self._refusing = False
         await self._drain()
         workflow.continue_as_new(args=[start, self._carry()])
 

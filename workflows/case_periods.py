@@ -12,7 +12,7 @@ from workflows import courier
 from workflows.case_consequences import CONSEQUENCES
 from workflows.case_shell import CaseShell
 from workflows.local_steps import StepFailed, run_step
-from workflows.versions import since
+from workflows.versions import HANDOVER_STOPS_WAITS, since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case_commands import (
@@ -200,7 +200,11 @@ class CasePeriods(CaseShell):
 
             for reminder in days:
                 at = datetime.combine(reminder.day, REMINDER_TIME, tzinfo=ALMATY)
-                if reminder.day in self._state.reminders_sent or at <= workflow.now():
+                sent = reminder.day in self._state.reminders_sent
+                # A run that took the case over after the reminder's hour still sends the
+                # day's reminder its last run stopped waiting for.
+                missed = reminder.day == self._today() and since(HANDOVER_STOPS_WAITS)
+                if sent or (at <= workflow.now() and not missed):
                     continue
                 if await self._wait_until(changed, at):
                     break

@@ -30,7 +30,7 @@ from workflows.search_attributes import (
     REVIEW_OVERDUE,
     STATUS,
 )
-from workflows.versions import HANDOVER_STOPS_WAITS, LOCAL_STEPS, since
+from workflows.versions import LOCAL_STEPS, since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import CaseEvent, CaseSummary
@@ -82,7 +82,8 @@ class CaseShell:
         # SDK may build the workflow before it starts the main flow (when the first task holds
         # a patch), and a writer started in __init__ would then send its command first.
         self._running = False
-        self._handing_over = False  # the run is about to continue as new
+        self._handing_over = False  # the run is about to continue as new: waits stop
+        self._refusing = False  # ... and updates are refused until it is idle
         self._resting = 0  # the main flow waits for a person or a date
         self._due = 0  # events up to here are to be written without waiting for more
 
@@ -94,7 +95,7 @@ class CaseShell:
         any update while the run hands the case over to the next one: under steady traffic
         the run would otherwise never be idle enough to hand over, and the API sends the
         update again, to the next run, a moment later."""
-        if self._handing_over:
+        if self._refusing:
             raise ApplicationError(
                 "the case is moving to a new run of its workflow; nothing was changed, send "
                 "the request again in a moment",
@@ -222,6 +223,12 @@ class CaseShell:
                 return
             self._published = upto
 
+    def _idle(self) -> bool:
+        """No handler, background step or write of this run is under way."""
+        publishing = self._publisher is not None and not self._publisher.done()
+        busy = publishing or any(not task.done() for task in self._background)
+        return workflow.all_handlers_finished() and not busy
+
     async def _drain(self) -> None:
         """Every handler, background step and write finished: safe to end or continue."""
         while True:
@@ -303,12 +310,7 @@ class CaseShell:
                 )
 
     def _time_to_hand_over(self) -> bool:
-        """Temporal suggests continuing as new, and no alert is being retried: an alert may
-        retry for days while a gateway is down, and the handover waits for every step."""
-        suggested = workflow.info().is_continue_as_new_suggested()
-        if not suggested or not since(HANDOVER_STOPS_WAITS):
-            return suggested
-        return not self._state.alerts_retrying
+        return workflow.info().is_continue_as_new_suggested()
 
     def _today(self) -> date:
         return local_date(workflow.now())
