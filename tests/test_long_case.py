@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest_asyncio
 from sqlalchemy.engine import Engine
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -71,20 +71,16 @@ async def test_a_long_case_continues_as_new_and_loses_nothing(
             Payment(reference="P-last", amount=rest, paid_at=case.issued_on),
         )
         result: CaseSnapshot = await finished(handle)
-        runs = [e async for e in client.list_workflows(f'WorkflowId = "{case.id}"')]
-        histories = [
-            await client.get_workflow_handle(case.id, run_id=run.run_id).fetch_history()
-            for run in runs
-        ]
+        histories = await _runs(client, case.id)
     carried = [_carried(history) for history in histories]
-    assert len(runs) > 1  # it did continue as new
+    assert len(histories) > 1  # it did continue as new
     assert result.status == AuditStatus.FULFILLED
     assert result.amount_paid == AMOUNT_DUE and result.amount_outstanding == 0
     assert len(result.payments) == 61
     # Each run hands over the state and the events not stored yet (none: it drains first),
     # never the whole trail, which would outgrow Temporal's 2 MB limit on a long case.
     handed = [c for c in carried if c is not None]
-    assert len(handed) == len(runs) - 1
+    assert len(handed) == len(histories) - 1
     assert all(c.events == [] and c.first_index == c.published > 0 for c in handed)
     # ... as soon as Temporal suggests it, not once the reminder's day has come or the case is
     # paid: a case waiting for its reminder used to grow its history until then.
@@ -95,11 +91,7 @@ async def test_a_long_case_continues_as_new_and_loses_nothing(
     assert kinds.count(EventKind.PAYMENT_RECEIVED) == 61 and kinds[0] == EventKind.STARTED
     assert len(whole.events) == result.version
 
-    replayer = Replayer(
-        workflows=[CameralAudit], data_converter=data_converter, workflow_runner=workflow_runner()
-    )
-    for history in histories:
-        await replayer.replay_workflow(history)
+    await _replay(histories)
     first = next(h for h, c in zip(histories, carried, strict=True) if c is None)
     if RECORD and not HANDED_OVER.exists():  # recordings are added, never rewritten
         HANDED_OVER.write_text(first.to_json())
@@ -124,15 +116,13 @@ async def test_a_case_busy_with_requests_still_hands_over(
             await gateway.update(case.id, CameralAudit.request_documents, request)
             answer = DocumentsProvided(request_id=f"R{n + 1}", documents=[f"upload-{n}"])
             await gateway.update(case.id, CameralAudit.provide_documents, answer)
-        runs = [e async for e in client.list_workflows(f'WorkflowId = "{case.id}"')]
-        lengths = [
-            len((await client.get_workflow_handle(case.id, run_id=r.run_id).fetch_history()).events)
-            for r in runs
-        ]
+        histories = await _runs(client, case.id)
         live = await gateway.snapshot(case.id, engine)
-    assert len(runs) > 1
+    assert len(histories) > 1
     # A run goes past the suggestion by what was under way then, not by every later cycle.
+    lengths = [len(history.events) for history in histories]
     assert max(lengths) < SUGGEST_AFTER_EVENTS + 4 * EVENTS_PER_CYCLE, lengths
+    await _replay(histories)
     assert live.status == AuditStatus.UNDER_REVIEW
     assert len(live.document_requests) == CYCLES
     assert all(r.answered_at is not None for r in live.document_requests)
@@ -165,7 +155,25 @@ async def test_a_handover_waiting_for_a_slow_step_takes_updates_again(
         finally:
             await http.delete(f"{sms_gateway}/faults")
         live = await gateway.snapshot(case.id, engine)
+        histories = await _runs(client, case.id)
     assert [r.answered_at is not None for r in live.document_requests] == [True] * 8
+    await _replay(histories)  # as far as they went: the refusal's end is a timer
+
+
+async def _runs(client: Client, workflow_id: str) -> list[WorkflowHistory]:
+    """The histories of every run of the case so far."""
+    return [
+        await client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history()
+        async for run in client.list_workflows(f'WorkflowId = "{workflow_id}"')
+    ]
+
+
+async def _replay(histories: list[WorkflowHistory]) -> None:
+    replayer = Replayer(
+        workflows=[CameralAudit], data_converter=data_converter, workflow_runner=workflow_runner()
+    )
+    for history in histories:
+        await replayer.replay_workflow(history)
 
 
 def _carried(history: WorkflowHistory) -> CarriedCase | None:
