@@ -9,6 +9,7 @@ changing anything; handlers apply the events before their first `await`, then ru
 effects (documents, deadlines, alerts) through activities.
 """
 
+import asyncio
 from datetime import date, timedelta
 from typing import Literal, NoReturn
 
@@ -346,14 +347,19 @@ class CameralAudit(CasePeriods, CaseConsequences):
         """Continue as new once every handler and step of this run has finished. Steps that
         only wait for a date (reminders) stop waiting; the next run takes them up. New
         updates are refused meanwhile (`_check_admitted`), since under steady traffic the run
-        would never be idle, but for HANDOVER_PATIENCE at most: a step that takes longer (a
-        gateway that is down) ends the refusal, and the run waits for it taking updates."""
+        would never be idle, but for HANDOVER_PATIENCE at a time: steps that take longer (a
+        slow gateway) are waited for taking updates, and then the refusal starts again."""
         if since(HANDOVER_STOPS_WAITS):
-            self._handing_over = self._refusing = True
-            try:
-                await workflow.wait_condition(self._idle, timeout=HANDOVER_PATIENCE)
-            except TimeoutError:
-                self._refusing = False
+            self._handing_over = True
+            while True:
+                self._refusing = True
+                self._publish_all()
+                try:
+                    await workflow.wait_condition(self._idle, timeout=HANDOVER_PATIENCE)
+                    break
+                except TimeoutError:
+                    self._refusing = False
+                    await asyncio.gather(*self._under_way())
         await self._drain()
         workflow.continue_as_new(args=[start, self._carry()])
 

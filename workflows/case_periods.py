@@ -12,7 +12,7 @@ from workflows import courier
 from workflows.case_consequences import CONSEQUENCES
 from workflows.case_shell import CaseShell
 from workflows.local_steps import StepFailed, run_step
-from workflows.versions import HANDOVER_STOPS_WAITS, since
+from workflows.versions import since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case_commands import (
@@ -200,13 +200,9 @@ class CasePeriods(CaseShell):
 
             for reminder in days:
                 at = datetime.combine(reminder.day, REMINDER_TIME, tzinfo=ALMATY)
-                sent = reminder.day in self._state.reminders_sent
-                # A run that took the case over after the reminder's hour still sends the
-                # day's reminder its last run stopped waiting for.
-                missed = reminder.day == self._today() and since(HANDOVER_STOPS_WAITS)
-                if sent or (at <= workflow.now() and not missed):
+                if reminder.day in self._state.reminders_sent or at <= workflow.now():
                     continue
-                if await self._wait_until(changed, at):
+                if await self._wait_until(changed, at) and not self._due_at_handover(at):
                     break
                 due = self._apply(Remind(reminder.day, reminder.working_days_left))
                 if not due:
@@ -221,6 +217,11 @@ class CasePeriods(CaseShell):
             else:
                 with self._rest():
                     await workflow.wait_condition(changed)
+
+    def _due_at_handover(self, at: datetime) -> bool:
+        """The reminder's hour came as the run began handing over: it is sent by this run
+        (the next would find its hour past and skip it)."""
+        return self._handing_over and workflow.now() >= at
 
     async def _issue_outcome(self) -> None:
         state = self._state

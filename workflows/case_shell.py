@@ -30,7 +30,7 @@ from workflows.search_attributes import (
     REVIEW_OVERDUE,
     STATUS,
 )
-from workflows.versions import LOCAL_STEPS, since
+from workflows.versions import HANDOVER_STOPS_WAITS, LOCAL_STEPS, since
 
 with workflow.unsafe.imports_passed_through():
     from domain.case import CaseEvent, CaseSummary
@@ -223,20 +223,22 @@ class CaseShell:
                 return
             self._published = upto
 
+    def _under_way(self) -> list[asyncio.Task[None]]:
+        """The background steps and the read-model write still running."""
+        pending = [task for task in self._background if not task.done()]
+        if self._publisher is not None and not self._publisher.done():
+            pending.append(self._publisher)
+        return pending
+
     def _idle(self) -> bool:
-        """No handler, background step or write of this run is under way."""
-        publishing = self._publisher is not None and not self._publisher.done()
-        busy = publishing or any(not task.done() for task in self._background)
-        return workflow.all_handlers_finished() and not busy
+        return workflow.all_handlers_finished() and not self._under_way()
 
     async def _drain(self) -> None:
         """Every handler, background step and write finished: safe to end or continue."""
         while True:
             self._publish_all()
             await workflow.wait_condition(workflow.all_handlers_finished)
-            pending = [t for t in self._background if not t.done()]
-            if self._publisher is not None and not self._publisher.done():
-                pending.append(self._publisher)
+            pending = self._under_way()
             if not pending:
                 return
             await asyncio.gather(*pending)
@@ -310,7 +312,13 @@ class CaseShell:
                 )
 
     def _time_to_hand_over(self) -> bool:
-        return workflow.info().is_continue_as_new_suggested()
+        """Temporal suggests continuing as new, and no alert is being retried: an alert may
+        retry for a day while a gateway is down, and the main flow would wait for it in the
+        handover instead of keeping the case's dates."""
+        suggested = workflow.info().is_continue_as_new_suggested()
+        if not suggested or not since(HANDOVER_STOPS_WAITS):
+            return suggested
+        return not self._state.alerts_retrying
 
     def _today(self) -> date:
         return local_date(workflow.now())
