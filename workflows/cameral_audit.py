@@ -347,8 +347,8 @@ class CameralAudit(CasePeriods, CaseConsequences):
         """Continue as new once every handler and step of this run has finished. Steps that
         only wait for a date (reminders) stop waiting; the next run takes them up. New
         updates are refused meanwhile (`_check_admitted`), since under steady traffic the run
-        would never be idle, but for HANDOVER_PATIENCE at a time: steps that take longer (a
-        slow gateway) are waited for taking updates, and then the refusal starts again."""
+        would never be idle, but for HANDOVER_PATIENCE at a time: steps and handlers that take
+        longer (a slow gateway) are waited for taking updates, then the refusal starts again."""
         if since(HANDOVER_STOPS_WAITS):
             self._handing_over = True
             while True:
@@ -360,6 +360,7 @@ class CameralAudit(CasePeriods, CaseConsequences):
                 except TimeoutError:
                     self._refusing = False
                     await asyncio.gather(*self._under_way())
+                    await workflow.wait_condition(workflow.all_handlers_finished)
         await self._drain()
         workflow.continue_as_new(args=[start, self._carry()])
 
