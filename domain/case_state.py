@@ -87,6 +87,7 @@ class CaseState(BaseModel):
     revocation_number: str | None = None
     settled_on: date | None = None
     handled_documents: tuple[str, ...] = ()  # numbers issued (or failed): never issued twice
+    staff_told_of: tuple[str, ...] = ()  # topics of the staff notices sent: each sent once
     event_count: int = 0
 
     @property
@@ -247,6 +248,8 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
             )
     elif kind == EventKind.ALERTS_FAILED:
         change["alerts_failed"] = True
+    elif kind == EventKind.STAFF_NOTIFIED and "topic" in d:  # recorded with topics since
+        change["staff_told_of"] = (*state.staff_told_of, d["topic"])
     elif kind == EventKind.REVIEW_OVERDUE:
         change["overdue"] = True
     elif kind == EventKind.REASSIGNED:

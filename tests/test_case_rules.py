@@ -54,6 +54,8 @@ from domain.notices import DocumentKind
 from domain.penalty import UNRECORDED
 from domain.refusals import Refused
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for
+from workflows.cameral_audit import CarriedCase
+from workflows.payloads import data_converter
 
 RATES = load_rate_tables()
 ISSUED = date(2026, 3, 2)
@@ -317,3 +319,16 @@ def test_a_second_postal_receipt_is_refused_with_the_first_one_named() -> None:
         else:
             raise AssertionError(f"{late} was taken after the receipt")
     assert state.delivered_on == date(2026, 3, 4)
+
+
+def test_the_staff_notices_sent_are_handed_to_the_next_run() -> None:
+    """A run continuing as new carries its state: a notice staff already had (a decision
+    that may have to be revoked) is not sent again by the next run."""
+    state = initial_state(audit_start(), ISSUED)
+    topic = "revocation_proposed:CA-2026-000001/D1"
+    told = event(EventKind.STAFF_NOTIFIED, START, subject="A decision", delivered=True, topic=topic)
+    state = evolve(state, told)
+    carried = CarriedCase(state=state, events=[], published=1, first_index=1)
+    payload = data_converter.payload_converter.to_payloads([carried])
+    [handed] = data_converter.payload_converter.from_payloads(payload, [CarriedCase])
+    assert handed.state.staff_told_of == (topic,)

@@ -58,14 +58,13 @@ class CaseConsequences(CaseShell):
     async def _follow_up(self) -> bool:
         """Run the consequences until nothing is left to do (False), or until the history is
         long enough to continue as new (True; the caller carries the case over)."""
-        told: set[str] = set()
         while True:
             await self._issue_pending_documents()
             await self._count_consequence_periods()
             decision = self._state.decision_number
             topic = f"revocation_proposed:{decision}"
-            if self._state.revocation_proposed and topic not in told:
-                told.add(topic)
+            # told once per case, not once per run: the state carries the topics over
+            if self._state.revocation_proposed and topic not in self._state.staff_told_of:
                 await self._tell_staff(
                     topic,
                     "A decision may have to be revoked",

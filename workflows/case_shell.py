@@ -417,4 +417,4 @@ class CaseShell:
                 body=body,
             )
         )
-        self._note(EventKind.STAFF_NOTIFIED, subject=subject, delivered=told)
+        self._note(EventKind.STAFF_NOTIFIED, subject=subject, delivered=told, topic=topic)
