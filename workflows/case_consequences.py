@@ -11,7 +11,7 @@ from typing import Any, Literal
 from temporalio import workflow
 
 from workflows import courier
-from workflows.case_shell import CaseShell
+from workflows.case_effects import CaseEffects
 from workflows.versions import since
 
 with workflow.unsafe.imports_passed_through():
@@ -52,7 +52,7 @@ def _marks(state: CaseState) -> tuple[Any, ...]:
     )
 
 
-class CaseConsequences(CaseShell):
+class CaseConsequences(CaseEffects):
     _bank_queue: "asyncio.Task[None] | None" = None
 
     async def _follow_up(self) -> bool:

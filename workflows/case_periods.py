@@ -10,7 +10,7 @@ from temporalio import workflow
 
 from workflows import courier
 from workflows.case_consequences import CONSEQUENCES
-from workflows.case_shell import CaseShell
+from workflows.case_effects import CaseEffects
 from workflows.local_steps import StepFailed, run_step
 from workflows.versions import since
 
@@ -43,7 +43,7 @@ OUTCOME_ON_WORKING_DAY = "outcome-issued-on-a-working-day"
 POSTING_LAG = "decision-on-silence-after-posting-lag"
 
 
-class CasePeriods(CaseShell):
+class CasePeriods(CaseEffects):
     async def _fix_terms(self) -> None:
         """The rate tables the case runs on, and its charges when it was started from lines."""
         start = self._state.start
