@@ -19,9 +19,9 @@ from temporalio.client import Client
 
 from api.cases import CaseGateway
 from bench.product import running_product
-from domain.case import DocumentRequest, DocumentsProvided, Payment
+from domain.case import Payment
 from domain.identifiers import format_audit_id
-from tests.cases import start_case, wait_for
+from tests.cases import request_cycles, start_case, wait_for
 from tests.factories import audit_start, explanation_for
 from workflows.cameral_audit import CameralAudit
 
@@ -38,11 +38,7 @@ async def payments(cases: CaseGateway, case: Any, count: int) -> None:
 
 async def uploads(cases: CaseGateway, case: Any, count: int) -> None:
     await cases.update(case.id, CameralAudit.submit_explanation, explanation_for(case))
-    for n in range(count):
-        request = DocumentRequest(items=[f"document {n}"])
-        await cases.update(case.id, CameralAudit.request_documents, request)
-        answer = DocumentsProvided(request_id=f"R{n + 1}", documents=[f"upload-{n}"])
-        await cases.update(case.id, CameralAudit.provide_documents, answer)
+    await request_cycles(cases, case.id, count)
 
 
 async def history_size(client: Client, workflow_id: str) -> tuple[int, int, int]:

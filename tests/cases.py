@@ -10,8 +10,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from api.cases import CaseGateway
 from domain.calendar import WorkingCalendar
-from domain.case import AuditStart, CaseEvent, CaseSnapshot
+from domain.case import AuditStart, CaseEvent, CaseSnapshot, DocumentRequest, DocumentsProvided
 from domain.lifecycle import AuditStatus, EventKind
 from tests.factories import audit_start, start_body
 from workflows.cameral_audit import CameralAudit
@@ -151,3 +152,13 @@ async def posted_case(client: Client, task_queue: str) -> tuple[WorkflowHandle[A
             return handle, case
         await asyncio.sleep(0.1)
     raise AssertionError("the letter was never dispatched")
+
+
+async def request_cycles(cases: CaseGateway, audit_id: str, count: int) -> None:
+    """`count` document requests during a review, each answered at once, back to back,
+    through the API's gateway (which sends an update again while the case hands over)."""
+    for n in range(count):
+        request = DocumentRequest(items=[f"document {n}"])
+        await cases.update(audit_id, CameralAudit.request_documents, request)
+        answer = DocumentsProvided(request_id=f"R{n + 1}", documents=[f"upload-{n}"])
+        await cases.update(audit_id, CameralAudit.provide_documents, answer)

@@ -17,9 +17,9 @@ from api.cases import CaseGateway
 from api.readmodel import with_earlier_events
 from config import Settings
 from devserver import find_binary
-from domain.case import CaseSnapshot, DocumentRequest, DocumentsProvided, Payment
+from domain.case import CaseSnapshot, Payment
 from domain.lifecycle import AuditStatus, EventKind
-from tests.cases import finished, start_case, wait_for
+from tests.cases import finished, request_cycles, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for
 from tests.test_replay import HISTORIES, RECORD
 from worker import build_worker, workflow_runner
@@ -112,11 +112,7 @@ async def test_a_case_busy_with_requests_still_hands_over(
         handle = await start_case(client, queue, audit_start())
         case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
         await gateway.update(case.id, CameralAudit.submit_explanation, explanation_for(case))
-        for n in range(CYCLES):
-            request = DocumentRequest(items=[f"document {n}"])
-            await gateway.update(case.id, CameralAudit.request_documents, request)
-            answer = DocumentsProvided(request_id=f"R{n + 1}", documents=[f"upload-{n}"])
-            await gateway.update(case.id, CameralAudit.provide_documents, answer)
+        await request_cycles(gateway, case.id, CYCLES)
         histories = await _runs(client, case.id)
         live = await gateway.snapshot(case.id, engine)
     assert len(histories) > 1
@@ -148,11 +144,7 @@ async def test_a_handover_waiting_for_a_slow_step_takes_updates_again(
         slow = {"mode": "timeout", "times": 100, "delay_seconds": SLOW_SMS}
         (await http.post(f"{sms_gateway}/faults", json=slow)).raise_for_status()
         try:
-            for n in range(8):
-                request = DocumentRequest(items=[f"document {n}"])
-                await gateway.update(case.id, CameralAudit.request_documents, request)
-                answer = DocumentsProvided(request_id=f"R{n + 1}", documents=[f"upload-{n}"])
-                await gateway.update(case.id, CameralAudit.provide_documents, answer)
+            await request_cycles(gateway, case.id, 8)
         finally:
             await http.delete(f"{sms_gateway}/faults")
         live = await gateway.snapshot(case.id, engine)
