@@ -160,6 +160,48 @@ async def test_a_handover_waiting_for_a_slow_step_takes_updates_again(
     await _replay(histories)  # the refusal's end is a timer
 
 
+async def test_no_handover_while_an_alert_is_being_retried(
+    short_history_env: WorkflowEnvironment, engine: Engine, settings: Settings, sms_gateway: str
+) -> None:
+    """The SMS gateway is down, so the notice's SMS is being retried (it may be for a day):
+    past Temporal's suggestion the run keeps taking every update at once instead of starting
+    a handover that would wait for the retry, and hands over once the SMS has gone out."""
+    client = short_history_env.client
+    queue = f"retrying-{uuid.uuid4()}"
+    settings = settings.model_copy(update={"temporal_task_queue": queue})
+    async with build_worker(client, queue, engine, settings), httpx.AsyncClient() as http:
+        down = {"mode": "fail", "times": 10_000}
+        (await http.post(f"{sms_gateway}/faults", json=down)).raise_for_status()
+        try:
+            handle = await start_case(client, queue, audit_start())
+            case = await wait_for(handle, AuditStatus.AWAITING_RESPONSE)
+            while not (await handle.query(CameralAudit.snapshot)).alerts_retrying:
+                await asyncio.sleep(0.1)
+            paid = 0
+            while len((await handle.fetch_history()).events) < SUGGEST_AFTER_EVENTS + 30:
+                # Sent straight to the run: a run handing over would refuse it (HandingOver).
+                await handle.execute_update(
+                    CameralAudit.record_payment,
+                    Payment(reference=f"P-{paid}", amount=Decimal(1), paid_at=case.issued_on),
+                )
+                paid += 1
+            assert len(await _runs(client, case.id)) == 1
+            retrying = await handle.query(CameralAudit.snapshot)
+            assert [a.channel for a in retrying.alerts_retrying] == ["sms"]
+        finally:
+            await http.delete(f"{sms_gateway}/faults")
+        histories = await _runs(client, case.id)
+        for _ in range(120):  # the retry's backoff has grown to some seconds by now
+            if len(histories) > 1:
+                break
+            await asyncio.sleep(0.5)
+            histories = await _runs(client, case.id)
+    handed = [c for c in map(_carried, histories) if c is not None]
+    assert len(handed) == 1 and handed[0].state.alerts_retrying == ()
+    assert len(handed[0].state.payments) == paid
+    await _replay(histories)
+
+
 async def _runs(client: Client, workflow_id: str) -> list[WorkflowHistory]:
     """The histories of every run of the case so far."""
     return [
