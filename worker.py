@@ -4,6 +4,7 @@
 and the tests, so all of them run exactly the same registration.
 """
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.client import Client
 from temporalio.converter import DataConverter, StorageDriverStoreContext
-from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
+from temporalio.worker import Interceptor, Worker, WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.bank import BankActivities
@@ -40,10 +41,14 @@ ACTIVITY_THREADS = 16
 
 
 def build_worker(
-    client: Client, task_queue: str, engine: Engine, settings: Settings | None = None
+    client: Client,
+    task_queue: str,
+    engine: Engine,
+    settings: Settings | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """A worker for `task_queue` whose activities write to `engine`'s database and reach
-    the channels `settings` name."""
+    the channels `settings` name (`interceptors`: tracing or measuring, as Temporal's)."""
     settings = settings or Settings()
     cabinet = CabinetActivities(engine)
     deadlines = DeadlineActivities(
@@ -82,6 +87,7 @@ def build_worker(
         ],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         workflow_runner=workflow_runner(client.data_converter),
+        interceptors=interceptors,
     )
 
 

@@ -7,20 +7,19 @@ sink and SMS gateway) -> `POST .../payments` in full -> FULFILLED, through the r
 worker on a fresh SQLite database. Bare: a workflow that runs 14 activities that do nothing,
 waits for one signal and ends. Prints throughput, CPU per case (this process, which runs
 API and worker, plus the Temporal server's process), history events and bytes per case,
-the latency of `POST /audits`, and each figure's ratio to the bare workflow. The CPU of the
-worker's activity threads is shown apart: it is the activities' own work (PDFs, signatures,
-database writes, sending), which the bare workflow's empty activities do not do, so what
-is left compares the orchestration of the two. While a case
-is being served the benchmark reads it every `--poll` seconds, as a client would; those
-reads are requests to the API and queries to the case, and their CPU counts in the
-lifecycle's figures (run with a larger `--poll` to see how much).
+the latency of `POST /audits`, and each figure's ratio to the bare workflow. The CPU the
+activities spend on their own threads is shown apart, per activity: it is their own work
+(PDFs, signatures, database writes, sending), which the bare workflow's empty activities
+do not do, so what is left compares the orchestration of the two. While a case is served
+the benchmark reads it every `--poll` seconds, as a client would; those reads are requests
+to the API and queries to the case, and their CPU counts in the lifecycle's figures (run
+with a larger `--poll` to see how much).
 """
 
 import argparse
 import asyncio
 import os
 import statistics
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
+from bench.activity_cpu import ActivityCpu
 from bench.bare_case import BareCase, bare_step
 from bench.product import running_product
 from tests.conftest import serving
@@ -43,20 +43,6 @@ def cpu_seconds(pid: int, thread: int | None = None) -> float:
     stat = Path(f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat")
     fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def activity_threads_cpu() -> float:
-    """CPU time so far of the threads the worker runs its synchronous activities on (local
-    ones too): the work itself (rendering, signing, database writes, sending), which the
-    bare workflow's empty activities do not do."""
-    total = 0.0
-    for thread in threading.enumerate():
-        if thread.name.startswith("ThreadPoolExecutor-") and thread.native_id is not None:
-            try:
-                total += cpu_seconds(os.getpid(), thread.native_id)
-            except OSError:  # the thread ended meanwhile
-                continue
-    return total
 
 
 def server_pid() -> int:
@@ -95,7 +81,8 @@ async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[N
 
 
 async def measure(count: int, concurrency: int, poll: float) -> None:
-    async with running_product() as product:
+    activities = ActivityCpu()
+    async with running_product([activities]) as product:
         client = product.env.client
         pid = server_pid()
         queue = f"{product.settings.temporal_task_queue}-bare"
@@ -108,10 +95,10 @@ async def measure(count: int, concurrency: int, poll: float) -> None:
             figures = {
                 "bare": await bare_run(client, queue, count, concurrency, pid),
                 "lifecycle": await lifecycle_run(
-                    api, client, product.headers, count, concurrency, pid, poll
+                    api, client, product.headers, count, concurrency, pid, poll, activities
                 ),
             }
-    report(figures, count, concurrency)
+    report(figures, count, concurrency, activities)
 
 
 async def bare_run(
@@ -145,6 +132,7 @@ async def lifecycle_run(
     concurrency: int,
     pid: int,
     poll: float,
+    activities: ActivityCpu,
 ) -> dict[str, float]:
     ids: list[str] = []
     start_latency: list[float] = []
@@ -166,10 +154,11 @@ async def lifecycle_run(
         paid.raise_for_status()
         await client.get_workflow_handle(audit_id).result()
 
-    cpu = time.process_time(), cpu_seconds(pid), activity_threads_cpu()
+    activities.reset()
+    cpu = time.process_time(), cpu_seconds(pid)
     wall = await run_all(count, concurrency, one)
     used = time.process_time() - cpu[0], cpu_seconds(pid) - cpu[1]
-    activity_work = activity_threads_cpu() - cpu[2]
+    activity_work = sum(activities.seconds.values())
     events, size = await history_cost(client, ids[:20])
     ordered = sorted(start_latency)
     return {
@@ -201,7 +190,9 @@ async def until(
     raise RuntimeError(f"{audit_id} never reached {status}")
 
 
-def report(figures: dict[str, dict[str, float]], count: int, concurrency: int) -> None:
+def report(
+    figures: dict[str, dict[str, float]], count: int, concurrency: int, activities: ActivityCpu
+) -> None:
     bare, full = figures["bare"], figures["lifecycle"]
     print(f"{count} cases, concurrency {concurrency}, one dev server, {os.cpu_count()} cores")
     print(f"{'':28}{'bare':>12}{'lifecycle':>12}{'ratio':>8}")
@@ -227,6 +218,10 @@ def report(figures: dict[str, dict[str, float]], count: int, concurrency: int) -
     print(
         f"POST /audits p50 {full['start_p50'] * 1000:.0f} ms, p95 {full['start_p95'] * 1000:.0f} ms"
     )
+    print(f"\n{'activity CPU per case':40}{'ms':>8}{'calls':>8}")
+    for name, seconds in sorted(activities.seconds.items(), key=lambda item: -item[1]):
+        calls = activities.calls[name] / count
+        print(f"{name:40}{1000 * seconds / count:>8.2f}{calls:>8.1f}")
 
 
 def main() -> None:

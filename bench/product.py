@@ -3,7 +3,7 @@ and SMS gateway and a fresh SQLite database, as `customs-audit dev` runs them.""
 
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Interceptor
 
 from api.auth import issue_dev_token
 from config import Settings
@@ -34,7 +35,7 @@ class Product:
 
 
 @asynccontextmanager
-async def running_product() -> AsyncIterator[Product]:
+async def running_product(interceptors: Sequence[Interceptor] = ()) -> AsyncIterator[Product]:
     with tempfile.TemporaryDirectory() as folder, MailSink("127.0.0.1", free_port()) as mail:
         url = f"sqlite:///{Path(folder) / 'app.db'}"
         upgrade(url)
@@ -62,7 +63,7 @@ async def running_product() -> AsyncIterator[Product]:
                 }
                 headers = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
                 queue = settings.temporal_task_queue
-                async with build_worker(env.client, queue, engine, settings):
+                async with build_worker(env.client, queue, engine, settings, interceptors):
                     yield Product(env=env, engine=engine, settings=settings, headers=headers)
         finally:
             await env.shutdown()
