@@ -14,6 +14,7 @@ from api.cases import WorkerUnavailable
 from api.deps import READERS, AuditIdParam, Case, Config, Db, Gateway, Tables, Terms, allow
 from api.errors import ApiError
 from api.evidence_routes import require_uploaded
+from api.following import WAIT_LIMIT_SECONDS, until_past
 from api.readmodel import Sort, list_audits, stored_snapshot
 from api.schemas import (
     AuditPage,
@@ -119,9 +120,19 @@ async def get_case(
     db: Db,
     rates: Tables,
     terms: Terms,
+    after_version: Annotated[int | None, Query(ge=0)] = None,
+    wait: Annotated[float, Query(ge=0, le=WAIT_LIMIT_SECONDS)] = 0,
 ) -> CaseView:
     """The live case from its workflow (the last stored snapshot if no worker answers), with
-    what it takes to settle it today."""
+    what it takes to settle it today. With `after_version` (a `version` the reader has seen)
+    and `wait`, the answer waits up to `wait` seconds for the case to move past it: a
+    reader following a case asks once instead of over and over."""
+    if wait and after_version is None:
+        raise ApiError(
+            422, "invalid", "wait needs after_version: the version to wait past", "after_version"
+        )
+    if wait and after_version is not None:
+        await until_past(db, audit_id, after_version, wait)
     stored_at = None
     try:
         case = await cases.snapshot(audit_id, db)

@@ -1,6 +1,6 @@
 """Cost per case: the full lifecycle against a bare workflow, side by side on one dev server.
 
-    python -m bench.lifecycle [--audits 200] [--concurrency 20] [--poll 0.05]
+    python -m bench.lifecycle [--audits 200] [--concurrency 20] [--poll SECONDS]
 
 Lifecycle: HTTP `POST /audits` -> cabinet delivery (notice, memo, alerts to the local mail
 sink and SMS gateway) -> `POST .../payments` in full -> FULFILLED, through the real API and
@@ -11,9 +11,9 @@ the latency of `POST /audits`, and each figure's ratio to the bare workflow. The
 activities spend on their own threads is shown apart, per activity: it is their own work
 (PDFs, signatures, database writes, sending), which the bare workflow's empty activities
 do not do, so what is left compares the orchestration of the two. While a case is served
-the benchmark reads it every `--poll` seconds, as a client would; those reads are requests
-to the API and queries to the case, and their CPU counts in the lifecycle's figures (run
-with a larger `--poll` to see how much).
+the benchmark follows it as a client should, each read waiting for the case to move past
+the version it has seen (`after_version` and `wait`); with `--poll` it reads it again every
+that many seconds instead, and each read's query to the case counts in the lifecycle's CPU.
 """
 
 import argparse
@@ -80,7 +80,7 @@ async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[N
     return time.perf_counter() - started
 
 
-async def measure(count: int, concurrency: int, poll: float) -> None:
+async def measure(count: int, concurrency: int, poll: float | None) -> None:
     activities = ActivityCpu()
     async with running_product([activities]) as product:
         client = product.env.client
@@ -131,7 +131,7 @@ async def lifecycle_run(
     count: int,
     concurrency: int,
     pid: int,
-    poll: float,
+    poll: float | None,
     activities: ActivityCpu,
 ) -> dict[str, float]:
     ids: list[str] = []
@@ -178,16 +178,25 @@ async def until(
     audit_id: str,
     status: str,
     headers: dict[str, str],
-    every: float = 0.05,
+    every: float | None = None,
 ) -> dict[str, Any]:
-    """Read the case every `every` seconds until it has `status` (a minute at most); each
-    read is a request to the API and a query to the case, so it costs CPU of its own."""
-    for _ in range(int(60 / every)):
-        case: dict[str, Any] = (await api.get(f"/audits/{audit_id}", headers=headers)).json()
-        if case.get("status") == status:
-            return case
-        await asyncio.sleep(every)
-    raise RuntimeError(f"{audit_id} never reached {status}")
+    """Read the case until it has `status` (a minute at most): by default as a client that
+    follows it should, waiting on each read for the case to move past the version it has
+    seen; with `every`, reading it again every `every` seconds, each read a query to the
+    case that costs CPU of its own."""
+    case: dict[str, Any] = (await api.get(f"/audits/{audit_id}", headers=headers)).json()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while case.get("status") != status:
+        if loop.time() > deadline:
+            raise RuntimeError(f"{audit_id} never reached {status}")
+        if every is None:
+            params = {"after_version": case["version"], "wait": 20}
+        else:
+            await asyncio.sleep(every)
+            params = {}
+        case = (await api.get(f"/audits/{audit_id}", params=params, headers=headers)).json()
+    return case
 
 
 def report(
@@ -228,7 +237,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--audits", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--poll", type=float, default=0.05)
+    parser.add_argument("--poll", type=float, default=None)
     args = parser.parse_args()
     asyncio.run(measure(args.audits, args.concurrency, args.poll))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from db.models import NO_DEADLINE, AuditRow
 from domain.case import CaseSummary
@@ -62,3 +62,10 @@ def insert_started(engine: Engine, state: CaseState) -> None:
             session.commit()
         except IntegrityError:
             session.rollback()  # the workflow's first write won; it is at least as new
+
+
+def stored_version(engine: Engine, audit_id: str) -> int:
+    """The version of the case's stored row (-1 if there is none yet)."""
+    with Session(engine) as session:
+        version = session.exec(select(AuditRow.version).where(AuditRow.id == audit_id)).first()
+    return -1 if version is None else version

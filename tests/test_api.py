@@ -234,3 +234,33 @@ async def test_a_start_retried_with_its_idempotency_key_gets_the_same_case(
     assert [i["id"] for i in listed["items"]].count(case["id"]) == 1
     bad_key = await api.post("/audits", json=body, headers={"Idempotency-Key": "bad key"})
     assert bad_key.status_code == 422
+
+
+async def test_a_reader_waits_for_the_case_to_move_past_its_version(
+    api: httpx.AsyncClient,
+) -> None:
+    """`GET /audits/{id}?after_version=N&wait=S` answers once the case has moved past N (a
+    payment posted while the reader waits), or after S seconds with the case as it is."""
+    case = await started(api)
+    url = f"/audits/{case['id']}"
+    seen = case["version"]
+    for _ in range(20):  # until the alerts of its delivery are in: the case rests
+        again = (await api.get(url, params={"after_version": seen, "wait": 2})).json()
+        if again["version"] == seen:
+            break
+        seen = again["version"]
+    quiet = (await api.get(url, params={"after_version": seen, "wait": 1})).json()
+    assert quiet["version"] == seen and quiet["amount_paid"] == "0"
+
+    waiting = asyncio.create_task(api.get(url, params={"after_version": seen, "wait": 25}))
+    await asyncio.sleep(0.5)
+    assert not waiting.done()
+    payment = {"reference": "TRX-W", "amount": "1000.00", "paid_at": case["delivered_on"]}
+    assert (await api.post(f"{url}/payments", json=payment)).status_code == 202
+    moved = (await waiting).json()
+    assert moved["version"] > seen and moved["amount_paid"] == "1000.00"
+
+    for bad in ({"wait": 1}, {"after_version": seen, "wait": 31}, {"after_version": -1}):
+        refused = await api.get(url, params=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["field"] in ("after_version", "wait"), refused.text
