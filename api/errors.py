@@ -117,7 +117,10 @@ def answer(status: int, body: ErrorBody, headers: Mapping[str, str] | None = Non
 
 async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    body = ErrorBody(code=error.code, detail=error.message, field=error.field)
+    problems = None
+    if error.status == 422:  # listed as a schema's 422 lists its problems
+        problems = [FieldProblem(field=error.field or "", message=error.message)]
+    body = ErrorBody(code=error.code, detail=error.message, field=error.field, errors=problems)
     return answer(error.status, body, error.headers)
 
 

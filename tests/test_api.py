@@ -263,4 +263,7 @@ async def test_a_reader_waits_for_the_case_to_move_past_its_version(
     for bad in ({"wait": 1}, {"after_version": seen, "wait": 31}, {"after_version": -1}):
         refused = await api.get(url, params=bad)
         assert refused.status_code == 422, (bad, refused.text)
-        assert refused.json()["field"] in ("after_version", "wait"), refused.text
+        body = refused.json()
+        assert body["field"] in ("after_version", "wait"), refused.text
+        # Every 422, the API's own checks' as well as the schema's, lists its problems.
+        assert body["field"] in [problem["field"] for problem in body["errors"]], refused.text
