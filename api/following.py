@@ -14,15 +14,18 @@ from sqlalchemy.engine import Engine
 from db.case_rows import stored_version
 
 WAIT_LIMIT_SECONDS = 30  # well under the usual proxy and client timeouts (60 s)
-CHECK_EVERY_SECONDS = 0.2
+# A change soon after the last is seen soon; a long wait reads the row once a second.
+FIRST_CHECK_SECONDS, CHECK_GROWTH, LAST_CHECK_SECONDS = 0.1, 1.5, 1.0
 
 
 async def until_past(db: Engine, audit_id: str, version: int, seconds: float) -> None:
     """Return once the stored row of the case is past `version`, or after `seconds`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
+    pause = FIRST_CHECK_SECONDS
     while await run_in_threadpool(stored_version, db, audit_id) <= version:
         left = deadline - loop.time()
         if left <= 0:
             return
-        await asyncio.sleep(min(CHECK_EVERY_SECONDS, left))
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * CHECK_GROWTH, LAST_CHECK_SECONDS)
