@@ -14,7 +14,7 @@ from api.cases import WorkerUnavailable
 from api.deps import READERS, AuditIdParam, Case, Config, Db, Gateway, Tables, Terms, allow
 from api.errors import ApiError
 from api.evidence_routes import require_uploaded
-from api.following import WAIT_LIMIT_SECONDS, until_past
+from api.following import TOO_MANY_WAITS, WAIT_LIMIT_SECONDS, until_past
 from api.readmodel import Sort, list_audits, stored_snapshot
 from api.schemas import (
     AuditPage,
@@ -111,8 +111,9 @@ async def list_cases(
     )
 
 
-@router.get("/audits/{audit_id}", response_model=CaseView)
+@router.get("/audits/{audit_id}", response_model=CaseView, responses=TOO_MANY_WAITS)
 async def get_case(
+    request: Request,
     who: Annotated[Principal, allow(*READERS)],
     row: Case,
     audit_id: AuditIdParam,
@@ -132,7 +133,7 @@ async def get_case(
             422, "invalid", "wait needs after_version: the version to wait past", "after_version"
         )
     if wait and after_version is not None:
-        await until_past(db, audit_id, after_version, wait)
+        await until_past(request, db, audit_id, after_version, wait, f"{who.role}:{who.sub}")
     stored_at = None
     try:
         case = await cases.snapshot(audit_id, db)

@@ -4,7 +4,9 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
+from api import following
 from domain.calendar import response_deadline, review_deadline
 from tests.cases import milestones, started, until
 from tests.factories import explanation_body, next_audit_id, start_body
@@ -252,13 +254,16 @@ async def test_a_reader_waits_for_the_case_to_move_past_its_version(
     quiet = (await api.get(url, params={"after_version": seen, "wait": 1})).json()
     assert quiet["version"] == seen and quiet["amount_paid"] == "0"
 
-    waiting = asyncio.create_task(api.get(url, params={"after_version": seen, "wait": 25}))
+    waiting = asyncio.create_task(api.get(url, params={"after_version": seen, "wait": 30}))
     await asyncio.sleep(0.5)
     assert not waiting.done()
     payment = {"reference": "TRX-W", "amount": "1000.00", "paid_at": case["delivered_on"]}
     assert (await api.post(f"{url}/payments", json=payment)).status_code == 202
+    paid_at = asyncio.get_running_loop().time()
     moved = (await waiting).json()
     assert moved["version"] > seen and moved["amount_paid"] == "1000.00"
+    # Answered because the case moved, not because the 30 s were over.
+    assert asyncio.get_running_loop().time() - paid_at < 20
 
     for bad in ({"wait": 1}, {"after_version": seen, "wait": 31}, {"after_version": -1}):
         refused = await api.get(url, params=bad)
@@ -267,3 +272,22 @@ async def test_a_reader_waits_for_the_case_to_move_past_its_version(
         assert body["field"] in ("after_version", "wait"), refused.text
         # Every 422, the API's own checks' as well as the schema's, lists its problems.
         assert body["field"] in [problem["field"] for problem in body["errors"]], refused.text
+
+
+async def test_a_caller_waits_on_so_many_cases_at_once(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting costs the API a little for each wait: one caller gets a clear 429 past its
+    share, and its share back once an answer has come."""
+    monkeypatch.setattr(following, "WAITS_PER_CALLER", 1)
+    case = await started(api)
+    url = f"/audits/{case['id']}"
+    waiting = {"after_version": case["version"] + 1000, "wait": 3}
+    first = asyncio.create_task(api.get(url, params=waiting))
+    await asyncio.sleep(0.5)
+    refused = await api.get(url, params=waiting)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.json()["field"] == "wait"
+    assert (await api.get(url)).status_code == 200  # reading without waiting is not limited
+    assert (await first).status_code == 200
+    assert (await api.get(url, params={**waiting, "wait": 0.2})).status_code == 200

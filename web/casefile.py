@@ -128,6 +128,7 @@ async def open_case(request: Request, who: Principal, audit_id: str, *, staff: b
     db: Engine = request.app.state.engine
     row = await run_in_threadpool(row_for, db, who, audit_id)
     case = await get_case(
+        request=request,
         who=who,
         row=row,
         audit_id=row.id,
