@@ -68,6 +68,7 @@ class ApiError(Exception):
         field: str | None = None,
         headers: dict[str, str] | None = None,
         wording: Wording | None = None,
+        problems: list[FieldProblem] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -76,6 +77,7 @@ class ApiError(Exception):
         self.field = field
         self.headers = headers or {}
         self.wording = wording
+        self.problems = problems
 
 
 def not_found(audit_id: str) -> ApiError:
@@ -117,8 +119,8 @@ def answer(status: int, body: ErrorBody, headers: Mapping[str, str] | None = Non
 
 async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    problems = None
-    if error.status == 422:  # listed as a schema's 422 lists its problems
+    problems = error.problems
+    if problems is None and error.status == 422:  # listed as a schema's 422 lists them
         problems = [FieldProblem(field=error.field or "", message=error.message)]
     body = ErrorBody(code=error.code, detail=error.message, field=error.field, errors=problems)
     return answer(error.status, body, error.headers)

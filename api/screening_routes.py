@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from api import screening_decisions as decisions
 from api.auth import Principal
 from api.deps import Config, Db, Gateway, Tables, Terms, allow
-from api.errors import RETRY_AFTER_SECONDS, ApiError
+from api.errors import RETRY_AFTER_SECONDS, ApiError, FieldProblem
 from api.schemas import EdgeInput, StartAuditRequest
 from db import screening_store as store
 from db import trail
@@ -324,9 +324,19 @@ def audit_order(
             }
         )
     except ValidationError as error:
-        first_error = error.errors()[0]
-        field = ".".join(str(part) for part in first_error["loc"])
-        raise ApiError(422, "invalid", f"{field}: {first_error['msg']}", field) from error
+        problems = [
+            FieldProblem(field=_accepted_as(problem["loc"]), message=problem["msg"])
+            for problem in error.errors()
+        ]
+        field, message = problems[0].field, problems[0].message
+        raise ApiError(422, "invalid", f"{field}: {message}", field, problems=problems) from error
+
+
+def _accepted_as(location: tuple[int | str, ...]) -> str:
+    """The acceptance's own name for a field of the audit it starts (`party.email` of the
+    audit is `party_email` of the acceptance), else the audit's dotted one."""
+    flat = "_".join(str(part) for part in location)
+    return flat if flat in AcceptRequest.model_fields else ".".join(map(str, location))
 
 
 def _cursor(value: str | None) -> tuple[Decimal, int] | None:

@@ -200,6 +200,13 @@ async def test_who_may_screen(api: httpx.AsyncClient, tokens: Tokens) -> None:
     other = {**accept, "inspector_id": "I-777"}
     refused = await api.post(f"{own}/accept", json=other, headers=tokens.header("inspector"))
     assert refused.status_code == 403
+    # Every problem of the audit it would start, under the acceptance's own field names.
+    bad = {**accept, "party_email": "not-an-address", "party_phone": "12"}
+    invalid = await api.post(f"{own}/accept", json=bad, headers=tokens.header("inspector"))
+    assert invalid.status_code == 422, invalid.text
+    problems = {p["field"]: p["message"] for p in invalid.json()["errors"]}
+    assert set(problems) == {"party_email", "party_phone"}, problems
+    assert invalid.json()["field"] == "party_email"
     assert (await api.get(own)).json()["status"] == "open"  # a refused acceptance takes nothing
 
 
