@@ -184,18 +184,22 @@ async def until(
     follows it should, waiting on each read for the case to move past the version it has
     seen; with `every`, reading it again every `every` seconds, each read a query to the
     case that costs CPU of its own."""
-    case: dict[str, Any] = (await api.get(f"/audits/{audit_id}", headers=headers)).json()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 60
+    case: dict[str, Any] = {}
     while case.get("status") != status:
         if loop.time() > deadline:
             raise RuntimeError(f"{audit_id} never reached {status}")
-        if every is None:
+        params: dict[str, Any] = {}
+        if case and every is None:
             params = {"after_version": case["version"], "wait": 20}
-        else:
+        elif case and every is not None:
             await asyncio.sleep(every)
-            params = {}
-        case = (await api.get(f"/audits/{audit_id}", params=params, headers=headers)).json()
+        reply = await api.get(f"/audits/{audit_id}", params=params, headers=headers)
+        if reply.status_code == 429:  # the caller's share of waits is taken: as it says
+            await asyncio.sleep(float(reply.headers["retry-after"]))
+            continue
+        case = reply.raise_for_status().json()
     return case
 
 
