@@ -167,7 +167,7 @@ def _encoding(attribute: cms.CMSAttribute) -> bytes:
     certificate = attribute["values"][0]["certs"][0]
     key = (certificate["cert_hash"].native, certificate["hash_algorithm"]["algorithm"].native)
     if key not in _CERTIFICATE_ATTRIBUTES:  # two threads at once both store the same bytes
-        _CERTIFICATE_ATTRIBUTES[key] = attribute.dump()
+        _CERTIFICATE_ATTRIBUTES[key] = bytes(attribute.dump())
     return _CERTIFICATE_ATTRIBUTES[key]
 
 

@@ -128,11 +128,10 @@ async def get_case(
     what it takes to settle it today. With `after_version` (a `version` the reader has seen)
     and `wait`, the answer waits up to `wait` seconds for the case to move past it: a
     reader following a case asks once instead of over and over."""
-    if wait and after_version is None:
-        raise ApiError(
-            422, "invalid", "wait needs after_version: the version to wait past", "after_version"
-        )
-    if wait and after_version is not None:
+    if wait:
+        if after_version is None:
+            needed = "wait needs after_version: the version to wait past"
+            raise ApiError(422, "invalid", needed, "after_version")
         await until_past(request, db, audit_id, after_version, wait, f"{who.role}:{who.sub}")
     stored_at = None
     try:
