@@ -2,12 +2,11 @@
 
 import argparse
 import asyncio
-import contextlib
+import faulthandler
 import logging
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.auth import ROLES, issue_dev_token
 from api.errors import ApiError
+from api.server import Server
 from config import Settings
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -37,14 +37,8 @@ from workflows.client import connect, live_pollers, metrics_runtime
 from workflows.screening_schedule import ensure_schedule
 
 TEMPORAL_START_TIMEOUT = 60.0
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: `dev` stops all parts in order itself."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+SHUTDOWN_REPORT_AFTER = 20.0  # seconds after Ctrl-C before `dev` prints where it is stuck
+API_SHUTDOWN_TIMEOUT = 5  # seconds open requests (a case being followed) get to finish
 
 
 async def _connect_when_ready(settings: Settings, temporal: subprocess.Popen[bytes]) -> Client:
@@ -81,13 +75,15 @@ async def run_dev(settings: Settings) -> None:
             settings.screening_schedule,
         )
         worker = build_worker(client, settings.temporal_task_queue, engine, settings)
-        api = _Server(
+        api = Server(
             uvicorn.Config(
                 create_app(settings, client=client),
                 host=settings.api_host,
                 port=settings.api_port,
                 log_level="info",
-            )
+                timeout_graceful_shutdown=API_SHUTDOWN_TIMEOUT,
+            ),
+            signals=False,
         )
         sinks = _DevSinks(settings) if settings.dev_sinks else None
         if sinks:
@@ -109,16 +105,28 @@ async def run_dev(settings: Settings) -> None:
         )
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({stopped, worker_task, api_task}, return_when=asyncio.FIRST_COMPLETED)
+        # A part that does not stop (or a thread that holds up the exit) would otherwise
+        # leave Ctrl-C hanging with no clue why; the timer is not cancelled for that reason.
+        faulthandler.dump_traceback_later(SHUTDOWN_REPORT_AFTER)
+        _say("stopping the API")
         api.should_exit = True
         await api_task
+        _say("stopping the worker (activities under way finish first)")
         await worker.shutdown()
         if sinks:
+            _say("stopping the local mail, SMS and bank sinks")
             await sinks.stop()
         engine.dispose()
         for task in (worker_task, stopped):
             task.cancel()
     finally:
+        _say("stopping the Temporal server")
         stop_dev_server(temporal)
+    _say("stopped")
+
+
+def _say(step: str) -> None:
+    print(f"dev: {step}", flush=True)
 
 
 def _signing_line(settings: Settings) -> str:
@@ -180,13 +188,14 @@ class _DevSinks:
         return mail + "".join(f"{line}\n" for line, _ in self._http)
 
 
-def _local_server(app: FastAPI, url: str) -> _Server:
+def _local_server(app: FastAPI, url: str) -> Server:
     """`app` served on the host and port of `url`."""
     address = urlsplit(url)
-    return _Server(
+    return Server(
         uvicorn.Config(
             app, host=address.hostname or "127.0.0.1", port=address.port or 80, log_level="warning"
-        )
+        ),
+        signals=False,
     )
 
 
@@ -351,7 +360,13 @@ def _run(command: str, settings: Settings) -> None:
         asyncio.run(run_worker(settings))
     elif command == "api":
         upgrade(settings.effective_database_url)
-        uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+        config = uvicorn.Config(
+            create_app(settings),
+            host=settings.api_host,
+            port=settings.api_port,
+            timeout_graceful_shutdown=API_SHUTDOWN_TIMEOUT,
+        )
+        Server(config).run()
     elif command == "migrate":
         upgrade(settings.effective_database_url)
     elif command == "check":

@@ -1,5 +1,6 @@
 """The FastAPI application: wiring of settings, Temporal client, database and routes."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -49,6 +50,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.effective_database_url)
         app.state.tables = load_rate_tables(settings.rates_file)
         app.state.settings = settings
+        app.state.waits_end = asyncio.Event()  # set when the API stops: see following
         app.state.verifier = TokenVerifier(settings)
         app.state.blobs = BlobStore(settings.blob_dir)
         app.state.trust_anchors = (

@@ -5,15 +5,16 @@ the row has moved past that version or the wait is over.
 
 A query to the case costs the Temporal server, the worker and the API each a share; reading
 one column of one row costs the database a primary-key lookup. The waits are still bounded
-(per caller and per API process), and end when their caller hangs up."""
+(per caller and per API process), and end when their caller hangs up or the API stops."""
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
@@ -41,19 +42,29 @@ _open: Counter[str] = Counter()  # open waits by caller, in this process
 async def until_past(
     request: Request, db: Engine, audit_id: str, version: int, seconds: float, caller: str
 ) -> None:
-    """Return once the stored row of the case is past `version`, after `seconds`, or when
-    the caller has gone."""
+    """Return once the stored row of the case is past `version`, after `seconds`, when
+    the caller has gone or when the API stops."""
+    stopping: asyncio.Event = request.app.state.waits_end
     with _admitted(caller):
         try:
             async with asyncio.timeout(seconds):
                 pause = FIRST_CHECK_SECONDS
                 while await run_in_threadpool(stored_version, db, audit_id) <= version:
-                    if await request.is_disconnected():
+                    if stopping.is_set() or await request.is_disconnected():
                         return
-                    await asyncio.sleep(pause)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stopping.wait(), pause)
                     pause = min(pause * CHECK_GROWTH, LAST_CHECK_SECONDS)
         except TimeoutError:
             return
+
+
+def end_waits(app: FastAPI) -> None:
+    """Answer every open wait now: the server is stopping, and waits for open requests. A
+    server of another app (a local sink) has none."""
+    waits_end: asyncio.Event | None = getattr(app.state, "waits_end", None)
+    if waits_end is not None:
+        waits_end.set()
 
 
 @contextmanager

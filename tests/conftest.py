@@ -23,6 +23,7 @@ from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.server import Server
 from config import Settings
 from db.engine import make_engine, normalise_url
 from db.migrate import upgrade
@@ -195,16 +196,23 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
-    """Serve `app` with a real uvicorn on a free loopback port; yields its base URL."""
+    """Serve `app` with the product's uvicorn on a free loopback port; yields its base URL."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    async with running(Server(config, signals=False)):
+        yield f"http://127.0.0.1:{port}"
+
+
+@asynccontextmanager
+async def running(server: Server) -> AsyncIterator[None]:
+    """`server` serving until the block ends (or the block stops it)."""
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield
     finally:
         server.should_exit = True
         await task

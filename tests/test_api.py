@@ -5,11 +5,20 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from sqlalchemy.engine import Engine
+from temporalio.testing import WorkflowEnvironment
 
 from api import following
+from api.app import create_app
+from api.server import Server
+from config import Settings
 from domain.calendar import response_deadline, review_deadline
 from tests.cases import milestones, started, until
+from tests.conftest import free_port, own_number_block, running
 from tests.factories import explanation_body, next_audit_id, start_body
+from tests.tokens import ByEndpoint, Tokens
+from worker import build_worker
 
 
 async def test_start_explain_accept(api: httpx.AsyncClient) -> None:
@@ -272,6 +281,35 @@ async def test_a_reader_waits_for_the_case_to_move_past_its_version(
         assert body["field"] in ("after_version", "wait"), refused.text
         # Every 422, the API's own checks' as well as the schema's, lists its problems.
         assert body["field"] in [problem["field"] for problem in body["errors"]], refused.text
+
+
+async def test_stopping_the_api_answers_the_readers_still_waiting(
+    dev_env: WorkflowEnvironment, engine: Engine, settings: Settings, task_queue: str
+) -> None:
+    """A reader following a case gets the case as it is when the API stops; before, the
+    stop waited out every open wait (30 s) or, bounded, cut the reader off with a 500."""
+    own_number_block(engine)
+    app = create_app(settings, client=dev_env.client)
+    port = free_port()
+    server = Server(uvicorn.Config(app, host="127.0.0.1", port=port), signals=False)
+    async with (
+        build_worker(dev_env.client, task_queue, engine, settings),
+        running(server),
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=60, auth=ByEndpoint(Tokens(settings))
+        ) as api,
+    ):
+        case = await started(api)
+        ahead = {"after_version": case["version"] + 1000, "wait": 30}
+        waiting = asyncio.create_task(api.get(f"/audits/{case['id']}", params=ahead))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        server.should_exit = True
+        stopped_at = asyncio.get_running_loop().time()
+        answer = await waiting
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["id"] == case["id"]
+    assert asyncio.get_running_loop().time() - stopped_at < 20  # not the 30 s of the wait
 
 
 async def test_a_caller_waits_on_so_many_cases_at_once(

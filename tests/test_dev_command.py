@@ -1,6 +1,7 @@
 """The README's first command: `customs-audit dev` runs everything, Ctrl-C stops everything,
 and the next start finds every audit as it was."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from tests.conftest import free_port
 from tests.factories import start_body
 
 START_TIMEOUT = 90
+STOP_TIMEOUT = 60
 
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -55,9 +57,28 @@ def _served(api: str, audit_id: str, auth: dict[str, str]) -> dict[str, Any]:
         time.sleep(0.2)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> int:
+def _stop(process: subprocess.Popen[bytes], log: Path) -> int:
+    """Ctrl-C. If `dev` has not stopped in time, kill it and its Temporal server and fail
+    with its log, which says the step it was on and, after 20 s, where it was stuck."""
     process.send_signal(signal.SIGINT)
-    return process.wait(timeout=60)
+    try:
+        return process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        for child in _children(process.pid):
+            os.kill(child, signal.SIGKILL)
+        process.kill()
+        process.wait()
+        raise AssertionError(f"dev did not stop in {STOP_TIMEOUT} s:\n{log.read_text()}") from None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) -> None:
@@ -119,8 +140,9 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
         assert case["id"] in mails[0].read_text()
         assert httpx.get(env["BANK_ORDERS_URL"], timeout=5).json() == []  # the banks' interface
     finally:
-        code = _stop(first)
+        code = _stop(first, log)
     assert code == 0, log.read_text()
+    assert "dev: stopped" in log.read_text()
     assert (tmp_path / "data" / "temporal.db").exists()
     assert (tmp_path / "data" / "app.db").exists()
 
@@ -130,7 +152,7 @@ def test_dev_runs_everything_and_keeps_audits_across_restarts(tmp_path: Path) ->
         again = httpx.get(f"{api}/audits/{case['id']}", headers=auth, timeout=30).json()
         listed = httpx.get(f"{api}/audits", headers=auth, timeout=30).json()["items"]
     finally:
-        assert _stop(second) == 0, log.read_text()
+        assert _stop(second, log) == 0, log.read_text()
     assert again["status"] == "AWAITING_RESPONSE"
     assert again["response_deadline"] == case["response_deadline"]
     assert [item["id"] for item in listed] == [case["id"]]
