@@ -46,9 +46,11 @@ def build_worker(
     engine: Engine,
     settings: Settings | None = None,
     interceptors: Sequence[Interceptor] = (),
+    more_workflows: Sequence[type] = (),
 ) -> Worker:
     """A worker for `task_queue` whose activities write to `engine`'s database and reach
-    the channels `settings` name (`interceptors`: tracing or measuring, as Temporal's)."""
+    the channels `settings` name (`interceptors`: tracing or measuring, as Temporal's;
+    `more_workflows`: others that call these activities, as a benchmark's yardstick does)."""
     settings = settings or Settings()
     cabinet = CabinetActivities(engine)
     deadlines = DeadlineActivities(
@@ -66,7 +68,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CameralAudit, RiskScreening],
+        workflows=[CameralAudit, RiskScreening, *more_workflows],
         activities=[
             documents.render_document,
             cabinet.place_document_in_cabinet,

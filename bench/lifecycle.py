@@ -1,38 +1,47 @@
-"""Cost per case: the full lifecycle against a bare workflow, side by side on one dev server.
+"""Cost per case: the full lifecycle against two yardsticks, side by side on one dev server.
 
     python -m bench.lifecycle [--audits 200] [--concurrency 20] [--poll SECONDS]
 
 Lifecycle: HTTP `POST /audits` -> cabinet delivery (notice, memo, alerts to the local mail
 sink and SMS gateway) -> `POST .../payments` in full -> FULFILLED, through the real API and
 worker on a fresh SQLite database. Bare: a workflow that runs 14 activities that do nothing,
-waits for one signal and ends. Prints throughput, CPU per case (this process, which runs
-API and worker, plus the Temporal server's process), history events and bytes per case,
-the latency of `POST /audits`, and each figure's ratio to the bare workflow. The CPU the
-activities spend on their own threads is shown apart, per activity: it is their own work
-(PDFs, signatures, database writes, sending), which the bare workflow's empty activities
-do not do, so what is left compares the orchestration of the two. While a case is served
-the benchmark follows it as a client should, each read waiting for the case to move past
-the version it has seen (`after_version` and `wait`); with `--poll` it reads it again every
-that many seconds instead, and each read's query to the case counts in the lifecycle's CPU.
+waits for one signal and ends. Same work: a workflow that makes the activity calls one
+lifecycle case made, in order and with the same arguments (its ids replaced by its own),
+on the same worker, and waits for one signal: the lifecycle's work without the case's rules,
+API, updates, queries and read-model versions. The two yardsticks are started and signalled
+with the Temporal client directly.
+
+Prints throughput, CPU per case (this process, which runs API and worker, plus the
+Temporal server's process), history events and bytes per case, the latency of
+`POST /audits`, and the lifecycle's ratio to each yardstick. The CPU the activities spend on
+their own threads is shown apart, per activity. While a case is served the benchmark follows
+it as a client should, each read waiting for the case to move past the version it has seen
+(`after_version` and `wait`); with `--poll` it reads it again every that many seconds
+instead, and each read's query to the case counts in the lifecycle's CPU. The benchmark's
+HTTP client, mail sink and SMS gateway run in this process and count in the lifecycle's CPU.
 """
 
 import argparse
 import asyncio
+import json
 import os
+import re
 import statistics
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic_core import to_jsonable_python
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
 from bench.activity_cpu import ActivityCpu
-from bench.bare_case import BareCase, bare_step
+from bench.bare_case import BareCase, BareCaseDoingTheWork, bare_step
 from bench.product import running_product
 from tests.conftest import serving
 from tests.factories import AMOUNT_DUE, start_body
@@ -82,35 +91,63 @@ async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[N
 
 async def measure(count: int, concurrency: int, poll: float | None) -> None:
     activities = ActivityCpu()
-    async with running_product([activities]) as product:
+    async with running_product([activities], [BareCaseDoingTheWork]) as product:
         client = product.env.client
         pid = server_pid()
-        queue = f"{product.settings.temporal_task_queue}-bare"
-        bare_worker = Worker(client, task_queue=queue, workflows=[BareCase], activities=[bare_step])
+        queue = product.settings.temporal_task_queue
+        bare_queue = f"{queue}-bare"
+        bare_worker = Worker(
+            client, task_queue=bare_queue, workflows=[BareCase], activities=[bare_step]
+        )
         async with (
             bare_worker,
             serving(create_app(product.settings, client=client)) as base,
             httpx.AsyncClient(base_url=base, timeout=60) as api,
         ):
-            figures = {
-                "bare": await bare_run(client, queue, count, concurrency, pid),
-                "lifecycle": await lifecycle_run(
-                    api, client, product.headers, count, concurrency, pid, poll, activities
-                ),
-            }
-    report(figures, count, concurrency, activities)
+            bare = await yardstick_run(
+                client,
+                count,
+                concurrency,
+                pid,
+                activities,
+                lambda n: (BareCase.run, [], bare_queue),
+            )
+            lifecycle = await lifecycle_run(
+                api, client, product.headers, count, concurrency, pid, poll, activities
+            )
+            per_activity = dict(activities.seconds), activities.calls.copy()
+            steps = calls_of_one_case(activities)
+            same_work = await yardstick_run(
+                client,
+                count,
+                concurrency,
+                pid,
+                activities,
+                lambda n: (BareCaseDoingTheWork.run, [steps(n)], queue),
+            )
+    report({"bare": bare, "same work": same_work, "lifecycle": lifecycle}, count, concurrency)
+    report_activities(*per_activity, count)
 
 
-async def bare_run(
-    client: Client, queue: str, count: int, concurrency: int, pid: int
+async def yardstick_run(
+    client: Client,
+    count: int,
+    concurrency: int,
+    pid: int,
+    activities: ActivityCpu,
+    workflow: Callable[[int], tuple[Any, list[Any], str]],
 ) -> dict[str, float]:
+    """Start case n as `workflow(n)` says (run method, arguments, task queue), signal it
+    once and await its end."""
     ids = [f"bare-{uuid.uuid4()}" for _ in range(count)]
 
     async def one(n: int) -> None:
-        handle = await client.start_workflow(BareCase.run, id=ids[n], task_queue=queue)
-        await handle.signal(BareCase.pay)
+        run, args, queue = workflow(n)
+        handle = await client.start_workflow(run, args=args, id=ids[n], task_queue=queue)
+        await handle.signal("pay")
         await handle.result()
 
+    activities.reset()
     cpu = time.process_time(), cpu_seconds(pid)
     wall = await run_all(count, concurrency, one)
     used = time.process_time() - cpu[0], cpu_seconds(pid) - cpu[1]
@@ -119,9 +156,33 @@ async def bare_run(
         "wall": wall,
         "app_cpu": used[0],
         "server_cpu": used[1],
+        "activity_work": sum(activities.seconds.values()),
         "events": events,
         "bytes": size,
     }
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def calls_of_one_case(activities: ActivityCpu) -> Callable[[int], list[Any]]:
+    """The activity calls of the lifecycle case `activities` kept, for yardstick case n:
+    the audit id and every uuid (document ids) replaced by n's own, so that each case
+    renders, stores and sends its own documents rather than finding them done."""
+    kept = activities.kept_workflow
+    if kept is None:
+        raise RuntimeError("no lifecycle case was seen making activity calls")
+    text = json.dumps(to_jsonable_python(activities.kept_calls))
+
+    def steps(n: int) -> list[Any]:
+        own = f"{kept[:-6]}{700_000 + n:06d}"  # CA-YYYY-NNNNNN, a block the API does not use
+        renamed = UUID.sub(
+            lambda found: str(uuid.uuid5(uuid.NAMESPACE_OID, f"{found.group()}{n}")), text
+        )
+        calls: list[Any] = json.loads(renamed.replace(kept, own))
+        return calls
+
+    return steps
 
 
 async def lifecycle_run(
@@ -203,38 +264,44 @@ async def until(
     return case
 
 
-def report(
-    figures: dict[str, dict[str, float]], count: int, concurrency: int, activities: ActivityCpu
-) -> None:
-    bare, full = figures["bare"], figures["lifecycle"]
+def report(figures: dict[str, dict[str, float]], count: int, concurrency: int) -> None:
+    names = list(figures)
     print(f"{count} cases, concurrency {concurrency}, one dev server, {os.cpu_count()} cores")
-    print(f"{'':28}{'bare':>12}{'lifecycle':>12}{'ratio':>8}")
+    print(f"{'':28}" + "".join(f"{name:>12}" for name in names) + "   lifecycle ÷ yardstick")
 
-    def row(label: str, b: float, f: float, fmt: str = ".2f") -> None:
-        print(f"{label:28}{b:>12{fmt}}{f:>12{fmt}}{f / b:>8.2f}")
+    def row(label: str, values: list[float], fmt: str = ".2f") -> None:
+        cells = "".join(f"{value:>12{fmt}}" for value in values)
+        ratios = "".join(
+            f"{values[-1] / value:>11.2f}" if value else f"{'':>11}" for value in values[:-1]
+        )
+        print(f"{label:28}{cells}{ratios}")
 
-    row("throughput (cases/s)", count / bare["wall"], count / full["wall"])
-    row("app CPU per case (ms)", 1000 * bare["app_cpu"] / count, 1000 * full["app_cpu"] / count)
-    row(
-        "server CPU per case (ms)",
-        1000 * bare["server_cpu"] / count,
-        1000 * full["server_cpu"] / count,
-    )
-    total_bare = bare["app_cpu"] + bare["server_cpu"]
-    total_full = full["app_cpu"] + full["server_cpu"]
-    row("all CPU per case (ms)", 1000 * total_bare / count, 1000 * total_full / count)
-    work = full["activity_work"]
-    print(f"{'  of which activities (ms)':28}{'':>12}{1000 * work / count:>12.2f}")
-    row("  all CPU less that (ms)", 1000 * total_bare / count, 1000 * (total_full - work) / count)
-    row("history events per case", bare["events"], full["events"], ".0f")
-    row("history bytes per case", bare["bytes"], full["bytes"], ".0f")
+    def per_case(key: str) -> list[float]:
+        return [1000 * figures[name][key] / count for name in names]
+
+    row("throughput (cases/s)", [count / figures[name]["wall"] for name in names])
+    row("app CPU per case (ms)", per_case("app_cpu"))
+    row("server CPU per case (ms)", per_case("server_cpu"))
+    total = [
+        1000 * (figures[name]["app_cpu"] + figures[name]["server_cpu"]) / count for name in names
+    ]
+    row("all CPU per case (ms)", total)
+    work = per_case("activity_work")
+    row("  of which activities (ms)", work)
+    row("  all CPU less that (ms)", [t - w for t, w in zip(total, work, strict=True)])
+    row("history events per case", [figures[name]["events"] for name in names], ".0f")
+    row("history bytes per case", [figures[name]["bytes"] for name in names], ".0f")
+    lifecycle = figures["lifecycle"]
     print(
-        f"POST /audits p50 {full['start_p50'] * 1000:.0f} ms, p95 {full['start_p95'] * 1000:.0f} ms"
+        f"POST /audits p50 {lifecycle['start_p50'] * 1000:.0f} ms, "
+        f"p95 {lifecycle['start_p95'] * 1000:.0f} ms"
     )
-    print(f"\n{'activity CPU per case':40}{'ms':>8}{'calls':>8}")
-    for name, seconds in sorted(activities.seconds.items(), key=lambda item: -item[1]):
-        calls = activities.calls[name] / count
-        print(f"{name:40}{1000 * seconds / count:>8.2f}{calls:>8.1f}")
+
+
+def report_activities(seconds: dict[str, float], calls: Counter[str], count: int) -> None:
+    print(f"\n{'lifecycle: activity CPU per case':40}{'ms':>8}{'calls':>8}")
+    for name, spent in sorted(seconds.items(), key=lambda item: -item[1]):
+        print(f"{name:40}{1000 * spent / count:>8.2f}{calls[name] / count:>8.1f}")
 
 
 def main() -> None:

@@ -35,7 +35,9 @@ class Product:
 
 
 @asynccontextmanager
-async def running_product(interceptors: Sequence[Interceptor] = ()) -> AsyncIterator[Product]:
+async def running_product(
+    interceptors: Sequence[Interceptor] = (), more_workflows: Sequence[type] = ()
+) -> AsyncIterator[Product]:
     with tempfile.TemporaryDirectory() as folder, MailSink("127.0.0.1", free_port()) as mail:
         url = f"sqlite:///{Path(folder) / 'app.db'}"
         upgrade(url)
@@ -63,7 +65,10 @@ async def running_product(interceptors: Sequence[Interceptor] = ()) -> AsyncIter
                 }
                 headers = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
                 queue = settings.temporal_task_queue
-                async with build_worker(env.client, queue, engine, settings, interceptors):
+                worker = build_worker(
+                    env.client, queue, engine, settings, interceptors, more_workflows
+                )
+                async with worker:
                     yield Product(env=env, engine=engine, settings=settings, headers=headers)
         finally:
             await env.shutdown()
