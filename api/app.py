@@ -1,6 +1,5 @@
 """The FastAPI application: wiring of settings, Temporal client, database and routes."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -25,6 +24,7 @@ from api import (
 from api.auth import TokenVerifier
 from api.cases import CaseGateway
 from api.errors import ERROR_RESPONSES, HANDLERS
+from api.following import VersionWatch
 from api.gate import RequestGate
 from api.metrics import RequestMetrics, metrics_endpoint
 from config import Settings
@@ -50,7 +50,7 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.effective_database_url)
         app.state.tables = load_rate_tables(settings.rates_file)
         app.state.settings = settings
-        app.state.waits_end = asyncio.Event()  # set when the API stops: see following
+        app.state.version_watch = VersionWatch(app.state.engine)
         app.state.verifier = TokenVerifier(settings)
         app.state.blobs = BlobStore(settings.blob_dir)
         app.state.trust_anchors = (

@@ -3,13 +3,15 @@ of the case waits on the read model's row, which a change of status, deadline or
 reaches at once (any other change once the case rests), and reads the live case only once
 the row has moved past that version or the wait is over.
 
-A query to the case costs the Temporal server, the worker and the API each a share; reading
-one column of one row costs the database a primary-key lookup. The waits are still bounded
-(per caller and per API process), and end when their caller hangs up or the API stops."""
+A query to the case costs the Temporal server, the worker and the API each a share. The
+waits of one API process share one reader of the rows, which reads the versions of every
+case being waited on in one query a few times a second, so a thousand readers cost the
+database what one does. The waits are still bounded (per caller and per API process), and
+end when their caller hangs up or the API stops."""
 
 import asyncio
-import contextlib
-from collections import Counter
+import logging
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,13 +19,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import ApiError, ErrorBody
-from db.case_rows import stored_version
+from db import case_rows
 
 WAIT_LIMIT_SECONDS = 30  # well under the usual proxy and client timeouts (60 s)
-# A change soon after the last is seen soon; a long wait reads the row once a second.
-FIRST_CHECK_SECONDS, CHECK_GROWTH, LAST_CHECK_SECONDS = 0.1, 1.5, 1.0
+CHECK_SECONDS = 0.2  # how soon a change is seen, at one query per tick for all the waits
+HANG_UP_CHECK_SECONDS = 1.0
 WAITS_PER_CALLER = 20  # an inspector's screen following a page of cases
 WAITS_PER_PROCESS = 500
 _RETRY_AFTER = {"Retry-After": "1"}
@@ -36,35 +39,89 @@ TOO_MANY_WAITS: dict[int | str, dict[str, Any]] = {
     }
 }
 
+log = logging.getLogger(__name__)
 _open: Counter[str] = Counter()  # open waits by caller, in this process
 
 
-async def until_past(
-    request: Request, db: Engine, audit_id: str, version: int, seconds: float, caller: str
-) -> None:
-    """Return once the stored row of the case is past `version`, after `seconds`, when
-    the caller has gone or when the API stops."""
-    stopping: asyncio.Event = request.app.state.waits_end
-    with _admitted(caller):
+class VersionWatch:
+    """The one reader of stored versions for the waits of an API process. It reads while
+    anyone waits, and wakes each wait whose case has moved past the version it has seen."""
+
+    def __init__(self, db: Engine) -> None:
+        self._db = db
+        self._waits: defaultdict[str, list[tuple[int, asyncio.Future[None]]]] = defaultdict(list)
+        self._reader: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    async def until_past(
+        self, request: Request, audit_id: str, version: int, seconds: float
+    ) -> None:
+        """Return once the stored row of the case is past `version`, after `seconds`, when
+        the caller has gone or when the API stops."""
+        if self._stopped:
+            return
+        moved: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        wait = (version, moved)
+        self._waits[audit_id].append(wait)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read())
         try:
             async with asyncio.timeout(seconds):
-                pause = FIRST_CHECK_SECONDS
-                while await run_in_threadpool(stored_version, db, audit_id) <= version:
-                    if stopping.is_set() or await request.is_disconnected():
+                while not moved.done():
+                    await asyncio.wait([moved], timeout=HANG_UP_CHECK_SECONDS)
+                    if await request.is_disconnected():
                         return
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stopping.wait(), pause)
-                    pause = min(pause * CHECK_GROWTH, LAST_CHECK_SECONDS)
         except TimeoutError:
             return
+        finally:
+            self._forget(audit_id, wait)
+
+    def stop(self) -> None:
+        """Answer every open wait now, and any later one at once."""
+        self._stopped = True
+        for waits in self._waits.values():
+            for _, moved in waits:
+                if not moved.done():
+                    moved.set_result(None)
+
+    async def _read(self) -> None:
+        while not self._stopped:
+            await asyncio.sleep(CHECK_SECONDS)
+            if not self._waits:
+                return
+            try:
+                cases = list(self._waits)
+                versions = await run_in_threadpool(case_rows.stored_versions, self._db, cases)
+            except SQLAlchemyError as error:  # the waits run out; the answer is the live case
+                log.warning("cannot read the versions of followed cases: %s", error)
+                continue
+            for audit_id, version in versions.items():
+                for seen, moved in self._waits.get(audit_id, ()):
+                    if version > seen and not moved.done():
+                        moved.set_result(None)
+
+    def _forget(self, audit_id: str, wait: tuple[int, asyncio.Future[None]]) -> None:
+        waits = self._waits[audit_id]
+        waits.remove(wait)
+        if not waits:
+            del self._waits[audit_id]
+
+
+async def until_past(
+    request: Request, audit_id: str, version: int, seconds: float, caller: str
+) -> None:
+    """Wait as `VersionWatch.until_past` does, within the caller's and the process's limits."""
+    watch: VersionWatch = request.app.state.version_watch
+    with _admitted(caller):
+        await watch.until_past(request, audit_id, version, seconds)
 
 
 def end_waits(app: FastAPI) -> None:
     """Answer every open wait now: the server is stopping, and waits for open requests. A
     server of another app (a local sink) has none."""
-    waits_end: asyncio.Event | None = getattr(app.state, "waits_end", None)
-    if waits_end is not None:
-        waits_end.set()
+    watch: VersionWatch | None = getattr(app.state, "version_watch", None)
+    if watch is not None:
+        watch.stop()
 
 
 @contextmanager

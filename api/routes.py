@@ -132,7 +132,7 @@ async def get_case(
         if after_version is None:
             needed = "wait needs after_version: the version to wait past"
             raise ApiError(422, "invalid", needed, "after_version")
-        await until_past(request, db, audit_id, after_version, wait, f"{who.role}:{who.sub}")
+        await until_past(request, audit_id, after_version, wait, f"{who.role}:{who.sub}")
     stored_at = None
     try:
         case = await cases.snapshot(audit_id, db)

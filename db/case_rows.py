@@ -2,12 +2,13 @@
 as events arrive, and by the API for the moment a case is started, so the case can be read
 back at once (the activity then folds every event onto exactly that state)."""
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from db.models import NO_DEADLINE, AuditRow
 from domain.case import CaseSummary
@@ -64,8 +65,10 @@ def insert_started(engine: Engine, state: CaseState) -> None:
             session.rollback()  # the workflow's first write won; it is at least as new
 
 
-def stored_version(engine: Engine, audit_id: str) -> int:
-    """The version of the case's stored row (-1 if there is none yet)."""
+def stored_versions(engine: Engine, audit_ids: Collection[str]) -> dict[str, int]:
+    """The versions of those cases' stored rows (a case with none yet is left out)."""
     with Session(engine) as session:
-        version = session.exec(select(AuditRow.version).where(AuditRow.id == audit_id)).first()
-    return -1 if version is None else version
+        rows = session.exec(
+            select(AuditRow.id, AuditRow.version).where(col(AuditRow.id).in_(audit_ids))
+        ).all()
+    return dict(rows)

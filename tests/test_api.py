@@ -13,6 +13,7 @@ from api import following
 from api.app import create_app
 from api.server import Server
 from config import Settings
+from db import case_rows
 from domain.calendar import response_deadline, review_deadline
 from tests.cases import milestones, started, until
 from tests.conftest import free_port, own_number_block, running
@@ -281,6 +282,32 @@ async def test_a_reader_waits_for_the_case_to_move_past_its_version(
         assert body["field"] in ("after_version", "wait"), refused.text
         # Every 422, the API's own checks' as well as the schema's, lists its problems.
         assert body["field"] in [problem["field"] for problem in body["errors"]], refused.text
+
+
+async def test_the_waits_of_many_readers_share_one_read_of_the_rows(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten readers waiting on a case cost the database one query a tick, not ten: each
+    wait used to read the row on its own."""
+    reads: list[list[str]] = []
+    read = case_rows.stored_versions
+
+    def counted(db: Engine, audit_ids: list[str]) -> dict[str, int]:
+        reads.append(list(audit_ids))
+        return read(db, audit_ids)
+
+    monkeypatch.setattr(case_rows, "stored_versions", counted)
+    case = await started(api)
+    ahead = {"after_version": case["version"] + 1000, "wait": 2}
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    answers = await asyncio.gather(
+        *(api.get(f"/audits/{case['id']}", params=ahead) for _ in range(10))
+    )
+    took = loop.time() - began
+    assert all(answer.status_code == 200 for answer in answers)
+    assert reads and all(ids == [case["id"]] for ids in reads), (reads, case["id"])
+    assert len(reads) <= took / following.CHECK_SECONDS + 1, (len(reads), took)
 
 
 async def test_stopping_the_api_answers_the_readers_still_waiting(
