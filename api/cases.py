@@ -31,7 +31,7 @@ from api.errors import (
     handing_over,
     not_found,
 )
-from api.readmodel import with_earlier_events
+from api.readmodel import stored_snapshot, with_earlier_events
 from domain.case import AuditStart, CaseSnapshot, CaseSummary, Payment
 from domain.case_state import CaseState, initial_state
 from domain.clock import local_date
@@ -160,13 +160,32 @@ class CaseGateway:
             async for execution in self._client.list_workflows(query, rpc_timeout=self._query_wait)
         }
 
-    async def snapshot(self, audit_id: str, db: Engine) -> CaseSnapshot:
-        """The live case, with the events its earlier runs handed to the read model."""
+    async def snapshot(
+        self, audit_id: str, db: Engine, may_have_ended: bool = False
+    ) -> CaseSnapshot:
+        """The live case, with the events its earlier runs handed to the read model. A case
+        that `may_have_ended` is first looked up: an ended one is answered from the read
+        model when it holds all of it, since a query would replay its whole history on a
+        worker."""
+        if may_have_ended and (ended := await self._ended(audit_id, db)) is not None:
+            return ended
         handle = self._client.get_workflow_handle(audit_id)
         case: CaseSnapshot = await self._guard(
             audit_id, lambda: handle.query(CameralAudit.snapshot, rpc_timeout=self._query_wait)
         )
         return await run_in_threadpool(with_earlier_events, db, case)
+
+    async def _ended(self, audit_id: str, db: Engine) -> CaseSnapshot | None:
+        """The stored case, if its workflow has completed and the stored row is its last
+        state (the run writes everything before it ends, unless the read model refused a
+        write; then the version differs and the caller asks the workflow)."""
+        handle = self._client.get_workflow_handle_for(CameralAudit.run, audit_id)
+        description = await self._guard(audit_id, lambda: handle.describe(rpc_timeout=RPC_TIMEOUT))
+        if description.status != WorkflowExecutionStatus.COMPLETED:
+            return None
+        last = await self._guard(audit_id, lambda: handle.result(rpc_timeout=RPC_TIMEOUT))
+        stored = await run_in_threadpool(stored_snapshot, db, audit_id)
+        return stored if stored is not None and stored.version == last.version else None
 
     async def update(self, audit_id: str, update: Any, argument: Any) -> CaseSummary:
         result: CaseSummary = await self._update(audit_id, update, argument)

@@ -33,7 +33,7 @@ from api.starting import StartKey, start_case
 from domain.case import CaseSnapshot, CaseSummary
 from domain.case_view import snapshot
 from domain.clock import local_date
-from domain.lifecycle import AuditStatus
+from domain.lifecycle import MAY_HAVE_ENDED, AuditStatus
 from domain.settlement import settle
 from workflows.cameral_audit import CameralAudit, ReviewOrder
 from workflows.client import live_pollers
@@ -135,7 +135,7 @@ async def get_case(
         await until_past(request, audit_id, after_version, wait, f"{who.role}:{who.sub}")
     stored_at = None
     try:
-        case = await cases.snapshot(audit_id, db)
+        case = await cases.snapshot(audit_id, db, may_have_ended=row.status in MAY_HAVE_ENDED)
     except WorkerUnavailable:
         stored = await run_in_threadpool(stored_snapshot, db, audit_id)
         if stored is None:

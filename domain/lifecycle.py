@@ -27,6 +27,9 @@ TERMINAL = frozenset(
         AuditStatus.CANCELLED,
     }
 )
+# A case's workflow may have ended in these: after a decision it runs on until the follow-up
+# (appeal, bank orders) is over, so those may be either.
+MAY_HAVE_ENDED = TERMINAL | {AuditStatus.APPEALED}
 
 _ALLOWED: dict[AuditStatus, frozenset[AuditStatus]] = {
     AuditStatus.ISSUED: frozenset({AuditStatus.AWAITING_RESPONSE, AuditStatus.CANCELLED}),

@@ -7,6 +7,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy.engine import Engine
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from api import following
@@ -20,6 +21,7 @@ from tests.conftest import free_port, own_number_block, running
 from tests.factories import explanation_body, next_audit_id, start_body
 from tests.tokens import ByEndpoint, Tokens
 from worker import build_worker
+from workflows.cameral_audit import CameralAudit
 
 
 async def test_start_explain_accept(api: httpx.AsyncClient) -> None:
@@ -146,6 +148,33 @@ async def test_payments_fulfil_and_duplicates_count_once(api: httpx.AsyncClient)
     assert done["owed_today"]["outstanding"] == "0.00"
     kinds = [e["kind"] for e in done["events"]]
     assert kinds.count("payment_received") == 2  # neither the zero nor the future one
+
+
+async def test_an_ended_case_is_read_from_the_read_model_without_replaying_it(
+    api: httpx.AsyncClient, dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once its workflow has ended, a case is answered from its stored row, which holds all
+    of it; a query to an ended workflow replays its whole history on a worker."""
+    case = await started(api)
+    paid = {"reference": "TRX-E", "amount": "1293689.60", "paid_at": case["delivered_on"]}
+    assert (await api.post(f"/audits/{case['id']}/payments", json=paid)).status_code == 202
+    handle = dev_env.client.get_workflow_handle(case["id"])
+    await handle.result()
+    final = (await handle.query(CameralAudit.snapshot)).model_dump(mode="json")
+
+    asked: list[str] = []
+    query = WorkflowHandle.query
+
+    async def counted(self: WorkflowHandle[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        asked.append(self.id)
+        return await query(self, *args, **kwargs)
+
+    monkeypatch.setattr(WorkflowHandle, "query", counted)
+    read = (await api.get(f"/audits/{case['id']}")).json()
+    assert asked == []
+    assert read["status"] == "FULFILLED" and read["live"] is True
+    for field, value in final.items():
+        assert read[field] == value, field
 
 
 async def test_cancel_and_unknown_ids(api: httpx.AsyncClient) -> None:
