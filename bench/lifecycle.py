@@ -1,6 +1,6 @@
 """Cost per case: the full lifecycle against two yardsticks, side by side on one dev server.
 
-    python -m bench.lifecycle [--audits 200] [--concurrency 20] [--poll SECONDS]
+    python -m bench.lifecycle [--audits 200] [--concurrency 20] [--rounds 3] [--poll SECONDS]
 
 Lifecycle: HTTP `POST /audits` -> cabinet delivery (notice, memo, alerts to the local mail
 sink and SMS gateway) -> `POST .../payments` in full -> FULFILLED, through the real API and
@@ -32,7 +32,7 @@ import re
 import statistics
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -47,6 +47,7 @@ from api.app import create_app
 from bench.activity_cpu import ActivityCpu
 from bench.bare_case import BareCase, BareCaseDoingTheWork, bare_step
 from bench.product import running_product
+from domain.identifiers import format_audit_id
 from tests.conftest import serving
 from tests.factories import AMOUNT_DUE, start_body
 
@@ -93,7 +94,9 @@ async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[N
     return time.perf_counter() - started
 
 
-async def measure(count: int, concurrency: int, poll: float | None) -> None:
+async def measure(count: int, concurrency: int, poll: float | None, rounds: int) -> None:
+    """`rounds` rounds of `count` cases of each kind, the order turned by one each round, so
+    that none always meets the fuller server and database of going last."""
     activities = ActivityCpu()
     async with running_product([activities], [BareCaseDoingTheWork]) as product:
         client = product.env.client
@@ -104,29 +107,63 @@ async def measure(count: int, concurrency: int, poll: float | None) -> None:
             client, task_queue=bare_queue, workflows=[BareCase], activities=[bare_step]
         )
         async with bare_worker, serving(create_app(product.settings, client=client)) as base:
-            bare = await yardstick_run(
-                client,
-                count,
-                concurrency,
-                pid,
-                activities,
-                lambda n: (BareCase.run, [], bare_queue),
-            )
-            lifecycle = await lifecycle_run(
-                base, client, product.headers, count, concurrency, pid, poll, activities
-            )
-            per_activity = dict(activities.seconds), activities.calls.copy()
-            steps = calls_of_one_case(activities)
-            same_work = await yardstick_run(
-                client,
-                count,
-                concurrency,
-                pid,
-                activities,
-                lambda n: (BareCaseDoingTheWork.run, [steps(n)], queue),
-            )
-    report({"bare": bare, "same work": same_work, "lifecycle": lifecycle}, count, concurrency)
-    report_activities(*per_activity, count)
+            steps: Callable[[int], list[Any]] | None = None
+            per_activity: dict[str, float] = defaultdict(float)
+            calls: Counter[str] = Counter()
+
+            async def bare(_: int) -> dict[str, Any]:
+                return await yardstick_run(
+                    client,
+                    count,
+                    concurrency,
+                    pid,
+                    activities,
+                    lambda n: (BareCase.run, [], bare_queue),
+                )
+
+            async def lifecycle(round: int) -> dict[str, Any]:
+                nonlocal steps
+                figures = await lifecycle_run(
+                    base, client, product.headers, count, concurrency, pid, poll, activities, round
+                )
+                steps = steps or calls_of_one_case(activities)
+                for name, seconds in activities.seconds.items():
+                    per_activity[name] += seconds
+                calls.update(activities.calls)
+                return figures
+
+            async def same_work(round: int) -> dict[str, Any]:
+                assert steps is not None
+                recorded = steps
+                return await yardstick_run(
+                    client,
+                    count,
+                    concurrency,
+                    pid,
+                    activities,
+                    lambda n: (BareCaseDoingTheWork.run, [recorded(round * count + n)], queue),
+                )
+
+            kinds = {"bare": bare, "lifecycle": lifecycle, "same work": same_work}
+            order = list(kinds)
+            runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for round in range(rounds):
+                for name in order[round % 3 :] + order[: round % 3]:
+                    runs[name].append(await kinds[name](round))
+    cases = count * rounds
+    report({name: combined(runs[name]) for name in ("bare", "same work", "lifecycle")}, cases)
+    report_activities(per_activity, calls, cases)
+    print(f"{rounds} round(s) of {count} cases of each kind, concurrency {concurrency}")
+
+
+def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rounds of one kind as one run: times added up; history as its first round's."""
+    total = {key: sum(run[key] for run in runs) for key in SUMMED}
+    latency = [seconds for run in runs for seconds in run.get("start_latency", [])]
+    return {**runs[0], **total, "start_latency": latency}
+
+
+SUMMED = ("wall", "app_cpu", "server_cpu", "activity_work")
 
 
 async def yardstick_run(
@@ -136,7 +173,7 @@ async def yardstick_run(
     pid: int,
     activities: ActivityCpu,
     workflow: Callable[[int], tuple[Any, list[Any], str]],
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Start case n as `workflow(n)` says (run method, arguments, task queue), signal it
     once and await its end."""
     ids = [f"bare-{uuid.uuid4()}" for _ in range(count)]
@@ -194,21 +231,21 @@ async def lifecycle_run(
     pid: int,
     poll: float | None,
     activities: ActivityCpu,
-) -> dict[str, float]:
+    round: int,
+) -> dict[str, Any]:
     """The cases driven over HTTP by a process of their own, as the API's clients are: its
     CPU (HTTP client, JSON) is not the product's and is not counted."""
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as driver:
-        await loop.run_in_executor(driver, drive, base, headers, 0, 1, poll)  # started, imported
+        await loop.run_in_executor(driver, drive, base, headers, 0, 0, 1, poll)  # imported
         activities.reset()
         cpu = time.process_time(), cpu_seconds(pid)
         ids, start_latency, wall = await loop.run_in_executor(
-            driver, drive, base, headers, count, concurrency, poll
+            driver, drive, base, headers, round * count, count, concurrency, poll
         )
         used = time.process_time() - cpu[0], cpu_seconds(pid) - cpu[1]
     activity_work = sum(activities.seconds.values())
     events, size = await history_cost(client, ids[:20])
-    ordered = sorted(start_latency)
     return {
         "wall": wall,
         "app_cpu": used[0],
@@ -216,21 +253,30 @@ async def lifecycle_run(
         "activity_work": activity_work,
         "events": events,
         "bytes": size,
-        "start_p50": statistics.median(ordered),
-        "start_p95": ordered[int(0.95 * (len(ordered) - 1))],
+        "start_latency": start_latency,
     }
 
 
 def drive(
-    base: str, headers: dict[str, dict[str, str]], count: int, concurrency: int, poll: float | None
+    base: str,
+    headers: dict[str, dict[str, str]],
+    first: int,
+    count: int,
+    concurrency: int,
+    poll: float | None,
 ) -> tuple[list[str], list[float], float]:
-    """Run `count` cases to FULFILLED over HTTP: the case ids, the latencies of their
-    `POST /audits` and the seconds it took."""
-    return asyncio.run(_drive(base, headers, count, concurrency, poll))
+    """Run `count` cases (numbered from `first`) to FULFILLED over HTTP: the case ids, the
+    latencies of their `POST /audits` and the seconds it took."""
+    return asyncio.run(_drive(base, headers, first, count, concurrency, poll))
 
 
 async def _drive(
-    base: str, headers: dict[str, dict[str, str]], count: int, concurrency: int, poll: float | None
+    base: str,
+    headers: dict[str, dict[str, str]],
+    first: int,
+    count: int,
+    concurrency: int,
+    poll: float | None,
 ) -> tuple[list[str], list[float], float]:
     ids: list[str] = []
     start_latency: list[float] = []
@@ -238,10 +284,10 @@ async def _drive(
 
         async def one(n: int) -> None:
             began = time.perf_counter()
-            reply = await api.post("/audits", json=start_body(), headers=headers["inspector"])
+            body = start_body(audit_id=format_audit_id(2026, 900_001 + first + n))
+            reply = await api.post("/audits", json=body, headers=headers["inspector"])
             start_latency.append(time.perf_counter() - began)
-            reply.raise_for_status()
-            case = reply.json()
+            case = ok(reply).json()
             ids.append(case["id"])
             if case["status"] != "AWAITING_RESPONSE":
                 case = await until(api, case["id"], "AWAITING_RESPONSE", headers["inspector"], poll)
@@ -250,10 +296,11 @@ async def _drive(
                 "amount": str(AMOUNT_DUE),
                 "paid_at": case["issued_on"],
             }
-            paid = await api.post(
-                f"/audits/{case['id']}/payments", json=payment, headers=headers["treasury"]
+            ok(
+                await api.post(
+                    f"/audits/{case['id']}/payments", json=payment, headers=headers["treasury"]
+                )
             )
-            paid.raise_for_status()
             await until(api, case["id"], "FULFILLED", headers["inspector"], poll)
 
         wall = await run_all(count, concurrency, one)
@@ -286,13 +333,22 @@ async def until(
         if reply.status_code == 429:  # the caller's share of waits is taken: as it says
             await asyncio.sleep(float(reply.headers["retry-after"]))
             continue
-        case = reply.raise_for_status().json()
+        case = ok(reply).json()
     return case
 
 
-def report(figures: dict[str, dict[str, float]], count: int, concurrency: int) -> None:
+def ok(reply: httpx.Response) -> httpx.Response:
+    """`reply` if it succeeded; else an error naming the request and the answer, which
+    (unlike httpx's own) can be handed back from the driving process."""
+    if reply.is_success:
+        return reply
+    request = reply.request
+    raise RuntimeError(f"{request.method} {request.url}: {reply.status_code} {reply.text[:500]}")
+
+
+def report(figures: dict[str, dict[str, Any]], count: int) -> None:
     names = list(figures)
-    print(f"{count} cases, concurrency {concurrency}, one dev server, {os.cpu_count()} cores")
+    print(f"{count} cases of each kind, one dev server, {os.cpu_count()} cores")
     print(f"{'':28}" + "".join(f"{name:>12}" for name in names) + "   lifecycle ÷ yardstick")
 
     def row(label: str, values: list[float], fmt: str = ".2f") -> None:
@@ -317,11 +373,9 @@ def report(figures: dict[str, dict[str, float]], count: int, concurrency: int) -
     row("  all CPU less that (ms)", [t - w for t, w in zip(total, work, strict=True)])
     row("history events per case", [figures[name]["events"] for name in names], ".0f")
     row("history bytes per case", [figures[name]["bytes"] for name in names], ".0f")
-    lifecycle = figures["lifecycle"]
-    print(
-        f"POST /audits p50 {lifecycle['start_p50'] * 1000:.0f} ms, "
-        f"p95 {lifecycle['start_p95'] * 1000:.0f} ms"
-    )
+    ordered = sorted(figures["lifecycle"]["start_latency"])
+    p50, p95 = statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
+    print(f"POST /audits p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
 
 
 def report_activities(seconds: dict[str, float], calls: Counter[str], count: int) -> None:
@@ -335,8 +389,9 @@ def main() -> None:
     parser.add_argument("--audits", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--poll", type=float, default=None)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(measure(args.audits, args.concurrency, args.poll))
+    asyncio.run(measure(args.audits, args.concurrency, args.poll, args.rounds))
 
 
 if __name__ == "__main__":
