@@ -267,43 +267,38 @@ def drive(
 ) -> tuple[list[str], list[float], float]:
     """Run `count` cases (numbered from `first`) to FULFILLED over HTTP: the case ids, the
     latencies of their `POST /audits` and the seconds it took."""
-    return asyncio.run(_drive(base, headers, first, count, concurrency, poll))
-
-
-async def _drive(
-    base: str,
-    headers: dict[str, dict[str, str]],
-    first: int,
-    count: int,
-    concurrency: int,
-    poll: float | None,
-) -> tuple[list[str], list[float], float]:
     ids: list[str] = []
     start_latency: list[float] = []
-    async with httpx.AsyncClient(base_url=base, timeout=60) as api:
 
-        async def one(n: int) -> None:
-            began = time.perf_counter()
-            body = start_body(audit_id=format_audit_id(2026, 900_001 + first + n))
-            reply = await api.post("/audits", json=body, headers=headers["inspector"])
-            start_latency.append(time.perf_counter() - began)
-            case = ok(reply).json()
-            ids.append(case["id"])
-            if case["status"] != "AWAITING_RESPONSE":
-                case = await until(api, case["id"], "AWAITING_RESPONSE", headers["inspector"], poll)
-            payment = {
-                "reference": f"T-{n}",
-                "amount": str(AMOUNT_DUE),
-                "paid_at": case["issued_on"],
-            }
-            ok(
-                await api.post(
-                    f"/audits/{case['id']}/payments", json=payment, headers=headers["treasury"]
+    async def all_cases() -> float:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as api:
+
+            async def one(n: int) -> None:
+                began = time.perf_counter()
+                body = start_body(audit_id=format_audit_id(2026, 900_001 + first + n))
+                reply = await api.post("/audits", json=body, headers=headers["inspector"])
+                start_latency.append(time.perf_counter() - began)
+                case = ok(reply).json()
+                ids.append(case["id"])
+                if case["status"] != "AWAITING_RESPONSE":
+                    case = await until(
+                        api, case["id"], "AWAITING_RESPONSE", headers["inspector"], poll
+                    )
+                payment = {
+                    "reference": f"T-{n}",
+                    "amount": str(AMOUNT_DUE),
+                    "paid_at": case["issued_on"],
+                }
+                ok(
+                    await api.post(
+                        f"/audits/{case['id']}/payments", json=payment, headers=headers["treasury"]
+                    )
                 )
-            )
-            await until(api, case["id"], "FULFILLED", headers["inspector"], poll)
+                await until(api, case["id"], "FULFILLED", headers["inspector"], poll)
 
-        wall = await run_all(count, concurrency, one)
+            return await run_all(count, concurrency, one)
+
+    wall = asyncio.run(all_cases())
     return ids, start_latency, wall
 
 
