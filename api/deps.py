@@ -1,8 +1,13 @@
-"""Request-scoped dependencies shared by the routers."""
+"""Request-scoped dependencies shared by the routers.
+
+Those that only read the app's state or the request are `async def`: FastAPI runs a plain
+`def` dependency on its thread pool, a hand-off to a thread and back for each dependency of
+each request. Only what blocks (a database read, fetching signing keys) goes to a thread."""
 
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -16,20 +21,25 @@ from domain.penalty import PenaltyTerms
 from domain.rates import RateTables
 
 
-def gateway(request: Request) -> CaseGateway:
+async def gateway(request: Request) -> CaseGateway:
     result: CaseGateway = request.app.state.gateway
     return result
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     result: Engine = request.app.state.engine
     return result
 
 
-def audit_id(audit_id: Annotated[str, Path(description="e.g. CA-2026-000123")]) -> str:
+def checked_audit_id(audit_id: str) -> str:
+    """The id if it is shaped like one; 404 otherwise, as for an id no case has."""
     if not AUDIT_ID_PATTERN.fullmatch(audit_id):
         raise not_found(audit_id)
     return audit_id
+
+
+async def audit_id(audit_id: Annotated[str, Path(description="e.g. CA-2026-000123")]) -> str:
+    return checked_audit_id(audit_id)
 
 
 Gateway = Annotated[CaseGateway, Depends(gateway)]
@@ -37,7 +47,7 @@ Db = Annotated[Engine, Depends(engine)]
 AuditIdParam = Annotated[str, Depends(audit_id)]
 
 
-def tables(request: Request) -> RateTables:
+async def tables(request: Request) -> RateTables:
     result: RateTables = request.app.state.tables
     return result
 
@@ -45,7 +55,7 @@ def tables(request: Request) -> RateTables:
 Tables = Annotated[RateTables, Depends(tables)]
 
 
-def penalty_terms(request: Request) -> PenaltyTerms:
+async def penalty_terms(request: Request) -> PenaltyTerms:
     """The penalty terms of the settings: what a case started now runs on."""
     settings: Settings = request.app.state.settings
     return settings.penalty_terms
@@ -54,7 +64,9 @@ def penalty_terms(request: Request) -> PenaltyTerms:
 Terms = Annotated[PenaltyTerms, Depends(penalty_terms)]
 
 
-def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
     """The verified caller; 401 with the reason when the token is missing or not accepted."""
     checked: Principal | None = getattr(request.state, "principal", None)
     if checked is not None:
@@ -63,7 +75,7 @@ def principal(request: Request, authorization: Annotated[str | None, Header()] =
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthenticated("send `Authorization: Bearer <token>`")
     verifier: TokenVerifier = request.app.state.verifier
-    return verifier.verify(token.strip())
+    return await run_in_threadpool(verifier.verify, token.strip())  # may fetch the JWKS
 
 
 Who = Annotated[Principal, Depends(principal)]
@@ -73,7 +85,7 @@ READERS: tuple[Role, ...] = ("inspector", "supervisor", "party", "operator")
 def allow(*roles: Role) -> Any:
     """A dependency admitting only `roles` (403 naming who may) and returning the caller."""
 
-    def check(who: Who) -> Principal:
+    async def check(who: Who) -> Principal:
         if who.role not in roles:
             raise ApiError(
                 403, "forbidden", f"a {who.role} may not do this; allowed: {', '.join(roles)}"
@@ -96,7 +108,7 @@ def visible_case(audit_id: AuditIdParam, who: Who, db: Db) -> AuditRow:
 Case = Annotated[AuditRow, Depends(visible_case)]
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     result: Settings = request.app.state.settings
     return result
 

@@ -20,7 +20,7 @@ from domain.identifiers import bin_problem
 router = APIRouter(prefix="/parties")
 
 
-def party_bin(
+async def party_bin(
     who: Annotated[Principal, allow("party")],
     party_bin: Annotated[str, Path(description="12-digit BIN/IIN")],
 ) -> str:

@@ -13,8 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from api.auth import Principal
-from api.deps import audit_id as checked_audit_id
-from api.deps import visible_case
+from api.deps import checked_audit_id, visible_case
 from api.errors import ApiError
 from api.routes import get_case
 from api.schemas import CaseView

@@ -44,7 +44,7 @@ def current_session(request: Request) -> WebSession | None:
         return None
 
 
-def signed_in(request: Request) -> WebSession:
+async def signed_in(request: Request) -> WebSession:
     """The session, or a trip to /sign-in that returns here afterwards."""
     back_to = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     try:
