@@ -36,7 +36,8 @@ from domain.case import AuditStart, CaseSnapshot, CaseSummary, Payment
 from domain.case_state import CaseState, initial_state
 from domain.clock import local_date
 from domain.lifecycle import AuditStatus
-from workflows.cameral_audit import CameralAudit, PaymentResult
+from workflows.cameral_audit import CameralAudit
+from workflows.messages import PaymentResult
 from workflows.search_attributes import (
     AMOUNT_DUE,
     INSPECTOR,

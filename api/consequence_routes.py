@@ -11,7 +11,8 @@ from api.deps import AuditIdParam, Case, Db, Gateway, allow
 from api.evidence_routes import require_uploaded
 from api.schemas import AppealOutcomeRequest, AppealRequest, RevocationRequest
 from domain.case import CaseSummary
-from workflows.cameral_audit import CameralAudit, RevocationOrder
+from workflows.cameral_audit import CameralAudit
+from workflows.messages import RevocationOrder
 
 router = APIRouter()
 

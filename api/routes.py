@@ -35,8 +35,9 @@ from domain.case_view import snapshot
 from domain.clock import local_date
 from domain.lifecycle import MAY_HAVE_ENDED, AuditStatus
 from domain.settlement import settle
-from workflows.cameral_audit import CameralAudit, ReviewOrder
+from workflows.cameral_audit import CameralAudit
 from workflows.client import live_pollers
+from workflows.messages import ReviewOrder
 
 log = logging.getLogger(__name__)
 router = APIRouter()

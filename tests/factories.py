@@ -7,7 +7,7 @@ from typing import Any
 from domain.case import AuditStart, CaseSnapshot, Explanation, ReviewDecision
 from domain.consequences import RevocationDecision
 from domain.identifiers import bin_check_digit, format_audit_id
-from workflows.cameral_audit import ReviewOrder, RevocationOrder
+from workflows.messages import ReviewOrder, RevocationOrder
 
 _numbers = itertools.count(1)
 

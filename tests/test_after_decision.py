@@ -38,7 +38,8 @@ from tests.factories import (
     revocation_order,
 )
 from worker import build_worker
-from workflows.cameral_audit import CameralAudit, CarriedCase
+from workflows.cameral_audit import CameralAudit
+from workflows.messages import CarriedCase
 
 APPEAL = Appeal(authority="higher_authority", grounds="The price is proven", documents=["d-1"])
 

@@ -54,7 +54,7 @@ from domain.notices import DocumentKind
 from domain.penalty import UNRECORDED
 from domain.refusals import Refused
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for
-from workflows.cameral_audit import CarriedCase
+from workflows.messages import CarriedCase
 from workflows.payloads import data_converter
 
 RATES = load_rate_tables()

@@ -23,7 +23,8 @@ from tests.cases import finished, request_cycles, start_case, wait_for
 from tests.factories import AMOUNT_DUE, audit_start, explanation_for
 from tests.test_replay import HISTORIES, RECORD
 from worker import build_worker, workflow_runner
-from workflows.cameral_audit import CameralAudit, CarriedCase
+from workflows.cameral_audit import CameralAudit
+from workflows.messages import CarriedCase
 from workflows.payloads import data_converter
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 

@@ -13,7 +13,6 @@ import asyncio
 from datetime import date, timedelta
 from typing import Literal, NoReturn
 
-from pydantic import BaseModel
 from temporalio import workflow
 
 from workflows.case_consequences import CONSEQUENCES, CaseConsequences
@@ -24,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.case import (
         AuditStart,
         Cancellation,
-        CaseEvent,
         CaseSnapshot,
         CaseSummary,
         DocumentRequest,
@@ -35,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
         Payment,
         PostalReceipt,
         Reassignment,
-        ReviewDecision,
     )
     from domain.case_commands import (
         Cancel,
@@ -53,46 +50,16 @@ with workflow.unsafe.imports_passed_through():
         SetDeadline,
         SubmitExplanation,
     )
-    from domain.case_state import CaseState, initial_state, with_quoted_facts
+    from domain.case_state import initial_state, with_quoted_facts
     from domain.case_view import snapshot
-    from domain.consequences import Appeal, AppealOutcome, RevocationDecision
+    from domain.consequences import Appeal, AppealOutcome
     from domain.lifecycle import AuditStatus, EventKind
     from domain.notices import DocumentKind
+    from workflows.messages import CarriedCase, PaymentResult, ReviewOrder, RevocationOrder
 
 
 # How long a handover may refuse updates: well within the API's wait for an update (10 s).
 HANDOVER_PATIENCE = timedelta(seconds=5)
-
-
-class CarriedCase(BaseModel):
-    """What a run hands to the next one when the history grows long (continue-as-new): the
-    state and only the events the read model has not stored yet, so what is carried stays
-    the size of the state however long the case lives. The earlier events are in the read
-    model's trail, which fills in the rest of the `snapshot` query's list for users."""
-
-    state: CaseState
-    events: list[CaseEvent]  # from its place `first_index` in the case's trail
-    published: int
-    first_index: int = 0  # runs from before carried every event
-
-
-class ReviewOrder(BaseModel):
-    """A review decision with the role of whoever takes it (overdue reviews: supervisors)."""
-
-    decision: ReviewDecision
-    role: str = "inspector"
-
-
-class RevocationOrder(BaseModel):
-    """A revocation decision with the role of whoever takes it (only supervisors may)."""
-
-    decision: RevocationDecision
-    role: str = "inspector"
-
-
-class PaymentResult(BaseModel):
-    result: Literal["accepted", "duplicate", "closed"]
-    status: AuditStatus
 
 
 @workflow.defn(name="CameralAudit")
