@@ -1,13 +1,14 @@
 """Following a case without asking Temporal over and over: a reader that has seen a version
 of the case waits on the read model's row, which a change of status, deadline or amount
-reaches at once (any other change once the case rests), and reads the live case only once
-the row has moved past that version or the wait is over.
+reaches at once (any other change once the case rests), and is answered with that row once
+it has moved past the version (or with the live case when the wait is over).
 
-A query to the case costs the Temporal server, the worker and the API each a share. The
-waits of one API process share one reader of the rows, which reads the versions of every
-case being waited on in one query a few times a second, so a thousand readers cost the
-database what one does. The waits are still bounded (per caller and per API process), and
-end when their caller hangs up or the API stops."""
+A query to the case costs the Temporal server, the worker and the API each a share, while
+the row that moved is the case as its last change left it. The waits of one API process
+share one reader of the rows, which reads the versions of every case being waited on in one
+query a few times a second, so a thousand readers cost the database what one does. The
+waits are still bounded (per caller and per API process), and end when their caller hangs
+up or the API stops."""
 
 import asyncio
 import logging
@@ -49,18 +50,18 @@ class VersionWatch:
 
     def __init__(self, db: Engine) -> None:
         self._db = db
-        self._waits: defaultdict[str, list[tuple[int, asyncio.Future[None]]]] = defaultdict(list)
+        self._waits: defaultdict[str, list[tuple[int, asyncio.Future[bool]]]] = defaultdict(list)
         self._reader: asyncio.Task[None] | None = None
         self._stopped = False
 
     async def until_past(
         self, request: Request, audit_id: str, version: int, seconds: float
-    ) -> None:
-        """Return once the stored row of the case is past `version`, after `seconds`, when
-        the caller has gone or when the API stops."""
+    ) -> bool:
+        """Whether the stored row of the case moved past `version` within `seconds`; False
+        as soon as the time is over, the caller has gone or the API stops."""
         if self._stopped:
-            return
-        moved: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            return False
+        moved: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         wait = (version, moved)
         self._waits[audit_id].append(wait)
         if self._reader is None or self._reader.done():
@@ -70,11 +71,12 @@ class VersionWatch:
                 while not moved.done():
                     await asyncio.wait([moved], timeout=HANG_UP_CHECK_SECONDS)
                     if await request.is_disconnected():
-                        return
+                        return False
         except TimeoutError:
-            return
+            return False
         finally:
             self._forget(audit_id, wait)
+        return moved.result()
 
     def stop(self) -> None:
         """Answer every open wait now, and any later one at once."""
@@ -82,7 +84,7 @@ class VersionWatch:
         for waits in self._waits.values():
             for _, moved in waits:
                 if not moved.done():
-                    moved.set_result(None)
+                    moved.set_result(False)
 
     async def _read(self) -> None:
         while not self._stopped:
@@ -98,9 +100,9 @@ class VersionWatch:
             for audit_id, version in versions.items():
                 for seen, moved in self._waits.get(audit_id, ()):
                     if version > seen and not moved.done():
-                        moved.set_result(None)
+                        moved.set_result(True)
 
-    def _forget(self, audit_id: str, wait: tuple[int, asyncio.Future[None]]) -> None:
+    def _forget(self, audit_id: str, wait: tuple[int, asyncio.Future[bool]]) -> None:
         waits = self._waits[audit_id]
         waits.remove(wait)
         if not waits:
@@ -109,11 +111,11 @@ class VersionWatch:
 
 async def until_past(
     request: Request, audit_id: str, version: int, seconds: float, caller: str
-) -> None:
+) -> bool:
     """Wait as `VersionWatch.until_past` does, within the caller's and the process's limits."""
     watch: VersionWatch = request.app.state.version_watch
     with _admitted(caller):
-        await watch.until_past(request, audit_id, version, seconds)
+        return await watch.until_past(request, audit_id, version, seconds)
 
 
 def end_waits(app: FastAPI) -> None:

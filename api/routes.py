@@ -128,20 +128,25 @@ async def get_case(
     """The live case from its workflow (the last stored snapshot if no worker answers), with
     what it takes to settle it today. With `after_version` (a `version` the reader has seen)
     and `wait`, the answer waits up to `wait` seconds for the case to move past it: a
-    reader following a case asks once instead of over and over."""
+    reader following a case asks once instead of over and over, and is answered with the
+    stored case that moved, which costs no query to the workflow."""
+    case: CaseSnapshot | None = None
     if wait:
         if after_version is None:
             needed = "wait needs after_version: the version to wait past"
             raise ApiError(422, "invalid", needed, "after_version")
-        await until_past(request, audit_id, after_version, wait, f"{who.role}:{who.sub}")
+        if await until_past(request, audit_id, after_version, wait, f"{who.role}:{who.sub}"):
+            moved = await run_in_threadpool(stored_snapshot, db, audit_id)
+            case = moved if moved is not None and moved.version > after_version else None
     stored_at = None
-    try:
-        case = await cases.snapshot(audit_id, db, may_have_ended=row.status in MAY_HAVE_ENDED)
-    except WorkerUnavailable:
-        stored = await run_in_threadpool(stored_snapshot, db, audit_id)
-        if stored is None:
-            raise
-        case, stored_at = stored, row.updated_at
+    if case is None:
+        try:
+            case = await cases.snapshot(audit_id, db, may_have_ended=row.status in MAY_HAVE_ENDED)
+        except WorkerUnavailable:
+            stored = await run_in_threadpool(stored_snapshot, db, audit_id)
+            if stored is None:
+                raise
+            case, stored_at = stored, row.updated_at
     owed_today = None
     if case.charges is not None:
         owed_today = settle(

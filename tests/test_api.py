@@ -284,12 +284,7 @@ async def test_a_reader_waits_for_the_case_to_move_past_its_version(
     payment posted while the reader waits), or after S seconds with the case as it is."""
     case = await started(api)
     url = f"/audits/{case['id']}"
-    seen = case["version"]
-    for _ in range(20):  # until the alerts of its delivery are in: the case rests
-        again = (await api.get(url, params={"after_version": seen, "wait": 2})).json()
-        if again["version"] == seen:
-            break
-        seen = again["version"]
+    seen = await resting_version(api, url, case["version"])  # the delivery's alerts are in
     quiet = (await api.get(url, params={"after_version": seen, "wait": 1})).json()
     assert quiet["version"] == seen and quiet["amount_paid"] == "0"
 
@@ -311,6 +306,49 @@ async def test_a_reader_waits_for_the_case_to_move_past_its_version(
         assert body["field"] in ("after_version", "wait"), refused.text
         # Every 422, the API's own checks' as well as the schema's, lists its problems.
         assert body["field"] in [problem["field"] for problem in body["errors"]], refused.text
+
+
+async def test_a_follower_is_answered_with_the_row_that_moved_without_a_query(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader whose case moved past its version gets the stored case that moved: each of
+    those answers used to be a query to the workflow as well. Once the case rests, the
+    stored answer and the live one are the same field by field."""
+    case = await started(api)
+    url = f"/audits/{case['id']}"
+    seen = await resting_version(api, url, case["version"])
+    asked: list[str] = []
+    query = WorkflowHandle.query
+
+    async def counted(self: WorkflowHandle[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        asked.append(self.id)
+        return await query(self, *args, **kwargs)
+
+    monkeypatch.setattr(WorkflowHandle, "query", counted)
+    waiting = asyncio.create_task(api.get(url, params={"after_version": seen, "wait": 30}))
+    await asyncio.sleep(0.5)
+    payment = {"reference": "TRX-F", "amount": "1000.00", "paid_at": case["delivered_on"]}
+    assert (await api.post(f"{url}/payments", json=payment)).status_code == 202
+    moved = (await waiting).json()
+    assert asked == []
+    assert moved["version"] > seen and moved["amount_paid"] == "1000.00"
+
+    rested = await resting_version(api, url, moved["version"])
+    stored = (await api.get(url, params={"after_version": rested - 1, "wait": 5})).json()
+    live = (await api.get(url)).json()
+    assert stored["version"] == live["version"] == rested
+    for field, value in live.items():
+        assert stored[field] == value, field
+
+
+async def resting_version(api: httpx.AsyncClient, url: str, seen: int) -> int:
+    """The case's version once it rests (no change for a second), following it from `seen`."""
+    for _ in range(20):
+        again = (await api.get(url, params={"after_version": seen, "wait": 1})).json()
+        if again["version"] == seen:
+            return seen
+        seen = again["version"]
+    raise AssertionError(f"{url} never rested")
 
 
 async def test_the_waits_of_many_readers_share_one_read_of_the_rows(
