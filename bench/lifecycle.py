@@ -280,10 +280,7 @@ def drive(
                 start_latency.append(time.perf_counter() - began)
                 case = ok(reply).json()
                 ids.append(case["id"])
-                if case["status"] != "AWAITING_RESPONSE":
-                    case = await until(
-                        api, case["id"], "AWAITING_RESPONSE", headers["inspector"], poll
-                    )
+                case = await until(api, case, "AWAITING_RESPONSE", headers["inspector"], poll)
                 payment = {
                     "reference": f"T-{n}",
                     "amount": str(AMOUNT_DUE),
@@ -294,7 +291,7 @@ def drive(
                         f"/audits/{case['id']}/payments", json=payment, headers=headers["treasury"]
                     )
                 )
-                await until(api, case["id"], "FULFILLED", headers["inspector"], poll)
+                await until(api, case, "FULFILLED", headers["inspector"], poll)
 
             return await run_all(count, concurrency, one)
 
@@ -304,27 +301,25 @@ def drive(
 
 async def until(
     api: httpx.AsyncClient,
-    audit_id: str,
+    case: dict[str, Any],
     status: str,
     headers: dict[str, str],
     every: float | None = None,
 ) -> dict[str, Any]:
-    """Read the case until it has `status` (a minute at most): by default as a client that
-    follows it should, waiting on each read for the case to move past the version it has
-    seen; with `every`, reading it again every `every` seconds, each read a query to the
-    case that costs CPU of its own."""
+    """Follow `case`, as last seen, until it has `status` (a minute at most): by default as
+    a client should, each read waiting for the case to move past the version seen; with
+    `every`, reading it again every `every` seconds, each read a query to the case that
+    costs CPU of its own."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 60
-    case: dict[str, Any] = {}
-    while case.get("status") != status:
+    while case["status"] != status:
         if loop.time() > deadline:
-            raise RuntimeError(f"{audit_id} never reached {status}")
-        params: dict[str, Any] = {}
-        if case and every is None:
-            params = {"after_version": case["version"], "wait": 20}
-        elif case and every is not None:
+            raise RuntimeError(f"{case['id']} never reached {status}")
+        params: dict[str, Any] = {"after_version": case["version"], "wait": 20}
+        if every is not None:
             await asyncio.sleep(every)
-        reply = await api.get(f"/audits/{audit_id}", params=params, headers=headers)
+            params = {}
+        reply = await api.get(f"/audits/{case['id']}", params=params, headers=headers)
         if reply.status_code == 429:  # the caller's share of waits is taken: as it says
             await asyncio.sleep(float(reply.headers["retry-after"]))
             continue

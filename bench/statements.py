@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import time
+from typing import Any
 
 import httpx
 
@@ -44,12 +45,12 @@ async def start_cases(product: Product, count: int) -> list[dict[str, str]]:
         serving(create_app(product.settings, client=product.env.client)) as base,
         httpx.AsyncClient(base_url=base, timeout=60) as api,
     ):
-        started = []
+        started: list[dict[str, Any]] = []
         for _ in range(count):
             reply = await api.post("/audits", json=start_body(), headers=inspector)
             reply.raise_for_status()
-            started.append(reply.json()["id"])
-        return [await until(api, audit_id, "AWAITING_RESPONSE", inspector) for audit_id in started]
+            started.append(reply.json())
+        return [await until(api, case, "AWAITING_RESPONSE", inspector) for case in started]
 
 
 async def post_statement(
