@@ -1,6 +1,7 @@
 """Cost per case: the full lifecycle against two yardsticks, side by side on one dev server.
 
     python -m bench.lifecycle [--audits 200] [--concurrency 20] [--rounds 3] [--poll SECONDS]
+                              [--api-process]
 
 Lifecycle: HTTP `POST /audits` -> cabinet delivery (notice, memo, alerts to the local mail
 sink and SMS gateway) -> `POST .../payments` in full -> FULFILLED, through the real API and
@@ -11,8 +12,9 @@ on the same worker, and waits for one signal: the lifecycle's work without the c
 API, updates, queries and read-model versions. The two yardsticks are started and signalled
 with the Temporal client directly.
 
-Prints throughput, CPU per case (this process, which runs API and worker, plus the
-Temporal server's process), history events and bytes per case, the latency of
+Prints throughput, CPU per case (this process, which runs API and worker as `dev` does, or
+with `--api-process` the API in a process of its own as deployed, plus the Temporal
+server's process), history events and bytes per case, the latency of
 `POST /audits`, and the lifecycle's ratio to each yardstick. The CPU the activities spend on
 their own threads is shown apart, per activity. While a case is served the benchmark follows
 it as a client should, each read waiting for the case to move past the version it has seen
@@ -43,12 +45,10 @@ from pydantic_core import to_jsonable_python
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.app import create_app
 from bench.activity_cpu import ActivityCpu
 from bench.bare_case import BareCase, BareCaseDoingTheWork, bare_step
-from bench.product import running_product
+from bench.product import running_product, serving_api
 from domain.identifiers import format_audit_id
-from tests.conftest import serving
 from tests.factories import AMOUNT_DUE, start_body
 
 
@@ -94,7 +94,9 @@ async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[N
     return time.perf_counter() - started
 
 
-async def measure(count: int, concurrency: int, poll: float | None, rounds: int) -> None:
+async def measure(
+    count: int, concurrency: int, poll: float | None, rounds: int, api_process: bool
+) -> None:
     """`rounds` rounds of `count` cases of each kind, the order turned by one each round, so
     that none always meets the fuller server and database of going last."""
     activities = ActivityCpu()
@@ -106,7 +108,7 @@ async def measure(count: int, concurrency: int, poll: float | None, rounds: int)
         bare_worker = Worker(
             client, task_queue=bare_queue, workflows=[BareCase], activities=[bare_step]
         )
-        async with bare_worker, serving(create_app(product.settings, client=client)) as base:
+        async with bare_worker, serving_api(product, api_process) as (base, api_pid):
             steps: Callable[[int], list[Any]] | None = None
             per_activity: dict[str, float] = defaultdict(float)
             calls: Counter[str] = Counter()
@@ -124,7 +126,15 @@ async def measure(count: int, concurrency: int, poll: float | None, rounds: int)
             async def lifecycle(round: int) -> dict[str, Any]:
                 nonlocal steps
                 figures = await lifecycle_run(
-                    base, client, product.headers, count, concurrency, pid, poll, activities, round
+                    base,
+                    client,
+                    product.headers,
+                    count,
+                    concurrency,
+                    (pid, api_pid),
+                    poll,
+                    activities,
+                    round,
                 )
                 steps = steps or calls_of_one_case(activities)
                 for name, seconds in activities.seconds.items():
@@ -153,7 +163,9 @@ async def measure(count: int, concurrency: int, poll: float | None, rounds: int)
     cases = count * rounds
     report({name: combined(runs[name]) for name in ("bare", "same work", "lifecycle")}, cases)
     report_activities(per_activity, calls, cases)
+    where = "a process of its own" if api_process else "the worker's process"
     print(f"{rounds} round(s) of {count} cases of each kind, concurrency {concurrency}")
+    print(f"the API ran in {where}")
 
 
 def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -228,22 +240,28 @@ async def lifecycle_run(
     headers: dict[str, dict[str, str]],
     count: int,
     concurrency: int,
-    pid: int,
+    pids: tuple[int, int | None],
     poll: float | None,
     activities: ActivityCpu,
     round: int,
 ) -> dict[str, Any]:
     """The cases driven over HTTP by a process of their own, as the API's clients are: its
-    CPU (HTTP client, JSON) is not the product's and is not counted."""
+    CPU (HTTP client, JSON) is not the product's and is not counted. `pids`: the Temporal
+    server's, and the API's when it runs in a process of its own (its CPU is the app's)."""
     loop = asyncio.get_running_loop()
+    server, api = pids
+
+    def app_cpu() -> float:
+        return time.process_time() + (cpu_seconds(api) if api is not None else 0.0)
+
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as driver:
         await loop.run_in_executor(driver, drive, base, headers, 0, 0, 1, poll)  # imported
         activities.reset()
-        cpu = time.process_time(), cpu_seconds(pid)
+        cpu = app_cpu(), cpu_seconds(server)
         ids, start_latency, wall = await loop.run_in_executor(
             driver, drive, base, headers, round * count, count, concurrency, poll
         )
-        used = time.process_time() - cpu[0], cpu_seconds(pid) - cpu[1]
+        used = app_cpu() - cpu[0], cpu_seconds(server) - cpu[1]
     activity_work = sum(activities.seconds.values())
     events, size = await history_cost(client, ids[:20])
     return {
@@ -380,8 +398,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--poll", type=float, default=None)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--api-process",
+        action="store_true",
+        help="run the API in a process of its own, as deployed (its CPU counts as the app's)",
+    )
     args = parser.parse_args()
-    asyncio.run(measure(args.audits, args.concurrency, args.poll, args.rounds))
+    asyncio.run(measure(args.audits, args.concurrency, args.poll, args.rounds, args.api_process))
 
 
 if __name__ == "__main__":

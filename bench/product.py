@@ -1,6 +1,9 @@
 """The whole product for a benchmark: a Temporal dev server, the worker, the local mail sink
-and SMS gateway and a fresh SQLite database, as `customs-audit dev` runs them."""
+and SMS gateway and a fresh SQLite database, as `customs-audit dev` runs them; the API in the
+same process too, or in one of its own as it is deployed."""
 
+import asyncio
+import multiprocessing
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -8,11 +11,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+import uvicorn
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Interceptor
 
+from api.app import create_app
 from api.auth import issue_dev_token
 from config import Settings
 from db.engine import make_engine
@@ -73,3 +79,42 @@ async def running_product(
         finally:
             await env.shutdown()
             engine.dispose()
+
+
+@asynccontextmanager
+async def serving_api(
+    product: Product, own_process: bool = False
+) -> AsyncIterator[tuple[str, int | None]]:
+    """The API's address, and the pid of its process when it has one of its own, as
+    deployed (beside the worker, not in it); else it runs in this process, as in `dev`."""
+    if not own_process:
+        async with serving(create_app(product.settings, client=product.env.client)) as base:
+            yield base, None
+        return
+    port = free_port()
+    address = product.env.client.service_client.config.target_host
+    settings = product.settings.model_copy(update={"temporal_address": address})
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve_api, args=(settings, port), daemon=True
+    )
+    process.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as api:
+            for _ in range(600):
+                try:
+                    if (await api.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the API process did not come up in a minute")
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.join(10)
+
+
+def _serve_api(settings: Settings, port: int) -> None:
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
