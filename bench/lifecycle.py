@@ -1,7 +1,7 @@
 """Cost per case: the full lifecycle against two yardsticks, side by side on one dev server.
 
     python -m bench.lifecycle [--audits 200] [--concurrency 20] [--rounds 3] [--poll SECONDS]
-                              [--api-process]
+                              [--api-process] [--postgres postgresql://...]
 
 Lifecycle: HTTP `POST /audits` -> cabinet delivery (notice, memo, alerts to the local mail
 sink and SMS gateway) -> `POST .../payments` in full -> FULFILLED, through the real API and
@@ -37,6 +37,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from temporalio.worker import Worker
 
 from bench.activity_cpu import ActivityCpu
 from bench.bare_case import BareCase, BareCaseDoingTheWork, bare_step
+from bench.listings import postgres_database
 from bench.product import running_product, serving_api
 from domain.identifiers import format_audit_id
 from tests.factories import AMOUNT_DUE, start_body
@@ -95,12 +97,31 @@ async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[N
 
 
 async def measure(
-    count: int, concurrency: int, poll: float | None, rounds: int, api_process: bool
+    count: int,
+    concurrency: int,
+    poll: float | None,
+    rounds: int,
+    api_process: bool,
+    postgres: str | None,
 ) -> None:
     """`rounds` rounds of `count` cases of each kind, the order turned by one each round, so
     that none always meets the fuller server and database of going last."""
     activities = ActivityCpu()
-    async with running_product([activities], [BareCaseDoingTheWork]) as product:
+    with postgres_database(postgres) if postgres else nullcontext(None) as database:
+        await measure_on(count, concurrency, poll, rounds, api_process, database, activities)
+    print(f"the application database: {'PostgreSQL' if postgres else 'SQLite'}")
+
+
+async def measure_on(
+    count: int,
+    concurrency: int,
+    poll: float | None,
+    rounds: int,
+    api_process: bool,
+    database: str | None,
+    activities: ActivityCpu,
+) -> None:
+    async with running_product([activities], [BareCaseDoingTheWork], database) as product:
         client = product.env.client
         pid = server_pid()
         queue = product.settings.temporal_task_queue
@@ -399,12 +420,27 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--postgres",
+        default="",
+        help="a PostgreSQL server (postgresql://...) to hold the application database, "
+        "as deployed, instead of a SQLite file; an empty database is made and dropped",
+    )
+    parser.add_argument(
         "--api-process",
         action="store_true",
         help="run the API in a process of its own, as deployed (its CPU counts as the app's)",
     )
     args = parser.parse_args()
-    asyncio.run(measure(args.audits, args.concurrency, args.poll, args.rounds, args.api_process))
+    asyncio.run(
+        measure(
+            args.audits,
+            args.concurrency,
+            args.poll,
+            args.rounds,
+            args.api_process,
+            args.postgres or None,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -42,10 +42,13 @@ class Product:
 
 @asynccontextmanager
 async def running_product(
-    interceptors: Sequence[Interceptor] = (), more_workflows: Sequence[type] = ()
+    interceptors: Sequence[Interceptor] = (),
+    more_workflows: Sequence[type] = (),
+    database_url: str | None = None,
 ) -> AsyncIterator[Product]:
+    """The product on a fresh SQLite file, or on `database_url` (an empty database)."""
     with tempfile.TemporaryDirectory() as folder, MailSink("127.0.0.1", free_port()) as mail:
-        url = f"sqlite:///{Path(folder) / 'app.db'}"
+        url = database_url or f"sqlite:///{Path(folder) / 'app.db'}"
         upgrade(url)
         engine = make_engine(url)
         env = await WorkflowEnvironment.start_local(
