@@ -162,14 +162,7 @@ async def test_an_ended_case_is_read_from_the_read_model_without_replaying_it(
     await handle.result()
     final = (await handle.query(CameralAudit.snapshot)).model_dump(mode="json")
 
-    asked: list[str] = []
-    query = WorkflowHandle.query
-
-    async def counted(self: WorkflowHandle[Any, Any], *args: Any, **kwargs: Any) -> Any:
-        asked.append(self.id)
-        return await query(self, *args, **kwargs)
-
-    monkeypatch.setattr(WorkflowHandle, "query", counted)
+    asked = counted_queries(monkeypatch)
     read = (await api.get(f"/audits/{case['id']}")).json()
     assert asked == []
     assert read["status"] == "FULFILLED" and read["live"] is True
@@ -317,14 +310,7 @@ async def test_a_follower_is_answered_with_the_row_that_moved_without_a_query(
     case = await started(api)
     url = f"/audits/{case['id']}"
     seen = await resting_version(api, url, case["version"])
-    asked: list[str] = []
-    query = WorkflowHandle.query
-
-    async def counted(self: WorkflowHandle[Any, Any], *args: Any, **kwargs: Any) -> Any:
-        asked.append(self.id)
-        return await query(self, *args, **kwargs)
-
-    monkeypatch.setattr(WorkflowHandle, "query", counted)
+    asked = counted_queries(monkeypatch)
     waiting = asyncio.create_task(api.get(url, params={"after_version": seen, "wait": 30}))
     await asyncio.sleep(0.5)
     payment = {"reference": "TRX-F", "amount": "1000.00", "paid_at": case["delivered_on"]}
@@ -339,6 +325,19 @@ async def test_a_follower_is_answered_with_the_row_that_moved_without_a_query(
     assert stored["version"] == live["version"] == rested
     for field, value in live.items():
         assert stored[field] == value, field
+
+
+def counted_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the workflows this test queries from now on."""
+    asked: list[str] = []
+    query = WorkflowHandle.query
+
+    async def counted(self: WorkflowHandle[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        asked.append(self.id)
+        return await query(self, *args, **kwargs)
+
+    monkeypatch.setattr(WorkflowHandle, "query", counted)
+    return asked
 
 
 async def resting_version(api: httpx.AsyncClient, url: str, seen: int) -> int:
