@@ -31,27 +31,25 @@ import json
 import multiprocessing
 import os
 import re
-import statistics
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic_core import to_jsonable_python
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from bench.activity_cpu import ActivityCpu
 from bench.bare_case import BareCase, BareCaseDoingTheWork, bare_step
+from bench.http_cases import drive, run_all
+from bench.lifecycle_report import combined, report, report_activities
 from bench.listings import postgres_database
 from bench.product import running_product, serving_api
-from domain.identifiers import format_audit_id
-from tests.factories import AMOUNT_DUE, start_body
 
 
 def cpu_seconds(pid: int, thread: int | None = None) -> float:
@@ -82,18 +80,6 @@ async def history_cost(client: Client, ids: list[str]) -> tuple[float, float]:
         events += len(history.events)
         size += sum(e.ByteSize() for e in history.events)
     return events / len(ids), size / len(ids)
-
-
-async def run_all(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def guarded(n: int) -> None:
-        async with gate:
-            await one(n)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(guarded(n) for n in range(count)))
-    return time.perf_counter() - started
 
 
 async def measure(
@@ -134,15 +120,11 @@ async def measure_on(
             per_activity: dict[str, float] = defaultdict(float)
             calls: Counter[str] = Counter()
 
+            async def yardstick(workflow: Callable[[int], Started]) -> dict[str, Any]:
+                return await yardstick_run(client, count, concurrency, pid, activities, workflow)
+
             async def bare(_: int) -> dict[str, Any]:
-                return await yardstick_run(
-                    client,
-                    count,
-                    concurrency,
-                    pid,
-                    activities,
-                    lambda n: (BareCase.run, [], bare_queue),
-                )
+                return await yardstick(lambda n: (BareCase.run, [], bare_queue))
 
             async def lifecycle(round: int) -> dict[str, Any]:
                 nonlocal steps
@@ -166,13 +148,8 @@ async def measure_on(
             async def same_work(round: int) -> dict[str, Any]:
                 assert steps is not None
                 recorded = steps
-                return await yardstick_run(
-                    client,
-                    count,
-                    concurrency,
-                    pid,
-                    activities,
-                    lambda n: (BareCaseDoingTheWork.run, [recorded(round * count + n)], queue),
+                return await yardstick(
+                    lambda n: (BareCaseDoingTheWork.run, [recorded(round * count + n)], queue)
                 )
 
             kinds = {"bare": bare, "lifecycle": lifecycle, "same work": same_work}
@@ -189,14 +166,7 @@ async def measure_on(
     print(f"the API ran in {where}")
 
 
-def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The rounds of one kind as one run: times added up; history as its first round's."""
-    total = {key: sum(run[key] for run in runs) for key in SUMMED}
-    latency = [seconds for run in runs for seconds in run.get("start_latency", [])]
-    return {**runs[0], **total, "start_latency": latency}
-
-
-SUMMED = ("wall", "app_cpu", "server_cpu", "activity_work")
+Started = tuple[Any, list[Any], str]  # a yardstick case: run method, arguments, task queue
 
 
 async def yardstick_run(
@@ -205,7 +175,7 @@ async def yardstick_run(
     concurrency: int,
     pid: int,
     activities: ActivityCpu,
-    workflow: Callable[[int], tuple[Any, list[Any], str]],
+    workflow: Callable[[int], Started],
 ) -> dict[str, Any]:
     """Start case n as `workflow(n)` says (run method, arguments, task queue), signal it
     once and await its end."""
@@ -213,7 +183,9 @@ async def yardstick_run(
 
     async def one(n: int) -> None:
         run, args, queue = workflow(n)
-        handle = await client.start_workflow(run, args=args, id=ids[n], task_queue=queue)
+        handle: WorkflowHandle[Any, Any] = await client.start_workflow(
+            run, args=args, id=ids[n], task_queue=queue
+        )
         await handle.signal("pay")
         await handle.result()
 
@@ -294,123 +266,6 @@ async def lifecycle_run(
         "bytes": size,
         "start_latency": start_latency,
     }
-
-
-def drive(
-    base: str,
-    headers: dict[str, dict[str, str]],
-    first: int,
-    count: int,
-    concurrency: int,
-    poll: float | None,
-) -> tuple[list[str], list[float], float]:
-    """Run `count` cases (numbered from `first`) to FULFILLED over HTTP: the case ids, the
-    latencies of their `POST /audits` and the seconds it took."""
-    ids: list[str] = []
-    start_latency: list[float] = []
-
-    async def all_cases() -> float:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as api:
-
-            async def one(n: int) -> None:
-                began = time.perf_counter()
-                body = start_body(audit_id=format_audit_id(2026, 900_001 + first + n))
-                reply = await api.post("/audits", json=body, headers=headers["inspector"])
-                start_latency.append(time.perf_counter() - began)
-                case = ok(reply).json()
-                ids.append(case["id"])
-                case = await until(api, case, "AWAITING_RESPONSE", headers["inspector"], poll)
-                payment = {
-                    "reference": f"T-{n}",
-                    "amount": str(AMOUNT_DUE),
-                    "paid_at": case["issued_on"],
-                }
-                ok(
-                    await api.post(
-                        f"/audits/{case['id']}/payments", json=payment, headers=headers["treasury"]
-                    )
-                )
-                await until(api, case, "FULFILLED", headers["inspector"], poll)
-
-            return await run_all(count, concurrency, one)
-
-    wall = asyncio.run(all_cases())
-    return ids, start_latency, wall
-
-
-async def until(
-    api: httpx.AsyncClient,
-    case: dict[str, Any],
-    status: str,
-    headers: dict[str, str],
-    every: float | None = None,
-) -> dict[str, Any]:
-    """Follow `case`, as last seen, until it has `status` (a minute at most): by default as
-    a client should, each read waiting for the case to move past the version seen; with
-    `every`, reading it again every `every` seconds, each read a query to the case that
-    costs CPU of its own."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 60
-    while case["status"] != status:
-        if loop.time() > deadline:
-            raise RuntimeError(f"{case['id']} never reached {status}")
-        params: dict[str, Any] = {"after_version": case["version"], "wait": 20}
-        if every is not None:
-            await asyncio.sleep(every)
-            params = {}
-        reply = await api.get(f"/audits/{case['id']}", params=params, headers=headers)
-        if reply.status_code == 429:  # the caller's share of waits is taken: as it says
-            await asyncio.sleep(float(reply.headers["retry-after"]))
-            continue
-        case = ok(reply).json()
-    return case
-
-
-def ok(reply: httpx.Response) -> httpx.Response:
-    """`reply` if it succeeded; else an error naming the request and the answer, which
-    (unlike httpx's own) can be handed back from the driving process."""
-    if reply.is_success:
-        return reply
-    request = reply.request
-    raise RuntimeError(f"{request.method} {request.url}: {reply.status_code} {reply.text[:500]}")
-
-
-def report(figures: dict[str, dict[str, Any]], count: int) -> None:
-    names = list(figures)
-    print(f"{count} cases of each kind, one dev server, {os.cpu_count()} cores")
-    print(f"{'':28}" + "".join(f"{name:>12}" for name in names) + "   lifecycle ÷ yardstick")
-
-    def row(label: str, values: list[float], fmt: str = ".2f") -> None:
-        cells = "".join(f"{value:>12{fmt}}" for value in values)
-        ratios = "".join(
-            f"{values[-1] / value:>11.2f}" if value else f"{'':>11}" for value in values[:-1]
-        )
-        print(f"{label:28}{cells}{ratios}")
-
-    def per_case(key: str) -> list[float]:
-        return [1000 * figures[name][key] / count for name in names]
-
-    row("throughput (cases/s)", [count / figures[name]["wall"] for name in names])
-    row("app CPU per case (ms)", per_case("app_cpu"))
-    row("server CPU per case (ms)", per_case("server_cpu"))
-    total = [
-        1000 * (figures[name]["app_cpu"] + figures[name]["server_cpu"]) / count for name in names
-    ]
-    row("all CPU per case (ms)", total)
-    work = per_case("activity_work")
-    row("  of which activities (ms)", work)
-    row("  all CPU less that (ms)", [t - w for t, w in zip(total, work, strict=True)])
-    row("history events per case", [figures[name]["events"] for name in names], ".0f")
-    row("history bytes per case", [figures[name]["bytes"] for name in names], ".0f")
-    ordered = sorted(figures["lifecycle"]["start_latency"])
-    p50, p95 = statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
-    print(f"POST /audits p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
-
-
-def report_activities(seconds: dict[str, float], calls: Counter[str], count: int) -> None:
-    print(f"\n{'lifecycle: activity CPU per case':40}{'ms':>8}{'calls':>8}")
-    for name, spent in sorted(seconds.items(), key=lambda item: -item[1]):
-        print(f"{name:40}{1000 * spent / count:>8.2f}{calls[name] / count:>8.1f}")
 
 
 def main() -> None:

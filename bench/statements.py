@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from api.app import create_app
-from bench.lifecycle import until
+from bench.http_cases import until
 from bench.product import Product, running_product
 from tests.conftest import serving
 from tests.factories import start_body
