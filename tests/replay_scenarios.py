@@ -346,9 +346,7 @@ SCENARIOS: dict[str, Scenario] = {
     "suspended_then_paid_orders_in_turn": suspended_then_paid,
     "revoked_orders_in_turn": revoked,
     # recorded after each milestone of workflows/versions.py (a case started since one asks
-    # only it): our own short steps as local activities, a handover that stops waiting, the
-    # memo and the notification issued and placed together
+    # only it): our own short steps as local activities, then a handover that stops waiting
     **{f"{name}_local_steps": scenario for name, scenario in _EVERY_ENDING_BRANCH.items()},
     **{f"{name}_handover": scenario for name, scenario in _EVERY_ENDING_BRANCH.items()},
-    **{f"{name}_served_together": scenario for name, scenario in _EVERY_ENDING_BRANCH.items()},
 }

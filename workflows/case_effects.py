@@ -13,7 +13,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows import courier
 from workflows.case_shell import CaseShell
 from workflows.local_steps import run_step
-from workflows.versions import HANDOVER_STOPS_WAITS, SERVED_TOGETHER, since
+from workflows.versions import HANDOVER_STOPS_WAITS, since
 
 with workflow.unsafe.imports_passed_through():
     from domain.clock import ALMATY, local_date
@@ -107,48 +107,6 @@ class CaseEffects(CaseShell):
             sha256=document.sha256,
         )
         return document
-
-    async def _issue_memo_and_notification(
-        self,
-    ) -> tuple[RenderedDocument | None, RenderedDocument | None]:
-        """The memo, and the notification that names the memo's number. Since
-        SERVED_TOGETHER both render at once (the memo's number is known before it renders),
-        which serves the case a step sooner."""
-        memo_number = self._state.next_number(DocumentKind.MEMO)
-        notification_number = self._state.next_number(DocumentKind.NOTIFICATION)
-        if since(SERVED_TOGETHER):
-            return await asyncio.gather(
-                self._issue(DocumentKind.MEMO, memo_number),
-                self._issue(
-                    DocumentKind.NOTIFICATION, notification_number, memo_number=memo_number
-                ),
-            )
-        memo = await self._issue(DocumentKind.MEMO, memo_number)
-        notification = await self._issue(
-            DocumentKind.NOTIFICATION,
-            notification_number,
-            memo_number=memo.number if memo else "",
-        )
-        return memo, notification
-
-    async def _place_in_cabinet(
-        self, memo: RenderedDocument, notification: RenderedDocument
-    ) -> DeliveryOutcome:
-        """Both documents in the party's cabinet (at once since SERVED_TOGETHER); the
-        notification's placement is the delivery."""
-        start = self._state.start
-        if since(SERVED_TOGETHER):
-            placed = await asyncio.gather(
-                courier.to_cabinet(start.audit_id, start.party.bin, memo),
-                courier.to_cabinet(start.audit_id, start.party.bin, notification),
-            )
-            for document, outcome in zip((memo, notification), placed, strict=True):
-                courier.record_outcome(self._note, document, outcome)
-            return placed[1]
-        for document in (memo, notification):
-            outcome = await courier.to_cabinet(start.audit_id, start.party.bin, document)
-            courier.record_outcome(self._note, document, outcome)
-        return outcome
 
     async def _deliver_later(self, document: RenderedDocument, deadline: date | None) -> None:
         """A document of a served case: the same legal channel, then the alerts. A reminder is

@@ -56,14 +56,21 @@ class CasePeriods(CaseEffects):
         self._apply(FixTerms(terms.base_rates, terms.penalty_terms, terms.assessment))
 
     async def _serve(self) -> None:
-        memo, notification = await self._issue_memo_and_notification()
+        memo = await self._issue(DocumentKind.MEMO, self._state.next_number(DocumentKind.MEMO))
+        notification = await self._issue(
+            DocumentKind.NOTIFICATION,
+            self._state.next_number(DocumentKind.NOTIFICATION),
+            memo_number=memo.number if memo else "",
+        )
         if notification is None or memo is None:
             with self._rest():
                 await workflow.wait_condition(lambda: not self._state.open)  # staff were told
             return
         start = self._state.start
         if start.delivery_method == DeliveryMethod.CABINET:
-            outcome = await self._place_in_cabinet(memo, notification)
+            for document in (memo, notification):
+                outcome = await courier.to_cabinet(start.audit_id, start.party.bin, document)
+                courier.record_outcome(self._note, document, outcome)
             assert outcome.delivered_on is not None
             self._apply(PlaceInCabinet(notification.number, outcome.delivered_on))
             await self._start_response_period()

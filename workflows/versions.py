@@ -22,11 +22,7 @@ LOCAL_STEPS = "local-steps-attributes-changed"
 # reminder instead of waiting for it: the next run sends it.
 HANDOVER_STOPS_WAITS = "handover-stops-waits"
 
-# The memo and the notification render at once, then go into the cabinet at once: the
-# case is served two workflow tasks sooner.
-SERVED_TOGETHER = "memo-and-notification-together"
-
-MILESTONES = (SERVED_TOGETHER, HANDOVER_STOPS_WAITS, LOCAL_STEPS)  # newest first
+MILESTONES = (HANDOVER_STOPS_WAITS, LOCAL_STEPS)  # newest first
 
 
 def ask_first() -> None:
