@@ -346,7 +346,9 @@ SCENARIOS: dict[str, Scenario] = {
     "suspended_then_paid_orders_in_turn": suspended_then_paid,
     "revoked_orders_in_turn": revoked,
     # recorded after each milestone of workflows/versions.py (a case started since one asks
-    # only it): our own short steps as local activities, then a handover that stops waiting
+    # only it): our own short steps as local activities, then a handover that stops waiting,
+    # then one local step at a time
     **{f"{name}_local_steps": scenario for name, scenario in _EVERY_ENDING_BRANCH.items()},
     **{f"{name}_handover": scenario for name, scenario in _EVERY_ENDING_BRANCH.items()},
+    **{f"{name}_one_step": scenario for name, scenario in _EVERY_ENDING_BRANCH.items()},
 }

@@ -12,7 +12,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import courier
 from workflows.case_shell import CaseShell
-from workflows.local_steps import run_step
 from workflows.versions import HANDOVER_STOPS_WAITS, since
 
 with workflow.unsafe.imports_passed_through():
@@ -53,7 +52,7 @@ class CaseEffects(CaseShell):
         """A deadline counted by an activity (it reads the calendar's decree overrides), so a
         later calendar change never changes a replay."""
         request = DeadlineRequest(kind=kind, counted_from=counted_from, working_days=working_days)
-        return await run_step(COMPUTE_DEADLINE, request, date)
+        return await self._steps.run(COMPUTE_DEADLINE, request, date)
 
     async def _until_a_working_day(self) -> None:
         """Decisions are dated on working days: one taken on a day off is issued, delivered

@@ -11,7 +11,7 @@ from temporalio import workflow
 from workflows import courier
 from workflows.case_consequences import CONSEQUENCES
 from workflows.case_effects import CaseEffects
-from workflows.local_steps import StepFailed, run_step
+from workflows.local_steps import StepFailed
 from workflows.versions import since
 
 with workflow.unsafe.imports_passed_through():
@@ -49,7 +49,7 @@ class CasePeriods(CaseEffects):
         start = self._state.start
         try:
             request = TermsRequest(lines=start.lines, notification_date=self._state.issued_on)
-            terms = await run_step(FIX_TERMS, request, CaseTerms)
+            terms = await self._steps.run(FIX_TERMS, request, CaseTerms)
         except StepFailed as failure:
             self._apply(TermsFailed(failure.reason))
             return
@@ -188,7 +188,7 @@ class CasePeriods(CaseEffects):
         while self._state.status == AuditStatus.AWAITING_RESPONSE and not self._handing_over:
             deadline = self._state.response_deadline
             assert deadline is not None
-            days = await run_step(COMPUTE_REMINDERS, deadline, list[ReminderDay])
+            days = await self._steps.run(COMPUTE_REMINDERS, deadline, list[ReminderDay])
 
             def changed(deadline: date = deadline) -> bool:
                 state = self._state

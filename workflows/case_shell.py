@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows import courier
 from workflows.errors import EXPIRED, FORBIDDEN, HANDING_OVER, INVALID_INPUT, WRONG_STATE
-from workflows.local_steps import StepFailed, run_step
+from workflows.local_steps import LocalSteps, StepFailed
 from workflows.search_attributes import (
     AMOUNT_DUE,
     INSPECTOR,
@@ -68,6 +68,7 @@ class CaseShell:
 
     def _init_shell(self) -> None:
         self._background: list[asyncio.Task[None]] = []
+        self._steps = LocalSteps()
         self._publisher: asyncio.Task[None] | None = None
         self._upserted: tuple[Any, ...] | None = None
         self._projection_rejected = False
@@ -203,7 +204,7 @@ class CaseShell:
                 events=self._events[self._published - self._first_index :],
             )
             try:
-                await run_step(SAVE_PROJECTION, update, type(None))
+                await self._steps.run(SAVE_PROJECTION, update, type(None))
             except StepFailed as failure:
                 # Only a write the database can never take ends up here (others are retried):
                 # the case goes on, its stored copy stays behind, and staff are told once.

@@ -22,7 +22,10 @@ LOCAL_STEPS = "local-steps-attributes-changed"
 # reminder instead of waiting for it: the next run sends it.
 HANDOVER_STOPS_WAITS = "handover-stops-waits"
 
-MILESTONES = (HANDOVER_STOPS_WAITS, LOCAL_STEPS)  # newest first
+# A case runs one local step at a time (local_steps.LocalSteps).
+ONE_STEP_AT_A_TIME = "one-local-step-at-a-time"
+
+MILESTONES = (ONE_STEP_AT_A_TIME, HANDOVER_STOPS_WAITS, LOCAL_STEPS)  # newest first
 
 
 def ask_first() -> None:
