@@ -54,7 +54,7 @@ class _LocalStepsInFlight(Interceptor):
                 info = activity.info()
                 if not info.is_local:
                     return await super().execute_activity(input)
-                case = info.workflow_id
+                case = info.workflow_id or ""
                 counts.running[case] += 1
                 counts.most[case] = max(counts.most[case], counts.running[case])
                 try:
