@@ -6,6 +6,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
+from db.sqlite_turns import TakingTurns
+
 LOCK_TIMEOUT_MS = 15_000
 
 
@@ -20,7 +22,9 @@ def make_engine(url: str) -> Engine:
     """An engine that is safe to share between the worker's activity threads."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30, "factory": TakingTurns}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # A lock wait or a transaction left open must end in an error (which the activity's
