@@ -12,32 +12,55 @@ meet SQLite's busy timeout.
 The queue lives in the connections themselves (a `sqlite3.Connection` subclass), not in
 SQLAlchemy's events: SQLite's write lock is taken by the statement that opens a transaction
 and let go by commit, rollback or close, and those are the very calls that take and hand on
-the turn, after the lock is let go. Temporal cancels a thread's activity by raising an
-exception in it at any point: a turn is an entry in the queue, put there by one atomic
-append, and taken out by the connection's next commit, rollback or close, which the pool
-always makes (it rolls back every connection it takes back). A turn no connection will ever
-hand on (its transaction ended without one of those calls) is dropped by the writer that
-waited a whole busy timeout for it.
+the turn, after the lock is let go. The pool hands on, too, whatever a connection it takes
+back still holds (`hand_on_at_checkin`). Only cursors take turns (`execute` on the
+connection itself, `executescript` and `with connection:` go around the queue to SQLite's
+own lock); SQLAlchemy uses cursors only.
+
+Temporal cancels a thread's activity by raising an exception in it at any point, so no state
+here may be left half-changed by one. A turn is an entry in a deque, put there and taken out
+by single atomic calls; the queue is read only through atomic copies. Whatever an exception
+skips costs a wait, never the queue: a connection's next write drops a turn it left behind,
+a waiter looks again every second in case its wake-up was lost, and a turn that has been in
+front for a whole busy timeout with no transaction open is dropped by the next waiter.
+Dropping a live turn by mistake costs order only: SQLite still lets one writer in at a time.
 """
 
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 WAIT_S = 30.0  # as long as SQLite's busy timeout, and it ends the same way: "locked"
+LOOK_AGAIN_S = 1.0  # a waiter whose wake-up an exception swallowed waits no longer than this
 
 
 class _Turn:
-    __slots__ = ("connection", "gate")
+    __slots__ = ("connection", "front_since", "gate")
 
     def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
+        # Weak: a connection dropped without being closed is collected, and its turn with it.
+        self.connection = weakref.ref(connection)
         self.gate = threading.Lock()
-        self.gate.acquire()  # released by the writer before, when this turn comes
+        self.gate.acquire()  # released when this turn comes to the front
+        self.front_since = time.monotonic()
+
+    def left_behind(self) -> bool:
+        """In front for a whole busy timeout with no transaction open: nobody writes with it."""
+        connection = self.connection()
+        if connection is None:
+            return True
+        if time.monotonic() - self.front_since < WAIT_S:
+            return False
+        try:
+            return not connection.in_transaction
+        except sqlite3.ProgrammingError:
+            return True  # closed
 
 
 class WriterQueue:
@@ -51,22 +74,36 @@ class WriterQueue:
         return len(self._turns)
 
     def take(self, connection: sqlite3.Connection) -> None:
-        """Wait until `connection` is in front. Raises "database is locked" after `WAIT_S`,
-        as SQLite would, unless the turn in front was left behind (see `_dropped_stale`)."""
+        """Wait until `connection` is in front. Raises "database is locked", as SQLite would,
+        if the writer in front has held its turn with a transaction open for `WAIT_S`."""
+        self.hand_on(connection)  # about to open a transaction: any turn it holds is stale
         turn = _Turn(connection)
-        self._turns.append(turn)  # from here on, `hand_on(connection)` undoes it
-        while not self._in_front(turn) and not turn.gate.acquire(timeout=WAIT_S):
-            if not self._dropped_stale():
-                self.hand_on(connection)
-                raise sqlite3.OperationalError("database is locked")
+        self._turns.append(turn)
+        deadline = time.monotonic() + WAIT_S
+        while not self._in_front(turn):
+            if turn not in self._turns:  # dropped as left behind while it was being woken
+                self._turns.append(turn)
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                turn.gate.acquire(timeout=min(remaining, LOOK_AGAIN_S))
+                continue
+            if self._dropped_front():
+                deadline = time.monotonic() + WAIT_S
+                continue
+            self._remove(turn)
+            raise sqlite3.OperationalError("database is locked")
 
     def hand_on(self, connection: sqlite3.Connection) -> None:
-        """Take `connection` out of the queue wherever it is, and wake whoever is in front."""
-        for turn in [t for t in self._turns if t.connection is connection]:
-            try:
-                self._turns.remove(turn)
-            except ValueError:
-                continue  # taken out by a writer that dropped it as stale
+        """Take `connection`'s turns out of the queue, and wake whoever is then in front."""
+        for turn in tuple(self._turns):  # one atomic copy: others append and remove meanwhile
+            if turn.connection() is connection:
+                self._remove(turn)
+
+    def _remove(self, turn: _Turn) -> None:
+        try:
+            self._turns.remove(turn)
+        except ValueError:
+            return  # taken out already
         self._wake_front()
 
     def _in_front(self, turn: _Turn) -> bool:
@@ -80,22 +117,18 @@ class WriterQueue:
             front = self._turns[0]
         except IndexError:
             return
+        front.front_since = time.monotonic()
         with suppress(RuntimeError):  # woken already
             front.gate.release()
 
-    def _dropped_stale(self) -> bool:
-        """After a whole wait, drop the turn in front if its connection holds no transaction:
-        it cannot be writing, so its turn was left behind."""
+    def _dropped_front(self) -> bool:
         try:
             front = self._turns[0]
         except IndexError:
             return True
-        try:
-            if front.connection.in_transaction:
-                return False
-        except sqlite3.ProgrammingError:
-            pass  # closed: it writes no more (dropping a live turn is safe: SQLite still locks)
-        self.hand_on(front.connection)
+        if not front.left_behind():
+            return False
+        self._remove(front)
         return True
 
 
@@ -175,3 +208,11 @@ class _TurnCursor(sqlite3.Cursor):
         with self.connection.turn_for(sql):
             super().executemany(sql, seq_of_parameters)
         return self
+
+
+def hand_on_at_checkin(dbapi_connection: Any, _record: Any) -> None:
+    """The pool takes a connection back: a turn it still holds with no transaction open is
+    handed on. SQLAlchemy does not roll back a connection whose Session committed, so this
+    is the hand-on of a turn an exception kept `commit` from handing on."""
+    if isinstance(dbapi_connection, TakingTurns):
+        dbapi_connection.after()

@@ -3,16 +3,19 @@
 ends: commit, rollback, a connection dropped mid-way, or an exception raised in the writer's
 thread just after it took the turn (Temporal's way of cancelling a thread's activity)."""
 
-import asyncio
+import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from temporalio.exceptions import CancelledError
 
 from db import sqlite_turns
 from db.engine import make_engine
@@ -44,10 +47,44 @@ def _insert(engine: Engine, entry: int) -> None:
         conn.execute(text("INSERT INTO entries (id, writer) VALUES (:id, 1)"), {"id": entry})
 
 
+class Elsewhere:
+    """A call on a thread of its own, which a test that fails leaves behind instead of
+    hanging on it (a daemon thread)."""
+
+    def __init__(self, call: Callable[..., Any], *args: Any) -> None:
+        self.outcome: list[Any] = []
+        self.thread = threading.Thread(target=self._run, args=(call, *args), daemon=True)
+        self.thread.start()
+
+    def _run(self, call: Callable[..., Any], *args: Any) -> None:
+        try:
+            self.outcome.append(call(*args))
+        except BaseException as error:  # handed to the test
+            self.outcome.append(error)
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def result(self) -> Any:
+        self.thread.join(DEADLOCK_S)
+        assert self.done(), f"still waiting after {DEADLOCK_S} s: it never got its turn"
+        if isinstance(self.outcome[0], BaseException):
+            raise self.outcome[0]
+        return self.outcome[0]
+
+
+def _until_queued(queue: sqlite_turns.WriterQueue, turns: int, waiting: Elsewhere) -> None:
+    for _ in range(DEADLOCK_S * 100):
+        if len(queue) == turns or waiting.done():
+            break
+        threading.Event().wait(0.01)
+    assert len(queue) == turns, "the second writer should wait in the queue, not in SQLite"
+    assert not waiting.done()
+
+
 def _insert_elsewhere(engine: Engine, entry: int) -> None:
     """A write from another thread, which must wait if the turn was never handed on."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_insert, engine, entry).result(timeout=DEADLOCK_S)
+    Elsewhere(_insert, engine, entry).result()
 
 
 def test_many_threads_of_two_engines_writing_at_once_all_get_their_turn(
@@ -79,16 +116,10 @@ def test_a_writer_of_another_engine_waits_in_the_queue_not_in_sqlite(
     assert queue is not None
     with sqlite.connect() as writer:
         writer.execute(text("INSERT INTO entries (id, writer) VALUES (1, 0)"))
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            waiting = pool.submit(_insert, other, 2)
-            for _ in range(DEADLOCK_S * 100):
-                if len(queue) == 2 or waiting.done():
-                    break
-                threading.Event().wait(0.01)
-            assert len(queue) == 2, "the second writer should wait in the queue"
-            assert not waiting.done()
-            writer.commit()  # hands the turn on
-            waiting.result(timeout=DEADLOCK_S)
+        waiting = Elsewhere(_insert, other, 2)
+        _until_queued(queue, 2, waiting)
+        writer.commit()  # hands the turn on
+        waiting.result()
     assert len(queue) == 0
     assert _count(sqlite) == 2
     other.dispose()
@@ -130,15 +161,76 @@ def test_a_thread_cancelled_just_after_taking_the_turn_hands_it_on(
 
     def take_then_cancelled(queue: sqlite_turns.WriterQueue, connection: object) -> None:
         take(queue, connection)  # type: ignore[arg-type]
-        raise asyncio.CancelledError
+        raise CancelledError("cancelled")
 
     monkeypatch.setattr(sqlite_turns.WriterQueue, "take", take_then_cancelled)
-    with pytest.raises(asyncio.CancelledError):
+    with pytest.raises(CancelledError):
         _insert(sqlite, 1)
     monkeypatch.undo()
     with sqlite.connect():
         _insert_elsewhere(sqlite, 2)
     assert _count(sqlite) == 1
+
+
+def _cancel_once_after_sqlite_committed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Temporal's exception lands in `commit` after SQLite committed, before the hand-on."""
+    armed = [True]
+    commit = sqlite_turns.TakingTurns.commit
+
+    def cancelled(connection: sqlite_turns.TakingTurns) -> None:
+        if not armed[0]:
+            return commit(connection)
+        armed[0] = False
+        sqlite3.Connection.commit(connection)
+        raise CancelledError("cancelled")
+
+    monkeypatch.setattr(sqlite_turns.TakingTurns, "commit", cancelled)
+
+
+def _insert_in_a_session(engine: Engine, entry: int) -> None:
+    """As the project writes: a Session that commits (the pool does not roll it back)."""
+    with Session(engine) as session:
+        session.execute(text("INSERT INTO entries (id, writer) VALUES (:id, 1)"), {"id": entry})
+        session.commit()
+
+
+def test_a_session_whose_commit_was_cancelled_hands_the_turn_on_to_others(
+    sqlite: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cancel_once_after_sqlite_committed(monkeypatch)
+    with pytest.raises(CancelledError):
+        _insert_in_a_session(sqlite, 1)
+    with sqlite.connect():  # another connection writes next
+        Elsewhere(_insert_in_a_session, sqlite, 2).result()
+    assert _count(sqlite) == 2
+
+
+def test_a_connection_does_not_wait_for_a_turn_it_left_behind(
+    sqlite: Engine, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = sqlite_turns.writer_queue(str(path))
+    assert queue is not None
+    with sqlite.connect() as conn:
+        own = conn.connection.dbapi_connection
+        queue.take(own)  # type: ignore[arg-type]  # as if an exception kept it from handing on
+        Elsewhere(conn.execute, text("INSERT INTO entries VALUES (1, 0)")).result()
+        conn.commit()
+    assert _count(sqlite) == 1
+
+
+def test_a_waiter_whose_wake_up_was_lost_looks_again(
+    sqlite: Engine, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = sqlite_turns.writer_queue(str(path))
+    assert queue is not None
+    monkeypatch.setattr(sqlite_turns.WriterQueue, "_wake_front", lambda _queue: None)
+    with sqlite.connect() as writer:
+        writer.execute(text("INSERT INTO entries (id, writer) VALUES (1, 0)"))
+        waiting = Elsewhere(_insert, sqlite, 2)
+        _until_queued(queue, 2, waiting)
+        writer.commit()  # its wake-up is lost
+        waiting.result()
+    assert _count(sqlite) == 2
 
 
 def test_a_turn_left_behind_is_dropped_after_a_whole_wait(
@@ -161,7 +253,6 @@ def test_a_turn_left_behind_is_dropped_after_a_whole_wait(
 def test_a_reader_does_not_wait_for_a_writer(sqlite: Engine) -> None:
     with sqlite.connect() as writer:
         writer.execute(text("INSERT INTO entries (id, writer) VALUES (1, 0)"))
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            assert pool.submit(_count, sqlite).result(timeout=DEADLOCK_S) == 0  # WAL
+        assert Elsewhere(_count, sqlite).result() == 0  # WAL
         writer.commit()
     assert _count(sqlite) == 1
