@@ -6,7 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
-from db.sqlite_turns import TakingTurns, hand_on_at_checkin
+from db.sqlite_turns import TakingTurns, hand_on_at_reset
 
 LOCK_TIMEOUT_MS = 15_000
 
@@ -26,7 +26,7 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30, "factory": TakingTurns}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine.pool, "checkin", hand_on_at_checkin)
+        event.listen(engine.pool, "reset", hand_on_at_reset)
         return engine
     # A lock wait or a transaction left open must end in an error (which the activity's
     # retry or the caller's 503 handles), never in a request or worker that hangs.

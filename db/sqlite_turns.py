@@ -13,7 +13,7 @@ The queue lives in the connections themselves (a `sqlite3.Connection` subclass),
 SQLAlchemy's events: SQLite's write lock is taken by the statement that opens a transaction
 and let go by commit, rollback or close, and those are the very calls that take and hand on
 the turn, after the lock is let go. The pool hands on, too, whatever a connection it takes
-back still holds (`hand_on_at_checkin`). Only cursors take turns (`execute` on the
+back still holds (`hand_on_at_reset`). Only cursors take turns (`execute` on the
 connection itself, `executescript` and `with connection:` go around the queue to SQLite's
 own lock); SQLAlchemy uses cursors only.
 
@@ -21,9 +21,10 @@ Temporal cancels a thread's activity by raising an exception in it at any point,
 here may be left half-changed by one. A turn is an entry in a deque, put there and taken out
 by single atomic calls; the queue is read only through atomic copies. Whatever an exception
 skips costs a wait, never the queue: a connection's next write drops a turn it left behind,
-a waiter looks again every second in case its wake-up was lost, and a turn that has been in
-front for a whole busy timeout with no transaction open is dropped by the next waiter.
-Dropping a live turn by mistake costs order only: SQLite still lets one writer in at a time.
+a waiter looks again every second in case its wake-up was lost, and a waiter drops the turn
+in front once it has seen it idle (no transaction open) for `LEFT_BEHIND_S`: a writer in
+front opens its transaction at once. Dropping a live turn by mistake costs order only:
+SQLite still lets one writer in at a time.
 """
 
 import os
@@ -38,29 +39,37 @@ from typing import Any
 
 WAIT_S = 30.0  # as long as SQLite's busy timeout, and it ends the same way: "locked"
 LOOK_AGAIN_S = 1.0  # a waiter whose wake-up an exception swallowed waits no longer than this
+LEFT_BEHIND_S = 2.0  # a turn in front this long with no transaction open writes no more
 
 
 class _Turn:
-    __slots__ = ("connection", "front_since", "gate")
+    """One connection's place in the queue. No `__eq__`: the deque finds turns by identity,
+    in C, which no other thread can interleave."""
+
+    __slots__ = ("connection", "gate", "idle_since")
 
     def __init__(self, connection: sqlite3.Connection) -> None:
-        # Weak: a connection dropped without being closed is collected, and its turn with it.
+        # Weak: a connection dropped without being closed is collected, and its turn dropped.
         self.connection = weakref.ref(connection)
         self.gate = threading.Lock()
         self.gate.acquire()  # released when this turn comes to the front
-        self.front_since = time.monotonic()
+        self.idle_since: float | None = None
 
     def left_behind(self) -> bool:
-        """In front for a whole busy timeout with no transaction open: nobody writes with it."""
+        """Seen in front with no transaction open for `LEFT_BEHIND_S` (by the waiters'
+        looks), or its connection is closed or gone."""
         connection = self.connection()
         if connection is None:
             return True
-        if time.monotonic() - self.front_since < WAIT_S:
-            return False
         try:
-            return not connection.in_transaction
+            writing = connection.in_transaction
         except sqlite3.ProgrammingError:
             return True  # closed
+        now = time.monotonic()
+        if writing or self.idle_since is None:
+            self.idle_since = None if writing else now
+            return False
+        return now - self.idle_since >= LEFT_BEHIND_S
 
 
 class WriterQueue:
@@ -75,27 +84,28 @@ class WriterQueue:
 
     def take(self, connection: sqlite3.Connection) -> None:
         """Wait until `connection` is in front. Raises "database is locked", as SQLite would,
-        if the writer in front has held its turn with a transaction open for `WAIT_S`."""
+        after waiting `WAIT_S` behind writers that hold their transactions open."""
         self.hand_on(connection)  # about to open a transaction: any turn it holds is stale
         turn = _Turn(connection)
         self._turns.append(turn)
-        deadline = time.monotonic() + WAIT_S
-        while not self._in_front(turn):
-            if turn not in self._turns:  # dropped as left behind while it was being woken
-                self._turns.append(turn)
-            remaining = deadline - time.monotonic()
-            if remaining > 0:
+        try:
+            deadline = time.monotonic() + WAIT_S
+            while not self._in_front(turn):
+                if turn not in self._turns:  # dropped as left behind while it was woken
+                    self._turns.append(turn)
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise sqlite3.OperationalError("database is locked")
                 turn.gate.acquire(timeout=min(remaining, LOOK_AGAIN_S))
-                continue
-            if self._dropped_front():
-                deadline = time.monotonic() + WAIT_S
-                continue
+                self._drop_front_if_left_behind(turn)
+        except BaseException:
             self._remove(turn)
-            raise sqlite3.OperationalError("database is locked")
+            raise
 
     def hand_on(self, connection: sqlite3.Connection) -> None:
         """Take `connection`'s turns out of the queue, and wake whoever is then in front."""
-        for turn in tuple(self._turns):  # one atomic copy: others append and remove meanwhile
+        for turn in self._turns.copy():  # atomic: no allocation a collection could run in
             if turn.connection() is connection:
                 self._remove(turn)
 
@@ -117,19 +127,16 @@ class WriterQueue:
             front = self._turns[0]
         except IndexError:
             return
-        front.front_since = time.monotonic()
         with suppress(RuntimeError):  # woken already
             front.gate.release()
 
-    def _dropped_front(self) -> bool:
+    def _drop_front_if_left_behind(self, me: _Turn) -> None:
         try:
             front = self._turns[0]
         except IndexError:
-            return True
-        if not front.left_behind():
-            return False
-        self._remove(front)
-        return True
+            return
+        if front is not me and front.left_behind():
+            self._remove(front)
 
 
 _QUEUES: dict[str, WriterQueue] = {}
@@ -166,8 +173,8 @@ class TakingTurns(sqlite3.Connection):
         if not statement.lstrip()[:7].upper().startswith(_OPENS_A_TRANSACTION):
             yield
             return
-        self.queue.take(self)
         try:
+            self.queue.take(self)
             yield
         finally:
             self.after()
@@ -210,9 +217,9 @@ class _TurnCursor(sqlite3.Cursor):
         return self
 
 
-def hand_on_at_checkin(dbapi_connection: Any, _record: Any) -> None:
+def hand_on_at_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
     """The pool takes a connection back: a turn it still holds with no transaction open is
-    handed on. SQLAlchemy does not roll back a connection whose Session committed, so this
-    is the hand-on of a turn an exception kept `commit` from handing on."""
+    handed on. The pool skips its rollback after a commit that raised, so this hands on a
+    turn an exception kept `commit` from handing on."""
     if isinstance(dbapi_connection, TakingTurns):
         dbapi_connection.after()

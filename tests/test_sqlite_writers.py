@@ -3,6 +3,7 @@
 ends: commit, rollback, a connection dropped mid-way, or an exception raised in the writer's
 thread just after it took the turn (Temporal's way of cancelling a thread's activity)."""
 
+import gc
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 from temporalio.exceptions import CancelledError
 
@@ -21,6 +22,13 @@ from db import sqlite_turns
 from db.engine import make_engine
 
 DEADLOCK_S = 10  # far beyond any write here: a writer waiting this long never got its turn
+
+
+@pytest.fixture(autouse=True)
+def no_safety_net(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A turn left behind is dropped after this long: far beyond each test's wait, so only
+    the hand-on a test names can let the next writer in."""
+    monkeypatch.setattr(sqlite_turns, "LEFT_BEHIND_S", 600)
 
 
 @pytest.fixture
@@ -233,21 +241,105 @@ def test_a_waiter_whose_wake_up_was_lost_looks_again(
     assert _count(sqlite) == 2
 
 
-def test_a_turn_left_behind_is_dropped_after_a_whole_wait(
+def test_a_turn_left_behind_is_dropped_by_the_writers_behind_it(
     sqlite: Engine, path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Should a turn never be handed on (a connection that left the queue some way this
-    module does not see), the next writer waits one busy timeout, as SQLite would, and then
-    writes instead of failing for good."""
-    monkeypatch.setattr(sqlite_turns, "WAIT_S", 0.2)
+    """Should a turn never be handed on (its connection stays checked out and idle), the
+    writers behind it, those waiting already and those that keep arriving, drop it once
+    they have seen it idle a while, and all write."""
+    monkeypatch.setattr(sqlite_turns, "LEFT_BEHIND_S", 0.3)
+    monkeypatch.setattr(sqlite_turns, "LOOK_AGAIN_S", 0.05)
     queue = sqlite_turns.writer_queue(str(path))
     assert queue is not None
     with sqlite.connect() as holder:
-        left_behind = holder.connection.dbapi_connection
-        queue.take(left_behind)  # type: ignore[arg-type]
-        _insert_elsewhere(sqlite, 1)
+        queue.take(holder.connection.dbapi_connection)  # type: ignore[arg-type]
+        writers = []
+        for entry in range(1, 9):
+            writers.append(Elsewhere(_insert, sqlite, entry))
+            threading.Event().wait(0.1)
+        for writer in writers:
+            writer.result()
+    assert _count(sqlite) == 8
+
+
+def test_a_writer_with_its_transaction_open_keeps_its_turn(
+    sqlite: Engine, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long write is not taken for a turn left behind: the writer behind it gives up as
+    SQLite would ("locked"), and the long write commits."""
+    monkeypatch.setattr(sqlite_turns, "WAIT_S", 0.5)
+    monkeypatch.setattr(sqlite_turns, "LEFT_BEHIND_S", 0.1)
+    monkeypatch.setattr(sqlite_turns, "LOOK_AGAIN_S", 0.05)
+    with sqlite.connect() as writer:
+        writer.execute(text("INSERT INTO entries (id, writer) VALUES (1, 0)"))
+        with pytest.raises(OperationalError, match="database is locked"):
+            _insert_elsewhere(sqlite, 2)
+        writer.commit()
+    assert _count(sqlite) == 1
+
+
+def test_writers_take_their_turns_in_the_order_they_came(sqlite: Engine, path: Path) -> None:
+    queue = sqlite_turns.writer_queue(str(path))
+    assert queue is not None
+    order: list[int] = []
+
+    def write(entry: int) -> None:
+        with sqlite.begin() as conn:
+            conn.execute(text("INSERT INTO entries (id, writer) VALUES (:id, 1)"), {"id": entry})
+            order.append(entry)
+
+    with sqlite.connect() as writer:
+        writer.execute(text("INSERT INTO entries (id, writer) VALUES (0, 0)"))
+        waiting = []
+        for entry in (1, 2, 3):
+            waiting.append(Elsewhere(write, entry))
+            _until_queued(queue, entry + 1, waiting[-1])
+        writer.commit()
+    for each in waiting:
+        each.result()
+    assert order == [1, 2, 3]
+
+
+def test_a_connection_that_rolled_back_and_stays_out_hands_the_turn_on(sqlite: Engine) -> None:
+    with sqlite.connect() as conn:
+        conn.execute(text("INSERT INTO entries (id, writer) VALUES (1, 0)"))
+        conn.rollback()
         _insert_elsewhere(sqlite, 2)
-    assert _count(sqlite) == 2
+    assert _count(sqlite) == 1
+
+
+def test_the_queue_is_copied_where_no_collection_can_change_it() -> None:
+    """A collection may run when a copy allocates, and a connection nobody closed is rolled
+    back by it, which hands its turn on: the queue then changes under the copy."""
+
+    class Idle:
+        in_transaction = False
+
+    class Abandoned:
+        def __init__(self, queue: sqlite_turns.WriterQueue, connection: Idle) -> None:
+            self.queue, self.connection, self.cycle = queue, connection, self
+
+        def __del__(self) -> None:
+            self.queue.hand_on(self.connection)  # type: ignore[arg-type]
+
+    thresholds = gc.get_threshold()
+    try:
+        for attempt in range(300):
+            queue = sqlite_turns.WriterQueue()
+            others = [Idle() for _ in range(25)]
+            for other in others:  # queued behind one another, as waiting writers are
+                queue._turns.append(sqlite_turns._Turn(other))  # type: ignore[arg-type]
+            gc.disable()
+            gc.collect(0)
+            Abandoned(queue, others[-1])
+            gc.set_threshold(attempt % 7 + 1)
+            gc.enable()
+            queue.hand_on(Idle())  # type: ignore[arg-type]
+            gc.collect(0)
+            assert len(queue) == 24
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.enable()
 
 
 def test_a_reader_does_not_wait_for_a_writer(sqlite: Engine) -> None:
