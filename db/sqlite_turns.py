@@ -13,9 +13,11 @@ The queue lives in the connections themselves (a `sqlite3.Connection` subclass),
 SQLAlchemy's events: SQLite's write lock is taken by the statement that opens a transaction
 and let go by commit, rollback or close, and those are the very calls that take and hand on
 the turn, after the lock is let go. The pool hands on, too, whatever a connection it takes
-back still holds (`hand_on_at_reset`). Only cursors take turns (`execute` on the
-connection itself, `executescript` and `with connection:` go around the queue to SQLite's
-own lock); SQLAlchemy uses cursors only.
+back still holds (`hand_on_at_reset`). Only cursors take turns, and only at a statement
+that begins with INSERT, UPDATE, DELETE or REPLACE; anything else that writes (`execute` on
+the connection itself, `executescript`, `with connection:`, `WITH ... INSERT`, a SAVEPOINT)
+goes around the queue to SQLite's own lock. SQLAlchemy, as this project uses it, does none
+of those.
 
 Temporal cancels a thread's activity by raising an exception in it at any point, so no state
 here may be left half-changed by one. A turn is an entry in a deque, put there and taken out
