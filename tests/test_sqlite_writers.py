@@ -37,6 +37,14 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def queue(path: Path) -> sqlite_turns.WriterQueue:
+    """The queue every connection of this process to the test's file joins."""
+    found = sqlite_turns.writer_queue(str(path))
+    assert found is not None
+    return found
+
+
+@pytest.fixture
 def sqlite(path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
@@ -117,11 +125,9 @@ def test_many_threads_of_two_engines_writing_at_once_all_get_their_turn(
 
 
 def test_a_writer_of_another_engine_waits_in_the_queue_not_in_sqlite(
-    sqlite: Engine, path: Path
+    sqlite: Engine, path: Path, queue: sqlite_turns.WriterQueue
 ) -> None:
     other = make_engine(f"sqlite:///{path}")
-    queue = sqlite_turns.writer_queue(str(path))
-    assert queue is not None
     with sqlite.connect() as writer:
         writer.execute(text("INSERT INTO entries (id, writer) VALUES (1, 0)"))
         waiting = Elsewhere(_insert, other, 2)
@@ -214,10 +220,8 @@ def test_a_session_whose_commit_was_cancelled_hands_the_turn_on_to_others(
 
 
 def test_a_connection_does_not_wait_for_a_turn_it_left_behind(
-    sqlite: Engine, path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite: Engine, queue: sqlite_turns.WriterQueue
 ) -> None:
-    queue = sqlite_turns.writer_queue(str(path))
-    assert queue is not None
     with sqlite.connect() as conn:
         own = conn.connection.dbapi_connection
         queue.take(own)  # type: ignore[arg-type]  # as if an exception kept it from handing on
@@ -227,10 +231,8 @@ def test_a_connection_does_not_wait_for_a_turn_it_left_behind(
 
 
 def test_a_waiter_whose_wake_up_was_lost_looks_again(
-    sqlite: Engine, path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite: Engine, queue: sqlite_turns.WriterQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    queue = sqlite_turns.writer_queue(str(path))
-    assert queue is not None
     monkeypatch.setattr(sqlite_turns.WriterQueue, "_wake_front", lambda _queue: None)
     with sqlite.connect() as writer:
         writer.execute(text("INSERT INTO entries (id, writer) VALUES (1, 0)"))
@@ -242,15 +244,13 @@ def test_a_waiter_whose_wake_up_was_lost_looks_again(
 
 
 def test_a_turn_left_behind_is_dropped_by_the_writers_behind_it(
-    sqlite: Engine, path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite: Engine, queue: sqlite_turns.WriterQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Should a turn never be handed on (its connection stays checked out and idle), the
     writers behind it, those waiting already and those that keep arriving, drop it once
     they have seen it idle a while, and all write."""
     monkeypatch.setattr(sqlite_turns, "LEFT_BEHIND_S", 0.3)
     monkeypatch.setattr(sqlite_turns, "LOOK_AGAIN_S", 0.05)
-    queue = sqlite_turns.writer_queue(str(path))
-    assert queue is not None
     with sqlite.connect() as holder:
         queue.take(holder.connection.dbapi_connection)  # type: ignore[arg-type]
         writers = []
@@ -263,7 +263,7 @@ def test_a_turn_left_behind_is_dropped_by_the_writers_behind_it(
 
 
 def test_a_writer_with_its_transaction_open_keeps_its_turn(
-    sqlite: Engine, path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A long write is not taken for a turn left behind: the writer behind it gives up as
     SQLite would ("locked"), and the long write commits."""
@@ -278,9 +278,9 @@ def test_a_writer_with_its_transaction_open_keeps_its_turn(
     assert _count(sqlite) == 1
 
 
-def test_writers_take_their_turns_in_the_order_they_came(sqlite: Engine, path: Path) -> None:
-    queue = sqlite_turns.writer_queue(str(path))
-    assert queue is not None
+def test_writers_take_their_turns_in_the_order_they_came(
+    sqlite: Engine, queue: sqlite_turns.WriterQueue
+) -> None:
     order: list[int] = []
 
     def write(entry: int) -> None:
