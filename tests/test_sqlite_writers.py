@@ -202,7 +202,8 @@ def _cancel_once_after_sqlite_committed(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def _insert_in_a_session(engine: Engine, entry: int) -> None:
-    """As the project writes: a Session that commits (the pool does not roll it back)."""
+    """As the project writes: a Session that commits (after a commit that raised, the pool
+    takes the connection back without a rollback)."""
     with Session(engine) as session:
         session.execute(text("INSERT INTO entries (id, writer) VALUES (:id, 1)"), {"id": entry})
         session.commit()
