@@ -169,19 +169,18 @@ class TakingTurns(sqlite3.Connection):
     def turn_for(self, statement: str) -> Iterator[None]:
         """Queue first if `statement` opens a write transaction. If it took a turn but left
         no transaction open (it failed before SQLite began one), hand the turn on at once."""
-        if self.queue is None or self.in_transaction:
-            yield
-            return
-        if not statement.lstrip()[:7].upper().startswith(_OPENS_A_TRANSACTION):
+        opens = statement.lstrip()[:7].upper().startswith(_OPENS_A_TRANSACTION)
+        if self.queue is None or self.in_transaction or not opens:
             yield
             return
         try:
             self.queue.take(self)
             yield
         finally:
-            self.after()
+            self.hand_on_if_idle()
 
-    def after(self) -> None:
+    def hand_on_if_idle(self) -> None:
+        """Hand on any turn this connection holds, unless its transaction is still open."""
         if self.queue is not None and not self.in_transaction:
             self.queue.hand_on(self)
 
@@ -189,13 +188,13 @@ class TakingTurns(sqlite3.Connection):
         try:
             super().commit()
         finally:
-            self.after()
+            self.hand_on_if_idle()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            self.after()
+            self.hand_on_if_idle()
 
     def close(self) -> None:
         try:
@@ -224,4 +223,4 @@ def hand_on_at_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
     handed on. The pool skips its rollback after a commit that raised, so this hands on a
     turn an exception kept `commit` from handing on."""
     if isinstance(dbapi_connection, TakingTurns):
-        dbapi_connection.after()
+        dbapi_connection.hand_on_if_idle()
